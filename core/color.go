@@ -1,0 +1,156 @@
+package core
+
+import (
+	"image"
+	"image/color"
+	"math"
+)
+
+// Colour conversion is ITU-R BT.601 "studio swing" as MATLAB's rgb2ycbcr
+// and ycbcr2rgb: Y in [16, 235], Cb and Cr in [16, 240], on the 0..255
+// scale. Planes hold these values divided by 255.
+
+// RGBToYCbCr returns the Y, Cb and Cr of an 8-bit RGB colour on the 0..1 scale.
+func RGBToYCbCr(r, g, b uint8) (y, cb, cr float32) {
+	R, G, B := float64(r)/255, float64(g)/255, float64(b)/255
+	m := &ycbcrMatrix
+	y = float32((16 + m[0][0]*R + m[0][1]*G + m[0][2]*B) / 255)
+	cb = float32((128 + m[1][0]*R + m[1][1]*G + m[1][2]*B) / 255)
+	cr = float32((128 + m[2][0]*R + m[2][1]*G + m[2][2]*B) / 255)
+	return
+}
+
+// ycbcrMatrix maps R, G, B in 0..1 to Y, Cb, Cr on the 0..255 scale less
+// their offsets (16, 128, 128); rgbMatrix is its inverse.
+var (
+	ycbcrMatrix = [3][3]float64{
+		{65.481, 128.553, 24.966},
+		{-37.797, -74.203, 112.0},
+		{112.0, -93.786, -18.214},
+	}
+	rgbMatrix = invert3(ycbcrMatrix)
+)
+
+func invert3(m [3][3]float64) [3][3]float64 {
+	var inv [3][3]float64
+	det := m[0][0]*(m[1][1]*m[2][2]-m[1][2]*m[2][1]) -
+		m[0][1]*(m[1][0]*m[2][2]-m[1][2]*m[2][0]) +
+		m[0][2]*(m[1][0]*m[2][1]-m[1][1]*m[2][0])
+	for i := 0; i < 3; i++ {
+		for j := 0; j < 3; j++ {
+			// cofactor of m[j][i]
+			a, b := (j+1)%3, (j+2)%3
+			c, d := (i+1)%3, (i+2)%3
+			inv[i][j] = (m[a][c]*m[b][d] - m[a][d]*m[b][c]) / det
+		}
+	}
+	return inv
+}
+
+// YCbCrToRGB inverts RGBToYCbCr and rounds to 8 bits, clamping.
+func YCbCrToRGB(y, cb, cr float32) (r, g, b uint8) {
+	v := [3]float64{float64(y)*255 - 16, float64(cb)*255 - 128, float64(cr)*255 - 128}
+	var o [3]uint8
+	for i, row := range rgbMatrix {
+		o[i] = to8(255 * (row[0]*v[0] + row[1]*v[1] + row[2]*v[2]))
+	}
+	return o[0], o[1], o[2]
+}
+
+// to8 rounds to the nearest integer and clamps to 0..255.
+func to8(v float64) uint8 {
+	if !(v > 0) { // also NaN
+		return 0
+	}
+	if v >= 255 {
+		return 255
+	}
+	return uint8(math.Floor(v + 0.5))
+}
+
+// Planes is an image split into float planes: Y, Cb, Cr (for Y models) or
+// R, G, B (for RGB models), and alpha when the image has any transparency.
+type Planes struct {
+	C     [3]Plane
+	Alpha *Plane
+	RGB   bool // C holds R, G, B rather than Y, Cb, Cr
+}
+
+// Split converts an image into planes: YCbCr unless rgb is set. Colours are
+// un-premultiplied first, so a transparent image keeps its colours.
+func Split(img image.Image, rgb bool) Planes {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	p := Planes{RGB: rgb}
+	for i := range p.C {
+		p.C[i] = NewPlane(w, h)
+	}
+	alpha := NewPlane(w, h)
+	opaque := true
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+			i := y*w + x
+			if rgb {
+				p.C[0].Pix[i], p.C[1].Pix[i], p.C[2].Pix[i] = float32(c.R)/255, float32(c.G)/255, float32(c.B)/255
+			} else {
+				p.C[0].Pix[i], p.C[1].Pix[i], p.C[2].Pix[i] = RGBToYCbCr(c.R, c.G, c.B)
+			}
+			alpha.Pix[i] = float32(c.A) / 255
+			if c.A != 255 {
+				opaque = false
+			}
+		}
+	}
+	if !opaque {
+		p.Alpha = &alpha
+	}
+	return p
+}
+
+// Merge converts planes back into an 8-bit image: RGBA when there is no
+// alpha plane (fully opaque), NRGBA otherwise.
+func Merge(p Planes) image.Image {
+	w, h := p.C[0].W, p.C[0].H
+	var nrgba *image.NRGBA
+	var rgba *image.RGBA
+	if p.Alpha != nil {
+		nrgba = image.NewNRGBA(image.Rect(0, 0, w, h))
+	} else {
+		rgba = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	for i := 0; i < w*h; i++ {
+		var r, g, b uint8
+		if p.RGB {
+			r, g, b = to8(float64(p.C[0].Pix[i])*255), to8(float64(p.C[1].Pix[i])*255), to8(float64(p.C[2].Pix[i])*255)
+		} else {
+			r, g, b = YCbCrToRGB(p.C[0].Pix[i], p.C[1].Pix[i], p.C[2].Pix[i])
+		}
+		if nrgba != nil {
+			nrgba.Pix[4*i], nrgba.Pix[4*i+1], nrgba.Pix[4*i+2] = r, g, b
+			nrgba.Pix[4*i+3] = to8(float64(p.Alpha.Pix[i]) * 255)
+		} else {
+			rgba.Pix[4*i], rgba.Pix[4*i+1], rgba.Pix[4*i+2], rgba.Pix[4*i+3] = r, g, b, 255
+		}
+	}
+	if nrgba != nil {
+		return nrgba
+	}
+	return rgba
+}
+
+// LumaY returns the Y plane of an image (0..1 scale), with Y rounded to an
+// integer level as MATLAB's rgb2ycbcr does for 8-bit images. Evaluation and
+// training use it.
+func LumaY(img image.Image) Plane {
+	b := img.Bounds()
+	p := NewPlane(b.Dx(), b.Dy())
+	for y := 0; y < p.H; y++ {
+		for x := 0; x < p.W; x++ {
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+			R, G, B := float64(c.R), float64(c.G), float64(c.B)
+			p.Pix[y*p.W+x] = float32(math.Round(16+(65.481*R+128.553*G+24.966*B)/255) / 255)
+		}
+	}
+	return p
+}

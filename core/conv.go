@@ -1,0 +1,192 @@
+package core
+
+// Feature maps are float32 slices laid out channel by channel; a batch of
+// images sits side by side inside each channel row ([C][B][H][W]), so one
+// matrix product covers the whole batch. Convolutions are "same" size with
+// edge-replicating borders: a pixel outside the map takes the value of the
+// nearest pixel inside, in every layer.
+
+// convGeom is the shape of the maps a convolution sees.
+type convGeom struct {
+	batch, h, w int
+}
+
+func (g convGeom) plane() int  { return g.h * g.w }
+func (g convGeom) pixels() int { return g.batch * g.h * g.w }
+
+// clampIndex returns i clamped to [0, n).
+func clampIndex(i, n int) int {
+	if i < 0 {
+		return 0
+	}
+	if i >= n {
+		return n - 1
+	}
+	return i
+}
+
+// im2col writes the k*k shifted copies of every input channel as rows of
+// cols ([c*k*k][pixels]), row (ch*k+dy)*k+dx holding in[ch][y+dy-r][x+dx-r].
+func im2col(in []float32, channels int, g convGeom, k int, cols []float32) {
+	r := k / 2
+	n, hw := g.pixels(), g.plane()
+	for ch := 0; ch < channels; ch++ {
+		for dy := 0; dy < k; dy++ {
+			for dx := 0; dx < k; dx++ {
+				row := cols[((ch*k+dy)*k+dx)*n:][:n]
+				for b := 0; b < g.batch; b++ {
+					src := in[ch*n+b*hw:][:hw]
+					dst := row[b*hw:][:hw]
+					for y := 0; y < g.h; y++ {
+						srow := src[clampIndex(y+dy-r, g.h)*g.w:][:g.w]
+						shiftRow(dst[y*g.w:][:g.w], srow, dx-r)
+					}
+				}
+			}
+		}
+	}
+}
+
+// shiftRow sets dst[x] = src[clamp(x+s)].
+func shiftRow(dst, src []float32, s int) {
+	w := len(src)
+	lo, hi := max(0, -s), min(w, w-s) // x in [lo, hi) reads inside src
+	if lo >= hi {
+		for x := range dst {
+			dst[x] = src[clampIndex(x+s, w)]
+		}
+		return
+	}
+	for x := 0; x < lo; x++ {
+		dst[x] = src[0]
+	}
+	copy(dst[lo:hi], src[lo+s:hi+s])
+	for x := hi; x < w; x++ {
+		dst[x] = src[w-1]
+	}
+}
+
+// col2im is the adjoint of im2col: it adds every entry of cols back into the
+// input pixel it was copied from.
+func col2im(cols []float32, channels int, g convGeom, k int, in []float32) {
+	r := k / 2
+	n, hw := g.pixels(), g.plane()
+	for ch := 0; ch < channels; ch++ {
+		for dy := 0; dy < k; dy++ {
+			for dx := 0; dx < k; dx++ {
+				row := cols[((ch*k+dy)*k+dx)*n:][:n]
+				for b := 0; b < g.batch; b++ {
+					dst := in[ch*n+b*hw:][:hw]
+					src := row[b*hw:][:hw]
+					for y := 0; y < g.h; y++ {
+						drow := dst[clampIndex(y+dy-r, g.h)*g.w:][:g.w]
+						unshiftRowAdd(drow, src[y*g.w:][:g.w], dx-r)
+					}
+				}
+			}
+		}
+	}
+}
+
+// unshiftRowAdd adds src[x] into dst[clamp(x+s)].
+func unshiftRowAdd(dst, src []float32, s int) {
+	w := len(dst)
+	for x, v := range src {
+		dst[clampIndex(x+s, w)] += v
+	}
+}
+
+// convLayer is one convolution's parameters as flat slices: weights
+// [out][in*k*k] and bias [out].
+type convLayer struct {
+	in, out, k int
+	weight     []float32
+	bias       []float32
+}
+
+// directMaxOut is the widest layer that runs as a direct convolution rather
+// than im2col + GEMM. Narrow layers (1 or 3 outputs) are bound by memory
+// traffic, and writing k*k copies of the input costs more than it saves.
+const directMaxOut = 3
+
+// forward computes out = bias + conv(in) for a batch, without ReLU. scratch
+// is grown as needed and returned so that callers can reuse it. Whichever
+// path runs, every output is bias + (sum of its products in the order of
+// the weight row), so the two paths give identical numbers.
+func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []float32) []float32 {
+	n := g.pixels()
+	out = out[:l.out*n]
+	clear(out)
+	switch {
+	case l.k == 1:
+		matMul(l.out, n, l.in, l.weight, l.in, in, n, out, n)
+	case l.out <= directMaxOut:
+		l.direct(in, g, out)
+	default:
+		kk := l.in * l.k * l.k
+		scratch = grow(scratch, kk*n)
+		im2col(in, l.in, g, l.k, scratch)
+		matMul(l.out, n, kk, l.weight, kk, scratch, n, out, n)
+	}
+	addBias(out, l.bias, n)
+	return scratch
+}
+
+// direct sums the products of a narrow convolution straight into out, one
+// weight (input channel, dy, dx) at a time, in weight-row order.
+func (l *convLayer) direct(in []float32, g convGeom, out []float32) {
+	n, hw, r, k := g.pixels(), g.plane(), l.k/2, l.k
+	kk := l.in * k * k
+	for o := 0; o < l.out; o++ {
+		wrow := l.weight[o*kk:][:kk]
+		for b := 0; b < g.batch; b++ {
+			dst := out[o*n+b*hw:][:hw]
+			for ch := 0; ch < l.in; ch++ {
+				src := in[ch*n+b*hw:][:hw]
+				for dy := 0; dy < k; dy++ {
+					for dx := 0; dx < k; dx++ {
+						wv := wrow[(ch*k+dy)*k+dx]
+						s := dx - r
+						lo, hi := max(0, -s), min(g.w, g.w-s)
+						for y := 0; y < g.h; y++ {
+							srow := src[clampIndex(y+dy-r, g.h)*g.w:][:g.w]
+							drow := dst[y*g.w:][:g.w]
+							for x := 0; x < lo && x < g.w; x++ {
+								drow[x] += float32(wv * srow[clampIndex(x+s, g.w)])
+							}
+							if lo < hi {
+								axpy(wv, srow[lo+s:hi+s], drow[lo:hi])
+							}
+							for x := max(hi, lo); x < g.w; x++ {
+								drow[x] += float32(wv * srow[clampIndex(x+s, g.w)])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// axpy adds a*x into y.
+func axpy(a float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += float32(a * v)
+	}
+}
+
+func relu(x []float32) {
+	for i, v := range x {
+		if v < 0 {
+			x[i] = 0
+		}
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}

@@ -1,0 +1,127 @@
+package core
+
+import (
+	"fmt"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+)
+
+// ConvOp is a spago autograd function for a same-size 2-D convolution with
+// edge-replicating borders over a batch of feature maps. Operands are x
+// ([in][batch*h*w]), the weights ([out][in*k*k]) and the bias ([out][1]).
+// Forward runs im2col + GEMM (or the direct kernel for narrow layers);
+// Backward gives the gradients of all three.
+type ConvOp struct {
+	x, w, b mat.Tensor
+	k       int
+	geom    convGeom
+	cols    []float32 // the im2col matrix of x, kept for the weight gradient
+}
+
+var _ ag.AutoGradFunction = (*ConvOp)(nil)
+
+// Conv2D returns the graph node of a convolution of x, a batch of `batch`
+// maps of h x w pixels, with kernel size k (odd).
+func Conv2D(x, w, b mat.Tensor, batch, h, width, k int) mat.Tensor {
+	return ag.NewOperator(&ConvOp{x: x, w: w, b: b, k: k, geom: convGeom{batch, h, width}}).Run()
+}
+
+// Operands returns x, the weights and the bias.
+func (c *ConvOp) Operands() []mat.Tensor { return []mat.Tensor{c.x, c.w, c.b} }
+
+func (c *ConvOp) layer() (*convLayer, error) {
+	ws, xs := c.w.Value().Shape(), c.x.Value().Shape()
+	out := ws[0]
+	if c.k <= 0 || c.k%2 == 0 || ws[1]%(c.k*c.k) != 0 {
+		return nil, fmt.Errorf("conv: weights %v do not fit a %dx%d kernel", ws, c.k, c.k)
+	}
+	in := ws[1] / (c.k * c.k)
+	if xs[0] != in || xs[1] != c.geom.pixels() {
+		return nil, fmt.Errorf("conv: input %v, want [%d %d]", xs, in, c.geom.pixels())
+	}
+	if c.b.Value().Size() != out {
+		return nil, fmt.Errorf("conv: bias has %d values, want %d", c.b.Value().Size(), out)
+	}
+	return &convLayer{in: in, out: out, k: c.k,
+		weight: c.w.Value().Data().F32(), bias: c.b.Value().Data().F32()}, nil
+}
+
+// Forward computes the convolution.
+func (c *ConvOp) Forward() (mat.Tensor, error) {
+	l, err := c.layer()
+	if err != nil {
+		return nil, err
+	}
+	x := c.x.Value().Data().F32()
+	n := c.geom.pixels()
+	out := make([]float32, l.out*n)
+	if l.k == 1 {
+		c.cols = x
+	} else {
+		kk := l.in * l.k * l.k
+		c.cols = make([]float32, kk*n)
+		im2col(x, l.in, c.geom, l.k, c.cols)
+	}
+	kk := l.in * l.k * l.k
+	trainMatMul(l.out, n, kk, l.weight, kk, c.cols, n, out, n)
+	addBias(out, l.bias, n)
+	return mat.NewDense[float32](mat.WithShape(l.out, n), mat.WithBacking(out)), nil
+}
+
+func addBias(out, bias []float32, n int) {
+	for o, b := range bias {
+		row := out[o*n:][:n]
+		for i := range row {
+			row[i] = b + row[i]
+		}
+	}
+}
+
+// Backward accumulates the gradients of x, the weights and the bias.
+func (c *ConvOp) Backward(gy mat.Tensor) error {
+	l, err := c.layer()
+	if err != nil {
+		return err
+	}
+	n := c.geom.pixels()
+	kk := l.in * l.k * l.k
+	g := gy.Data().F32()
+	if len(g) != l.out*n {
+		return fmt.Errorf("conv: output gradient has %d values, want %d", len(g), l.out*n)
+	}
+	if c.w.RequiresGrad() {
+		gw := make([]float32, l.out*kk)
+		matMulNT(l.out, kk, n, g, n, c.cols, n, gw, kk)
+		c.w.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, kk), mat.WithBacking(gw)))
+	}
+	if c.b.RequiresGrad() {
+		gb := make([]float32, l.out)
+		for o := range gb {
+			var s float32
+			for _, v := range g[o*n:][:n] {
+				s += v
+			}
+			gb[o] = s
+		}
+		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(gb)))
+	}
+	if c.x.RequiresGrad() {
+		wt := make([]float32, kk*l.out)
+		for o := 0; o < l.out; o++ {
+			for p := 0; p < kk; p++ {
+				wt[p*l.out+o] = l.weight[o*kk+p]
+			}
+		}
+		gcols := make([]float32, kk*n)
+		trainMatMul(kk, n, l.out, wt, l.out, g, n, gcols, n)
+		gx := gcols
+		if l.k != 1 {
+			gx = make([]float32, l.in*n)
+			col2im(gcols, l.in, c.geom, l.k, gx)
+		}
+		c.x.AccGrad(mat.NewDense[float32](mat.WithShape(l.in, n), mat.WithBacking(gx)))
+	}
+	c.cols = nil
+	return nil
+}

@@ -1,0 +1,200 @@
+package core
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"path/filepath"
+	"strings"
+
+	_ "image/gif" // registers GIF
+	_ "image/jpeg"
+	_ "image/png"
+
+	_ "golang.org/x/image/bmp" // registers BMP
+	_ "golang.org/x/image/tiff"
+	_ "golang.org/x/image/webp"
+)
+
+// DefaultMaxPixels is the largest input image accepted unless the caller
+// says otherwise: 64 megapixels.
+const DefaultMaxPixels = 64_000_000
+
+// MaxFileBytes bounds how much of a file Decode reads.
+const MaxFileBytes = 512 << 20
+
+// ErrUnsupported is returned for data that is not an image in a format this
+// package reads.
+var ErrUnsupported = errors.New("not an image in a supported format (PNG, JPEG, GIF, BMP, TIFF or WebP)")
+
+// Decode reads an image, refusing before any large allocation one whose
+// header claims more than maxPixels pixels (0: DefaultMaxPixels). A JPEG's
+// EXIF orientation is applied, so the result is upright. It returns the
+// format name ("png", "jpeg", ...).
+func Decode(r io.Reader, maxPixels int) (image.Image, string, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(data) > MaxFileBytes {
+		return nil, "", fmt.Errorf("file is larger than %d MiB", MaxFileBytes>>20)
+	}
+	if len(data) == 0 {
+		return nil, "", fmt.Errorf("empty file: %w", ErrUnsupported)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(err, image.ErrFormat) {
+		return nil, "", ErrUnsupported
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("corrupt or truncated image header: %v", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, "", fmt.Errorf("corrupt %s image: size %dx%d", format, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
+		return nil, "", fmt.Errorf("%s image is %dx%d (%.1f megapixels), over the limit of %.1f megapixels",
+			format, cfg.Width, cfg.Height, float64(cfg.Width)*float64(cfg.Height)/1e6, float64(maxPixels)/1e6)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", fmt.Errorf("corrupt or truncated %s image: %v", format, err)
+	}
+	if format == "jpeg" {
+		img = Orient(img, jpegOrientation(data))
+	}
+	return img, format, nil
+}
+
+// jpegOrientation returns the EXIF orientation (1..8) of a JPEG file, or 1
+// when it has none or it cannot be read.
+func jpegOrientation(data []byte) int {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 1
+	}
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xFF {
+			return 1
+		}
+		marker := data[i+1]
+		if marker == 0xDA || marker == 0xD9 { // start of scan, end of image
+			return 1
+		}
+		size := int(binary.BigEndian.Uint16(data[i+2:]))
+		if size < 2 || i+2+size > len(data) {
+			return 1
+		}
+		seg := data[i+4 : i+2+size]
+		if marker == 0xE1 && len(seg) > 6 && string(seg[:6]) == "Exif\x00\x00" {
+			return exifOrientation(seg[6:])
+		}
+		i += 2 + size
+	}
+	return 1
+}
+
+// exifOrientation reads tag 0x0112 from the first IFD of a TIFF structure.
+func exifOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 1
+	}
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 1
+	}
+	ifd := int(bo.Uint32(t[4:]))
+	if ifd < 8 || ifd+2 > len(t) {
+		return 1
+	}
+	n := int(bo.Uint16(t[ifd:]))
+	for e := 0; e < n; e++ {
+		p := ifd + 2 + 12*e
+		if p+12 > len(t) {
+			return 1
+		}
+		if bo.Uint16(t[p:]) == 0x0112 {
+			if v := int(bo.Uint16(t[p+8:])); v >= 1 && v <= 8 {
+				return v
+			}
+			return 1
+		}
+	}
+	return 1
+}
+
+// Orient returns img transformed so that an image stored with EXIF
+// orientation o (1..8) shows upright. Orientation 1 returns img as is.
+func Orient(img image.Image, o int) image.Image {
+	if o < 2 || o > 8 {
+		return img
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	src := image.NewNRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(src, src.Bounds(), img, b.Min, draw.Src)
+	ow, oh := w, h
+	if o >= 5 {
+		ow, oh = h, w
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, ow, oh))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var dx, dy int
+			switch o {
+			case 2:
+				dx, dy = w-1-x, y
+			case 3:
+				dx, dy = w-1-x, h-1-y
+			case 4:
+				dx, dy = x, h-1-y
+			case 5:
+				dx, dy = y, x
+			case 6:
+				dx, dy = h-1-y, x
+			case 7:
+				dx, dy = h-1-y, w-1-x
+			case 8:
+				dx, dy = y, w-1-x
+			}
+			copy(dst.Pix[dy*dst.Stride+4*dx:][:4], src.Pix[y*src.Stride+4*x:][:4])
+		}
+	}
+	return dst
+}
+
+// FormatForPath picks the output format from a file name: "jpeg" for .jpg
+// and .jpeg, "png" for .png; anything else is an error.
+func FormatForPath(path string) (string, error) {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".png":
+		return "png", nil
+	case ".jpg", ".jpeg":
+		return "jpeg", nil
+	}
+	return "", fmt.Errorf("cannot tell the output format from %q: use .png, .jpg or .jpeg", filepath.Base(path))
+}
+
+// Encode writes img as PNG or JPEG (quality 95).
+func Encode(w io.Writer, img image.Image, format string) error {
+	switch format {
+	case "png":
+		return (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(w, img)
+	case "jpeg":
+		return jpeg.Encode(w, img, &jpeg.Options{Quality: 95})
+	}
+	return fmt.Errorf("unknown output format %q", format)
+}

@@ -1,0 +1,164 @@
+package core
+
+import (
+	"image"
+	"math"
+)
+
+// Plane is one channel of an image as float32 samples, row by row.
+type Plane struct {
+	W, H int
+	Pix  []float32
+}
+
+// NewPlane returns a zeroed w x h plane.
+func NewPlane(w, h int) Plane { return Plane{W: w, H: h, Pix: make([]float32, w*h)} }
+
+// At returns the sample at (x, y).
+func (p Plane) At(x, y int) float32 { return p.Pix[y*p.W+x] }
+
+// Kernel is a resampling filter as MATLAB's imresize defines it: a function
+// of the distance in source pixels and the width of its support.
+type Kernel struct {
+	Name  string
+	Width float64
+	At    func(x float64) float64
+}
+
+var (
+	// Nearest is MATLAB's 'nearest' (a box of width 1).
+	Nearest = Kernel{"nearest", 1, func(x float64) float64 {
+		if -0.5 <= x && x < 0.5 {
+			return 1
+		}
+		return 0
+	}}
+	// Bilinear is MATLAB's 'bilinear' (a triangle of width 2).
+	Bilinear = Kernel{"bilinear", 2, func(x float64) float64 {
+		x = math.Abs(x)
+		if x < 1 {
+			return 1 - x
+		}
+		return 0
+	}}
+	// Bicubic is MATLAB's 'bicubic': the Keys cubic with a = -0.5.
+	Bicubic = Kernel{"bicubic", 4, cubic}
+)
+
+func cubic(x float64) float64 {
+	a := math.Abs(x)
+	a2, a3 := a*a, a*a*a
+	switch {
+	case a <= 1:
+		return 1.5*a3 - 2.5*a2 + 1
+	case a <= 2:
+		return -0.5*a3 + 2.5*a2 - 4*a + 2
+	}
+	return 0
+}
+
+// taps are the source pixels and weights of one output pixel along an axis.
+type taps struct {
+	first   int   // index into idx/weight of this pixel's first tap
+	count   int   // number of taps
+	idx     []int // source indices, mirrored into range
+	weights []float64
+}
+
+// axisWeights computes, as MATLAB's imresize does (contributions.m), the
+// taps of every output pixel when an axis of inN pixels becomes outN pixels:
+// the kernel is stretched by the factor when shrinking (antialiasing),
+// weights are normalised to sum to one, and sources past an edge are
+// mirrored back inside.
+func axisWeights(k Kernel, inN, outN int) []taps {
+	scale := float64(outN) / float64(inN)
+	h, width := k.At, k.Width
+	if scale < 1 {
+		width = k.Width / scale
+		h = func(x float64) float64 { return scale * k.At(scale*x) }
+	}
+	p := int(math.Ceil(width)) + 2
+	out := make([]taps, outN)
+	for i := range out {
+		u := (float64(i)+0.5)/scale - 0.5 // 0-based source coordinate of the centre
+		left := int(math.Floor(u - width/2))
+		t := taps{idx: make([]int, 0, p), weights: make([]float64, 0, p)}
+		var sum float64
+		ws := make([]float64, p)
+		for j := 0; j < p; j++ {
+			ws[j] = h(u - float64(left+j))
+			sum += ws[j]
+		}
+		for j := 0; j < p; j++ {
+			if ws[j] == 0 {
+				continue
+			}
+			t.idx = append(t.idx, mirror(left+j, inN))
+			t.weights = append(t.weights, ws[j]/sum)
+		}
+		t.count = len(t.idx)
+		out[i] = t
+	}
+	return out
+}
+
+// mirror reflects an index into [0, n) the way MATLAB does: ..., 1, 0, 0, 1, ...
+func mirror(i, n int) int {
+	period := 2 * n
+	i %= period
+	if i < 0 {
+		i += period
+	}
+	if i >= n {
+		i = period - 1 - i
+	}
+	return i
+}
+
+// Resize resamples a whole plane to w x h with kernel k.
+func Resize(src Plane, w, h int, k Kernel) Plane {
+	return ResizeRegion(src, w, h, k, image.Rect(0, 0, w, h))
+}
+
+// ResizeRegion computes only the pixels in r of the w x h resampling of
+// src, with the same numbers as Resize gives there. Like MATLAB, it
+// resamples vertically first, then horizontally, in float64.
+func ResizeRegion(src Plane, w, h int, k Kernel, r image.Rectangle) Plane {
+	xs, ys := axisWeights(k, src.W, w), axisWeights(k, src.H, h)
+	out := NewPlane(r.Dx(), r.Dy())
+	// The source columns the horizontal pass needs.
+	lo, hi := src.W, 0
+	for x := r.Min.X; x < r.Max.X; x++ {
+		for _, i := range xs[x].idx {
+			lo, hi = min(lo, i), max(hi, i+1)
+		}
+	}
+	if lo >= hi {
+		return out
+	}
+	col := make([]float64, hi-lo)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		// Vertical pass for this output row, over the needed columns.
+		t := ys[y]
+		for c := range col {
+			col[c] = 0
+		}
+		for j, sy := range t.idx {
+			wv := t.weights[j]
+			row := src.Pix[sy*src.W:][:src.W]
+			for c := range col {
+				col[c] += wv * float64(row[lo+c])
+			}
+		}
+		dst := out.Pix[(y-r.Min.Y)*out.W:][:out.W]
+		for x := r.Min.X; x < r.Max.X; x++ {
+			tx := xs[x]
+			var s float64
+			for j, sx := range tx.idx {
+				s += tx.weights[j] * col[sx-lo]
+			}
+			dst[x-r.Min.X] = float32(s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"container/list"
+	"errors"
+	"fmt"
+	"image"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/srcnn-web/upscaler/core"
+)
+
+// imageExts are the file endings the data set reads.
+var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".bmp": true,
+	".gif": true, ".tif": true, ".tiff": true, ".webp": true}
+
+// listImages returns the image files under the folders, recursively, sorted.
+func listImages(dirs []string) ([]string, error) {
+	var files []string
+	for _, dir := range dirs {
+		st, err := os.Stat(dir)
+		if err != nil {
+			return nil, fmt.Errorf("data folder %s: %v", dir, errors.Unwrap(err))
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("data folder %s is not a folder", dir)
+		}
+		err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(path))] {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// loadPlanes decodes an image file into the planes a model trains on: the
+// rounded Y of MATLAB's rgb2ycbcr, or R, G and B.
+func loadPlanes(path string, channels int) ([]core.Plane, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := core.Decode(f, 0)
+	if err != nil {
+		return nil, err
+	}
+	return imagePlanes(img, channels), nil
+}
+
+func imagePlanes(img image.Image, channels int) []core.Plane {
+	if channels == 1 {
+		return []core.Plane{core.LumaY(img)}
+	}
+	p := core.Split(img, true)
+	return p.C[:]
+}
+
+// dataset hands out training patches from a folder of images, loading
+// images lazily through a bounded cache. Low-resolution inputs are made on
+// the fly with the bicubic that evaluation uses: the high-resolution crop
+// is shrunk by the scale and enlarged back.
+type dataset struct {
+	files    []string
+	sizes    []image.Point
+	cumArea  []int64 // cumulative pixel counts, for sampling by area
+	scale    int
+	patch    int // high-resolution patch side (a multiple of scale)
+	margin   int // context kept around a patch while resampling
+	channels int
+	cache    *planeCache
+}
+
+// patchSpec names one patch: which image, where, and which of the eight
+// flips and rotations.
+type patchSpec struct {
+	img, x, y, aug int
+}
+
+// openDataset lists the images and checks each one by decoding it once; an
+// unreadable or too small image is skipped with a warning.
+func openDataset(dirs []string, scale, patch, channels int, cacheBytes int64, warn func(string)) (*dataset, error) {
+	files, err := listImages(dirs)
+	if err != nil {
+		return nil, err
+	}
+	d := &dataset{scale: scale, patch: patch, margin: 4 * scale, channels: channels,
+		cache: newPlaneCache(cacheBytes)}
+	need := patch + 2*d.margin
+	var total int64
+	for _, f := range files {
+		planes, err := loadPlanes(f, channels)
+		if err != nil {
+			warn(fmt.Sprintf("skipping %s: %v", f, err))
+			continue
+		}
+		w, h := planes[0].W, planes[0].H
+		if w < need || h < need {
+			warn(fmt.Sprintf("skipping %s: %dx%d is smaller than a %dx%d training crop", f, w, h, need, need))
+			continue
+		}
+		d.files = append(d.files, f)
+		d.sizes = append(d.sizes, image.Pt(w, h))
+		total += int64(w * h)
+		d.cumArea = append(d.cumArea, total)
+	}
+	if len(d.files) == 0 {
+		return nil, fmt.Errorf("no usable training image in %s (want PNG, JPEG, BMP, GIF, TIFF or WebP images of at least %dx%d pixels)",
+			strings.Join(dirs, ", "), need, need)
+	}
+	return d, nil
+}
+
+// area is the total number of pixels, the unit of an epoch.
+func (d *dataset) area() int64 { return d.cumArea[len(d.cumArea)-1] }
+
+// sample draws a patch uniformly over all pixels of all images.
+func (d *dataset) sample(rng *rand.Rand) patchSpec {
+	a := rng.Int64N(d.area())
+	i := sort.Search(len(d.cumArea), func(i int) bool { return d.cumArea[i] > a })
+	need := d.patch + 2*d.margin
+	s := d.sizes[i]
+	return patchSpec{img: i, x: rng.IntN(s.X - need + 1), y: rng.IntN(s.Y - need + 1), aug: rng.IntN(8)}
+}
+
+// make builds one patch: the pre-upsampled input and the target, each
+// [channels][patch*patch], written into in and target.
+func (d *dataset) make(s patchSpec, in, target []float32) error {
+	planes, err := d.cache.get(d.files[s.img], d.channels)
+	if err != nil {
+		return err
+	}
+	need, p, m := d.patch+2*d.margin, d.patch, d.margin
+	for c, pl := range planes {
+		crop := core.NewPlane(need, need)
+		for y := 0; y < need; y++ {
+			for x := 0; x < need; x++ {
+				sx, sy := dihedral(x, y, need, s.aug)
+				crop.Pix[y*need+x] = pl.At(s.x+sx, s.y+sy)
+			}
+		}
+		lr := core.Resize(crop, need/d.scale, need/d.scale, core.Bicubic)
+		up := core.Resize(lr, need, need, core.Bicubic)
+		for y := 0; y < p; y++ {
+			copy(in[c*p*p+y*p:][:p], up.Pix[(y+m)*need+m:][:p])
+			copy(target[c*p*p+y*p:][:p], crop.Pix[(y+m)*need+m:][:p])
+		}
+	}
+	return nil
+}
+
+// dihedral maps (x, y) of an n x n square through one of the eight
+// flips and rotations.
+func dihedral(x, y, n, aug int) (int, int) {
+	if aug&1 != 0 {
+		x = n - 1 - x
+	}
+	if aug&2 != 0 {
+		y = n - 1 - y
+	}
+	if aug&4 != 0 {
+		x, y = y, x
+	}
+	return x, y
+}
+
+// planeCache keeps recently used decoded images up to a byte budget.
+type planeCache struct {
+	mu     sync.Mutex
+	budget int64
+	used   int64
+	order  *list.List // front: most recent
+	items  map[string]*list.Element
+}
+
+type cacheEntry struct {
+	path   string
+	planes []core.Plane
+	bytes  int64
+}
+
+func newPlaneCache(budget int64) *planeCache {
+	return &planeCache{budget: budget, order: list.New(), items: map[string]*list.Element{}}
+}
+
+func (c *planeCache) get(path string, channels int) ([]core.Plane, error) {
+	c.mu.Lock()
+	if e, ok := c.items[path]; ok {
+		c.order.MoveToFront(e)
+		c.mu.Unlock()
+		return e.Value.(*cacheEntry).planes, nil
+	}
+	c.mu.Unlock()
+	planes, err := loadPlanes(path, channels)
+	if err != nil {
+		return nil, err
+	}
+	size := int64(len(planes) * len(planes[0].Pix) * 4)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[path]; !ok {
+		c.items[path] = c.order.PushFront(&cacheEntry{path, planes, size})
+		c.used += size
+		for c.used > c.budget && c.order.Len() > 1 {
+			old := c.order.Remove(c.order.Back()).(*cacheEntry)
+			delete(c.items, old.path)
+			c.used -= old.bytes
+		}
+	}
+	return planes, nil
+}

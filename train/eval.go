@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/srcnn-web/upscaler/core"
+)
+
+// score is a mean PSNR-Y (dB) and SSIM-Y.
+type score struct {
+	PSNR float64 `json:"psnr"`
+	SSIM float64 `json:"ssim"`
+}
+
+// setResult is one folder's evaluation at one scale.
+type setResult struct {
+	Name    string           `json:"name"`
+	Scale   int              `json:"scale"`
+	Images  int              `json:"images"`
+	Methods map[string]score `json:"methods"`
+}
+
+// methodOrder is the order methods are printed in.
+var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn"}
+
+// evalOptions says what evalSet measures.
+type evalOptions struct {
+	scale   int
+	model   *core.Model // nil: interpolations only
+	methods []string    // subset of methodOrder
+	ssim    bool
+}
+
+// evalSet evaluates every image of a folder as the literature does: crop the
+// high-resolution image to a multiple of the scale, shrink it with MATLAB's
+// bicubic, enlarge it back with each method, round to 8-bit levels, and
+// compare Y with `scale` pixels shaved from each border.
+func evalSet(dir string, o evalOptions) (setResult, error) {
+	files, err := listImages([]string{dir})
+	if err != nil {
+		return setResult{}, err
+	}
+	if len(files) == 0 {
+		return setResult{}, fmt.Errorf("no images in %s", dir)
+	}
+	res := setResult{Name: filepath.Base(filepath.Clean(dir)), Scale: o.scale, Images: len(files), Methods: map[string]score{}}
+	for _, f := range files {
+		scores, err := evalImage(f, o)
+		if err != nil {
+			return setResult{}, fmt.Errorf("%s: %v", f, err)
+		}
+		for m, s := range scores {
+			acc := res.Methods[m]
+			acc.PSNR += s.PSNR / float64(len(files))
+			acc.SSIM += s.SSIM / float64(len(files))
+			res.Methods[m] = acc
+		}
+	}
+	return res, nil
+}
+
+func evalImage(path string, o evalOptions) (map[string]score, error) {
+	channels := 1
+	if o.model != nil {
+		channels = o.model.Config.Channels
+	}
+	planes, err := loadPlanes(path, channels)
+	if err != nil {
+		return nil, err
+	}
+	s := o.scale
+	w, h := planes[0].W/s*s, planes[0].H/s*s
+	if w < 2*s+1 || h < 2*s+1 {
+		return nil, fmt.Errorf("%dx%d is too small to evaluate at x%d", planes[0].W, planes[0].H, s)
+	}
+	hr := make([]core.Plane, len(planes))
+	lr := make([]core.Plane, len(planes))
+	for c, p := range planes {
+		hr[c] = crop(p, w, h)
+		lr[c] = core.Resize(hr[c], w/s, h/s, core.Bicubic)
+	}
+	kernels := map[string]core.Kernel{"nearest": core.Nearest, "bilinear": core.Bilinear, "bicubic": core.Bicubic}
+	out := map[string]score{}
+	for _, m := range o.methods {
+		var up []core.Plane
+		if k, ok := kernels[m]; ok {
+			for _, p := range lr {
+				up = append(up, core.Resize(p, w, h, k))
+			}
+		} else if m == "srcnn" && o.model != nil {
+			up, err = core.NewEnhancer(o.model, s).Planes(context.Background(), lr, 0, nil)
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			continue
+		}
+		got, want := lumaOf(up), lumaOf(hr)
+		var sc score
+		if sc.PSNR, err = core.PSNR(want, got, s); err != nil {
+			return nil, err
+		}
+		if o.ssim {
+			if sc.SSIM, err = core.SSIM(want, got, s); err != nil {
+				return nil, err
+			}
+		}
+		out[m] = sc
+	}
+	return out, nil
+}
+
+// lumaOf rounds planes to 8-bit levels, as saving an image does, and returns
+// their Y: the plane itself for Y, MATLAB's rounded Y of R, G, B otherwise.
+func lumaOf(ps []core.Plane) core.Plane {
+	if len(ps) == 1 {
+		return quantize(ps[0])
+	}
+	y := core.NewPlane(ps[0].W, ps[0].H)
+	for i := range y.Pix {
+		r, g, b := to255(ps[0].Pix[i]), to255(ps[1].Pix[i]), to255(ps[2].Pix[i])
+		y.Pix[i] = float32(math.Round(16+(65.481*r+128.553*g+24.966*b)/255) / 255)
+	}
+	return y
+}
+
+func to255(v float32) float64 { return math.Round(math.Min(255, math.Max(0, float64(v)*255))) }
+
+func quantize(p core.Plane) core.Plane {
+	q := core.NewPlane(p.W, p.H)
+	for i, v := range p.Pix {
+		q.Pix[i] = float32(to255(v) / 255)
+	}
+	return q
+}
+
+func crop(p core.Plane, w, h int) core.Plane {
+	out := core.NewPlane(w, h)
+	for y := 0; y < h; y++ {
+		copy(out.Pix[y*w:][:w], p.Pix[y*p.W:][:w])
+	}
+	return out
+}
+
+// defaultWeights is where the shipped weights of a model and scale live.
+func defaultWeights(model string, scale int) string {
+	return filepath.Join("weights", fmt.Sprintf("%s-x%d.gob", model, scale))
+}
+
+// loadModel reads a weights file and checks that it was trained for scale.
+func loadModel(path string, scale int) (*core.Model, *core.WeightsFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	m, wf, err := core.LoadWeights(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if wf.Scale != scale {
+		return nil, nil, fmt.Errorf("%s was trained for x%d, not x%d", path, wf.Scale, scale)
+	}
+	return m, wf, nil
+}
+
+func checkScale(s int) error {
+	if s < 2 || s > 4 {
+		return usagef("-scale %d: want 2, 3 or 4", s)
+	}
+	return nil
+}
+
+func checkModelName(m string) error {
+	if m != "general" && m != "portrait" {
+		return usagef("-model %q: want general or portrait", m)
+	}
+	return nil
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "[-scale N] [-model general|portrait] [-weights FILE] [-json] DIR...", stderr)
+	scale := fs.Int("scale", 2, "upscaling factor: 2, 3 or 4")
+	model := fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait")
+	weights := fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := checkScale(*scale); err != nil {
+		return err
+	}
+	if err := checkModelName(*model); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("name at least one folder of images")
+	}
+	path := *weights
+	if path == "" {
+		path = defaultWeights(*model, *scale)
+	}
+	m, _, err := loadModel(path, *scale)
+	if err != nil {
+		if *weights != "" || !os.IsNotExist(err) {
+			return err
+		}
+		fmt.Fprintf(stderr, "train eval: no weights at %s; the model is missing, reporting interpolations only\n", path)
+		m = nil
+	}
+	o := evalOptions{scale: *scale, model: m, methods: methodOrder, ssim: true}
+	var sets []setResult
+	for _, dir := range fs.Args() {
+		r, err := evalSet(dir, o)
+		if err != nil {
+			return err
+		}
+		sets = append(sets, r)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"sets": sets})
+	}
+	for _, r := range sets {
+		fmt.Fprintf(stdout, "%s x%d (%d images)\n  %-9s %8s %8s\n", r.Name, r.Scale, r.Images, "method", "PSNR-Y", "SSIM-Y")
+		for _, name := range methodOrder {
+			if s, ok := r.Methods[name]; ok {
+				fmt.Fprintf(stdout, "  %-9s %8.2f %8.4f\n", name, s.PSNR, s.SSIM)
+			}
+		}
+	}
+	return nil
+}
