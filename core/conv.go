@@ -109,6 +109,9 @@ type convLayer struct {
 // traffic, and writing k*k copies of the input costs more than it saves.
 const directMaxOut = 3
 
+// narrow reports whether the layer runs as a direct convolution.
+func (l *convLayer) narrow() bool { return l.k > 1 && l.out <= directMaxOut }
+
 // forward computes out = bias + conv(in) for a batch, without ReLU. scratch
 // is grown as needed and returned so that callers can reuse it. Whichever
 // path runs, every output is bias + (sum of its products in the order of
@@ -120,8 +123,8 @@ func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []f
 	switch {
 	case l.k == 1:
 		matMul(l.out, n, l.in, l.weight, l.in, in, n, out, n)
-	case l.out <= directMaxOut:
-		l.direct(in, g, out)
+	case l.narrow():
+		l.direct(in, g, out, axpy)
 	default:
 		kk := l.in * l.k * l.k
 		scratch = grow(scratch, kk*n)
@@ -133,9 +136,10 @@ func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []f
 }
 
 // direct sums the products of a narrow convolution straight into out, one
-// weight (input channel, dy, dx) at a time, in weight-row order.
-func (l *convLayer) direct(in []float32, g convGeom, out []float32) {
-	n, hw, r, k := g.pixels(), g.plane(), l.k/2, l.k
+// weight (input channel, dy, dx) at a time, in weight-row order, with the
+// given axpy kernel.
+func (l *convLayer) direct(in []float32, g convGeom, out []float32, axpy func(a float32, x, y []float32)) {
+	n, hw, k := g.pixels(), g.plane(), l.k
 	kk := l.in * k * k
 	for o := 0; o < l.out; o++ {
 		wrow := l.weight[o*kk:][:kk]
@@ -146,20 +150,9 @@ func (l *convLayer) direct(in []float32, g convGeom, out []float32) {
 				for dy := 0; dy < k; dy++ {
 					for dx := 0; dx < k; dx++ {
 						wv := wrow[(ch*k+dy)*k+dx]
-						s := dx - r
-						lo, hi := max(0, -s), min(g.w, g.w-s)
 						for y := 0; y < g.h; y++ {
-							srow := src[clampIndex(y+dy-r, g.h)*g.w:][:g.w]
-							drow := dst[y*g.w:][:g.w]
-							for x := 0; x < lo && x < g.w; x++ {
-								drow[x] += float32(wv * srow[clampIndex(x+s, g.w)])
-							}
-							if lo < hi {
-								axpy(wv, srow[lo+s:hi+s], drow[lo:hi])
-							}
-							for x := max(hi, lo); x < g.w; x++ {
-								drow[x] += float32(wv * srow[clampIndex(x+s, g.w)])
-							}
+							srow := src[clampIndex(y+dy-k/2, g.h)*g.w:][:g.w]
+							shiftedAxpy(wv, srow, dst[y*g.w:][:g.w], dx-k/2, axpy)
 						}
 					}
 				}
@@ -168,13 +161,85 @@ func (l *convLayer) direct(in []float32, g convGeom, out []float32) {
 	}
 }
 
-// axpy adds a*x into y.
-func axpy(a float32, x, y []float32) {
+// shiftedAxpy adds a*src[clamp(x+s)] into dst[x] for every x.
+func shiftedAxpy(a float32, src, dst []float32, s int, axpy func(a float32, x, y []float32)) {
+	w := len(src)
+	lo, hi := max(0, -s), min(w, w-s) // x in [lo, hi) reads inside src
+	for x := 0; x < min(lo, w); x++ {
+		dst[x] += float32(a * src[clampIndex(x+s, w)])
+	}
+	if lo < hi {
+		axpy(a, src[lo+s:hi+s], dst[lo:hi])
+	}
+	for x := max(hi, lo); x < w; x++ {
+		dst[x] += float32(a * src[clampIndex(x+s, w)])
+	}
+}
+
+// directGrads computes a narrow layer's weight gradient (returned) and adds
+// its input gradient into gx (if not nil), without an im2col matrix.
+func (l *convLayer) directGrads(in, gy []float32, g convGeom, gx []float32) []float32 {
+	n, hw, k, r := g.pixels(), g.plane(), l.k, l.k/2
+	kk := l.in * k * k
+	gw := make([]float32, l.out*kk)
+	shifted := make([]float32, g.w)
+	for o := 0; o < l.out; o++ {
+		for b := 0; b < g.batch; b++ {
+			grad := gy[o*n+b*hw:][:hw]
+			for ch := 0; ch < l.in; ch++ {
+				src := in[ch*n+b*hw:][:hw]
+				for dy := 0; dy < k; dy++ {
+					for dx := 0; dx < k; dx++ {
+						p := (ch*k+dy)*k + dx
+						wv := l.weight[o*kk+p]
+						var s float32
+						for y := 0; y < g.h; y++ {
+							sy := clampIndex(y+dy-r, g.h)
+							shiftRow(shifted, src[sy*g.w:][:g.w], dx-r)
+							s += trainDot(grad[y*g.w:][:g.w], shifted)
+							if gx != nil {
+								unshiftAxpy(wv, grad[y*g.w:][:g.w], gx[ch*n+b*hw+sy*g.w:][:g.w], dx-r)
+							}
+						}
+						gw[o*kk+p] += s
+					}
+				}
+			}
+		}
+	}
+	return gw
+}
+
+// unshiftAxpy adds a*src[x] into dst[clamp(x+s)] for every x: the adjoint
+// of shiftedAxpy.
+func unshiftAxpy(a float32, src, dst []float32, s int) {
+	w := len(src)
+	lo, hi := max(0, -s), min(w, w-s)
+	for x := 0; x < min(lo, w); x++ {
+		dst[clampIndex(x+s, w)] += a * src[x]
+	}
+	if lo < hi {
+		trainAxpy(a, src[lo:hi], dst[lo+s:hi+s])
+	}
+	for x := max(hi, lo); x < w; x++ {
+		dst[clampIndex(x+s, w)] += a * src[x]
+	}
+}
+
+// axpyGo adds a*x into y with Go's rounding.
+func axpyGo(a float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += float32(a * v)
 	}
 }
+
+// axpy is the inference kernel for y += a*x (Go's rounding, always);
+// trainAxpy may fuse.
+var (
+	axpy      = axpyGo
+	trainAxpy = axpyGo
+)
 
 func relu(x []float32) {
 	for i, v := range x {

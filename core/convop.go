@@ -56,6 +56,11 @@ func (c *ConvOp) Forward() (mat.Tensor, error) {
 	x := c.x.Value().Data().F32()
 	n := c.geom.pixels()
 	out := make([]float32, l.out*n)
+	if l.narrow() {
+		l.direct(x, c.geom, out, trainAxpy)
+		addBias(out, l.bias, n)
+		return mat.NewDense[float32](mat.WithShape(l.out, n), mat.WithBacking(out)), nil
+	}
 	if l.k == 1 {
 		c.cols = x
 	} else {
@@ -78,6 +83,19 @@ func addBias(out, bias []float32, n int) {
 	}
 }
 
+// biasGrad sums each output row of the gradient.
+func biasGrad(g []float32, out, n int) []float32 {
+	gb := make([]float32, out)
+	for o := range gb {
+		var s float32
+		for _, v := range g[o*n:][:n] {
+			s += v
+		}
+		gb[o] = s
+	}
+	return gb
+}
+
 // Backward accumulates the gradients of x, the weights and the bias.
 func (c *ConvOp) Backward(gy mat.Tensor) error {
 	l, err := c.layer()
@@ -90,21 +108,27 @@ func (c *ConvOp) Backward(gy mat.Tensor) error {
 	if len(g) != l.out*n {
 		return fmt.Errorf("conv: output gradient has %d values, want %d", len(g), l.out*n)
 	}
+	if l.narrow() {
+		x := c.x.Value().Data().F32()
+		var gx []float32
+		if c.x.RequiresGrad() {
+			gx = make([]float32, l.in*n)
+		}
+		gw := l.directGrads(x, g, c.geom, gx)
+		c.w.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, kk), mat.WithBacking(gw)))
+		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(biasGrad(g, l.out, n))))
+		if gx != nil {
+			c.x.AccGrad(mat.NewDense[float32](mat.WithShape(l.in, n), mat.WithBacking(gx)))
+		}
+		return nil
+	}
 	if c.w.RequiresGrad() {
 		gw := make([]float32, l.out*kk)
 		matMulNT(l.out, kk, n, g, n, c.cols, n, gw, kk)
 		c.w.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, kk), mat.WithBacking(gw)))
 	}
 	if c.b.RequiresGrad() {
-		gb := make([]float32, l.out)
-		for o := range gb {
-			var s float32
-			for _, v := range g[o*n:][:n] {
-				s += v
-			}
-			gb[o] = s
-		}
-		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(gb)))
+		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(biasGrad(g, l.out, n))))
 	}
 	if c.x.RequiresGrad() {
 		wt := make([]float32, kk*l.out)
@@ -123,5 +147,44 @@ func (c *ConvOp) Backward(gy mat.Tensor) error {
 		c.x.AccGrad(mat.NewDense[float32](mat.WithShape(l.in, n), mat.WithBacking(gx)))
 	}
 	c.cols = nil
+	return nil
+}
+
+// ReLUOp is max(0, x) as a spago autograd function; spago's own ReLU calls a
+// function per element, which costs more than a whole convolution here.
+type ReLUOp struct {
+	x mat.Tensor
+	y []float32
+}
+
+// ReLU returns the graph node of max(0, x).
+func ReLU(x mat.Tensor) mat.Tensor {
+	return ag.NewOperator(&ReLUOp{x: x}).Run()
+}
+
+// Operands returns x.
+func (r *ReLUOp) Operands() []mat.Tensor { return []mat.Tensor{r.x} }
+
+// Forward computes max(0, x).
+func (r *ReLUOp) Forward() (mat.Tensor, error) {
+	v := r.x.Value()
+	r.y = append([]float32(nil), v.Data().F32()...)
+	relu(r.y)
+	return mat.NewDense[float32](mat.WithShape(v.Shape()...), mat.WithBacking(r.y)), nil
+}
+
+// Backward passes the gradient where the output is positive.
+func (r *ReLUOp) Backward(gy mat.Tensor) error {
+	if !r.x.RequiresGrad() {
+		return nil
+	}
+	g := gy.Data().F32()
+	gx := make([]float32, len(g))
+	for i, y := range r.y[:len(g)] {
+		if y > 0 {
+			gx[i] = g[i]
+		}
+	}
+	r.x.AccGrad(mat.NewDense[float32](mat.WithShape(gy.Shape()...), mat.WithBacking(gx)))
 	return nil
 }

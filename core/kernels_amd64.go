@@ -13,6 +13,12 @@ func kern6x16(k int, a, b *float32, ldb int, c *float32, ldc int)
 //go:noescape
 func dotFMA(n int, x, y *float32) float32
 
+//go:noescape
+func axpyAVX2(n int, a float32, x, y *float32)
+
+//go:noescape
+func axpyFMA(n int, a float32, x, y *float32)
+
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		// Inference keeps Go's rounding (a product, then a sum) so that the
@@ -24,6 +30,18 @@ func init() {
 				return 0
 			}
 			return dotFMA(len(x), &x[0], &y[0])
+		}
+		axpy = func(a float32, x, y []float32) {
+			if len(x) > 0 {
+				_ = y[len(x)-1]
+				axpyAVX2(len(x), a, &x[0], &y[0])
+			}
+		}
+		trainAxpy = func(a float32, x, y []float32) {
+			if len(x) > 0 {
+				_ = y[len(x)-1]
+				axpyFMA(len(x), a, &x[0], &y[0])
+			}
 		}
 	}
 }

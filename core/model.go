@@ -35,6 +35,11 @@ var Presets = map[string]Config{
 	"srcnn-915": {Preset: "srcnn-915", Channels: 1, Layers: []Layer{{9, 64}, {1, 32}, {5, 1}}},
 	// SRCNN 9-5-5, the paper's best, on Y.
 	"srcnn-955": {Preset: "srcnn-955", Channels: 1, Layers: []Layer{{9, 64}, {5, 32}, {5, 1}}},
+	// FSRCNN's shape (Dong et al. 2016: extract, shrink, map, expand) run at
+	// output resolution after bicubic: a deeper net for 9-1-5's cost.
+	"fsrcnn-hr": {Preset: "fsrcnn-hr", Channels: 1, Layers: []Layer{{5, 32}, {1, 12}, {3, 12}, {3, 12}, {3, 12}, {3, 12}, {1, 32}, {5, 1}}},
+	// A thin VDSR-like stack: six 3x3 layers of 16 filters.
+	"vdsr-16": {Preset: "vdsr-16", Channels: 1, Layers: []Layer{{3, 16}, {3, 16}, {3, 16}, {3, 16}, {3, 16}, {3, 1}}},
 	// The original student project's network: 3x3 x3, 128/64 filters, RGB.
 	"seed": {Preset: "seed", Channels: 3, Layers: []Layer{{3, 128}, {3, 64}, {3, 3}}},
 }
@@ -181,7 +186,7 @@ func (m *Model) Forward(x mat.Tensor, batch, h, w int) mat.Tensor {
 	for i, l := range m.Config.Layers {
 		y = Conv2D(y, m.Weights[i], m.Biases[i], batch, h, w, l.Size)
 		if i < len(m.Config.Layers)-1 {
-			y = ag.ReLU(y)
+			y = ReLU(y)
 		}
 	}
 	if m.Config.Residual {

@@ -1,0 +1,56 @@
+package core
+
+import (
+	"image"
+	"image/color"
+	"testing"
+)
+
+func TestYCbCrRoundTrip(t *testing.T) {
+	for r := 0; r < 256; r += 5 {
+		for g := 0; g < 256; g += 3 {
+			for b := 0; b < 256; b += 7 {
+				y, cb, cr := RGBToYCbCr(uint8(r), uint8(g), uint8(b))
+				r2, g2, b2 := YCbCrToRGB(y, cb, cr)
+				if int(r2) != r || int(g2) != g || int(b2) != b {
+					t.Fatalf("(%d,%d,%d) -> (%g,%g,%g) -> (%d,%d,%d)", r, g, b, y, cb, cr, r2, g2, b2)
+				}
+			}
+		}
+	}
+}
+
+func TestMATLABLuma(t *testing.T) {
+	// rgb2ycbcr: white is Y 235, black 16, pure red 81 (16 + 65.481).
+	cases := []struct {
+		c    color.NRGBA
+		want float32
+	}{{color.NRGBA{255, 255, 255, 255}, 235}, {color.NRGBA{0, 0, 0, 255}, 16}, {color.NRGBA{255, 0, 0, 255}, 81}}
+	for _, tc := range cases {
+		img := image.NewNRGBA(image.Rect(0, 0, 1, 1))
+		img.SetNRGBA(0, 0, tc.c)
+		if got := LumaY(img).Pix[0] * 255; got < tc.want-1e-3 || got > tc.want+1e-3 {
+			t.Errorf("%v: Y %g, want %g", tc.c, got, tc.want)
+		}
+	}
+}
+
+func TestSplitMergeKeepsAlpha(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	img.SetNRGBA(0, 0, color.NRGBA{10, 200, 30, 0})
+	img.SetNRGBA(1, 0, color.NRGBA{90, 80, 70, 128})
+	p := Split(img, false)
+	if p.Alpha == nil {
+		t.Fatal("alpha plane missing")
+	}
+	out := Merge(p).(*image.NRGBA)
+	for x := 0; x < 2; x++ {
+		if out.NRGBAAt(x, 0) != img.NRGBAAt(x, 0) {
+			t.Errorf("pixel %d: %v, want %v", x, out.NRGBAAt(x, 0), img.NRGBAAt(x, 0))
+		}
+	}
+	opaque := Split(testImage(3, 3), false)
+	if opaque.Alpha != nil {
+		t.Error("an opaque image got an alpha plane")
+	}
+}

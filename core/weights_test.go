@@ -1,0 +1,101 @@
+package core
+
+import (
+	"bytes"
+	"encoding/gob"
+	"hash/crc32"
+	"strings"
+	"testing"
+	"time"
+)
+
+func savedWeights(t *testing.T) []byte {
+	t.Helper()
+	m := smallModel(t, tinyY, 6)
+	var buf bytes.Buffer
+	if err := SaveWeights(&buf, m, 3, TrainingInfo{Data: []string{"T91"}, Steps: 10, WallTime: time.Minute, ValPSNR: 30.5}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestWeightsRoundTrip(t *testing.T) {
+	data := savedWeights(t)
+	m, f, err := LoadWeights(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := smallModel(t, tinyY, 6)
+	if f.Scale != 3 || f.Training.Steps != 10 || f.Training.ValPSNR != 30.5 || f.Config.Preset != "tiny-y" || !f.Config.Residual {
+		t.Errorf("metadata not kept: %+v", f)
+	}
+	for i, p := range want.ParamData() {
+		got := m.ParamData()[i]
+		for j := range p {
+			if got[j] != p[j] {
+				t.Fatalf("param %d value %d: %g, want %g", i, j, got[j], p[j])
+			}
+		}
+	}
+}
+
+// reenvelope rewrites a weights file with a changed body or version.
+func reenvelope(t *testing.T, data []byte, edit func(f *WeightsFile, env *envelope)) []byte {
+	t.Helper()
+	var env envelope
+	if err := gob.NewDecoder(bytes.NewReader(data[len(WeightsMagic):])).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	var f WeightsFile
+	if err := gob.NewDecoder(bytes.NewReader(env.Body)).Decode(&f); err != nil {
+		t.Fatal(err)
+	}
+	edit(&f, &env)
+	var body bytes.Buffer
+	if err := gob.NewEncoder(&body).Encode(&f); err != nil {
+		t.Fatal(err)
+	}
+	env.Body, env.CRC = body.Bytes(), crc32.ChecksumIEEE(body.Bytes())
+	var out bytes.Buffer
+	out.WriteString(WeightsMagic)
+	if err := gob.NewEncoder(&out).Encode(&env); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestWeightsBadFiles(t *testing.T) {
+	good := savedWeights(t)
+	flipped := append([]byte(nil), good...)
+	flipped[len(flipped)-20] ^= 0x40
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "not a weights file"},
+		{"png", []byte("\x89PNG\r\n\x1a\n...."), "not a weights file"},
+		{"magic only", []byte(WeightsMagic), "truncated or corrupt"},
+		{"truncated", good[:len(good)/2], "truncated or corrupt"},
+		{"flipped bit", flipped, "corrupt"},
+		{"newer version", reenvelope(t, good, func(f *WeightsFile, e *envelope) { e.Version = WeightsVersion + 1 }), "format version 2"},
+		{"shape mismatch", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Weights[1] = f.Weights[1][1:] }), "layer 1 has"},
+		{"missing layer", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Biases = f.Biases[:2] }), "bias arrays"},
+		{"bad config", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Config.Layers[0].Size = 4 }), "kernel size 4"},
+		{"bad scale", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Scale = 7 }), "scale 7"},
+		{"nan", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Biases[0][0] = float32(nan()) }), "NaN"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _, err := LoadWeights(bytes.NewReader(tc.data))
+			if err == nil || m != nil {
+				t.Fatalf("loaded a bad file (err %v)", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func nan() float64 { var z float64; return z / z }

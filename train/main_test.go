@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets a test run the command as a child process (for signals).
+func TestMain(m *testing.M) {
+	if os.Getenv("TRAIN_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// runCmd runs the command in-process and returns its exit code and output.
+func runCmd(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadUsage(t *testing.T) {
+	dir := t.TempDir()
+	writeNoiseImages(t, dir, 1, 64, 64, 1)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "usage"},
+		{[]string{"frobnicate"}, 2, "unknown verb"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-scale", "5"}, 2, "-scale 5"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob"}, 2, "exactly one of -steps and -epochs"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-lr", "-1"}, 2, "-lr"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-batch", "6", "-shard", "4"}, 2, "multiple of the shard"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "nope"}, 2, "unknown preset"},
+		{[]string{"fit", "-bogus"}, 2, "flag provided but not defined"},
+		{[]string{"fit", "-steps", "1", "-out", dir + "/w.gob"}, 2, "-data is required"},
+		{[]string{"fit", "-data", filepath.Join(dir, "missing"), "-out", dir + "/w.gob", "-steps", "1"}, 1, "no such file"},
+		{[]string{"fit", "-data", t.TempDir(), "-out", dir + "/w.gob", "-steps", "1"}, 1, "no usable training image"},
+		{[]string{"eval", "-scale", "9", dir}, 2, "-scale 9"},
+		{[]string{"eval"}, 2, "at least one folder"},
+		{[]string{"eval", "-model", "anime", dir}, 2, "-model"},
+		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := runCmd(tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+}
+
+func fitArgs(data, out string, extra ...string) []string {
+	return append([]string{"fit", "-data", data, "-out", out, "-patch", "16", "-batch", "4", "-shard", "2",
+		"-preset", "srcnn-915", "-quiet"}, extra...)
+}
+
+func loadParams(t *testing.T, path string) [][]float32 {
+	t.Helper()
+	m, _, err := loadAnyModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.ParamData()
+}
+
+func sameParams(a, b [][]float32) bool {
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				return false
+			}
+		}
+	}
+	return len(a) == len(b)
+}
+
+func TestFitReducesLossAndSkipsCorruptImages(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 3, 48, 48, 2)
+	os.WriteFile(filepath.Join(data, "broken.png"), []byte("\x89PNG\r\n\x1a\nnot really"), 0o644)
+	out := filepath.Join(t.TempDir(), "w.gob")
+	code, stdout, stderr := runCmd(fitArgs(data, out, "-steps", "60", "-val-every", "20", "-lr", "3e-3")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "skipping") || !strings.Contains(stderr, "broken.png") {
+		t.Errorf("no warning about the corrupt image: %s", stderr)
+	}
+	var losses []float64
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var step int
+		var epoch, loss float64
+		if _, err := fmtSscanf(line, &step, &epoch, &loss); err == nil {
+			losses = append(losses, loss)
+		}
+	}
+	if len(losses) != 3 || !(losses[2] < losses[0]) {
+		t.Fatalf("losses %v: want three reports, decreasing\n%s", losses, stdout)
+	}
+	for _, f := range []string{"w.gob", "w.ckpt", "w.csv", "w.png"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(out), f)); err != nil {
+			t.Errorf("missing %s: %v", f, err)
+		}
+	}
+}
+
+// TestResumeMatchesUninterrupted: a run stopped and resumed reaches exactly
+// the parameters of a run that was never stopped, whatever the workers.
+func TestResumeMatchesUninterrupted(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 2, 40, 40, 3)
+	whole := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, stderr := runCmd(fitArgs(data, whole, "-steps", "8", "-val-every", "4", "-workers", "1")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	split := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, stderr := runCmd(fitArgs(data, split, "-steps", "4", "-val-every", "4", "-workers", "2")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCmd(fitArgs(data, split, "-steps", "8", "-val-every", "4", "-workers", "3", "-resume")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if !sameParams(loadParams(t, whole), loadParams(t, split)) {
+		t.Fatal("resumed run differs from the uninterrupted one")
+	}
+	// Resuming with other settings is refused.
+	if code, _, stderr := runCmd(fitArgs(data, split, "-steps", "9", "-val-every", "4", "-lr", "0.1", "-resume")...); code == 0 || !strings.Contains(stderr, "differ") {
+		t.Errorf("resume with another -lr: exit %d, %s", code, stderr)
+	}
+}
+
+func TestInterruptWritesCheckpointAndResumes(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 2, 40, 40, 4)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "w.gob")
+	args := fitArgs(data, out, "-steps", "100000", "-val-every", "2")
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TRAIN_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "w.ckpt")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint within a minute")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("interrupted run exited with %v: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted at step") {
+		t.Fatalf("no interruption message: %s", stderr.String())
+	}
+	var step int
+	if _, err := fmtSscanfStep(stderr.String(), &step); err != nil {
+		t.Fatal(err)
+	}
+	// Resume to a few steps past the interruption, and compare with a run
+	// that went there directly.
+	target := step + 3
+	if code, _, e := runCmd(fitArgs(data, out, "-steps", itoa(target), "-val-every", "2", "-resume")...); code != 0 {
+		t.Fatal(e)
+	}
+	direct := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(data, direct, "-steps", itoa(target), "-val-every", "2")...); code != 0 {
+		t.Fatal(e)
+	}
+	if !sameParams(loadParams(t, out), loadParams(t, direct)) {
+		t.Fatal("interrupted and resumed run differs from a direct one")
+	}
+}
+
+func TestNaNGuard(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 2, 40, 40, 5)
+	out := filepath.Join(t.TempDir(), "w.gob")
+	code, _, stderr := runCmd(fitArgs(data, out, "-steps", "50", "-val-every", "1", "-lr", "1e30", "-residual=false")...)
+	if code != 1 || !strings.Contains(stderr, "the loss became") || !strings.Contains(stderr, "last good checkpoint") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestEvalJSONAndUpscale(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 2, 40, 40, 6)
+	w := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(data, w, "-steps", "4", "-val-every", "4", "-scale", "2")...); code != 0 {
+		t.Fatal(e)
+	}
+	code, stdout, stderr := runCmd("eval", "-scale", "2", "-weights", w, "-json", data)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var res struct {
+		Sets []setResult `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Sets) != 1 || res.Sets[0].Images != 2 || len(res.Sets[0].Methods) != 4 {
+		t.Fatalf("unexpected JSON: %s", stdout)
+	}
+	for _, m := range methodOrder {
+		if s := res.Sets[0].Methods[m]; !(s.PSNR > 10 && s.SSIM > 0 && s.SSIM <= 1) {
+			t.Errorf("%s: %+v", m, s)
+		}
+	}
+	// Without weights it reports the interpolations and says so.
+	code, stdout, stderr = runCmd("eval", "-scale", "3", "-model", "portrait", data)
+	if code != 0 || !strings.Contains(stderr, "model is missing") || strings.Contains(stdout, "srcnn") || !strings.Contains(stdout, "bicubic") {
+		t.Errorf("eval without weights: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	// Upscale, then check the output and the bad inputs.
+	dir := t.TempDir()
+	in := filepath.Join(data, "imga.png")
+	out := filepath.Join(dir, "out.png")
+	if code, _, e := runCmd("upscale", "-weights", w, "-quiet", in, out); code != 0 {
+		t.Fatal(e)
+	}
+	f, _ := os.Open(out)
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil || img.Bounds().Dx() != 80 || img.Bounds().Dy() != 80 {
+		t.Fatalf("output: %v, %v", img.Bounds(), err)
+	}
+	notImage := filepath.Join(dir, "notes.png")
+	os.WriteFile(notImage, []byte("just text"), 0o644)
+	truncated := filepath.Join(dir, "cut.png")
+	whole, _ := os.ReadFile(in)
+	os.WriteFile(truncated, whole[:len(whole)/2], 0o644)
+	badWeights := filepath.Join(dir, "bad.gob")
+	os.WriteFile(badWeights, whole, 0o644)
+	unwritable := filepath.Join(dir, "no", "such", "dir", "x.png")
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"upscale", "-weights", w, notImage, filepath.Join(dir, "a.png")}, "not an image"},
+		{[]string{"upscale", "-weights", w, truncated, filepath.Join(dir, "b.png")}, "corrupt or truncated"},
+		{[]string{"upscale", "-weights", w, "-max-mp", "0.001", in, filepath.Join(dir, "c.png")}, "over the limit"},
+		{[]string{"upscale", "-weights", w, filepath.Join(dir, "missing.png"), filepath.Join(dir, "d.png")}, "no such file"},
+		{[]string{"upscale", "-weights", w, in, unwritable}, "no such file"},
+		{[]string{"upscale", "-weights", w, in, filepath.Join(dir, "e.gif")}, "output format"},
+		{[]string{"upscale", "-weights", badWeights, in, filepath.Join(dir, "f.png")}, "not a weights file"},
+		{[]string{"upscale", "-weights", w, "-scale", "3", in, filepath.Join(dir, "g.png")}, "trained for x2"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := runCmd(tc.args...)
+		if code != 1 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%v: exit %d, stderr %q; want one line mentioning %q", tc.args[len(tc.args)-2:], code, stderr, tc.want)
+		}
+	}
+	// No output, partial or otherwise, was left behind by the failures.
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		switch e.Name() {
+		case "out.png", "notes.png", "cut.png", "bad.gob":
+		default:
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
+
+func fmtSscanf(line string, step *int, epoch, loss *float64) (int, error) {
+	return fmt.Sscanf(line, "step %d  epoch %g  loss %g", step, epoch, loss)
+}
+
+func fmtSscanfStep(stderr string, step *int) (int, error) {
+	i := strings.Index(stderr, "interrupted at step")
+	if i < 0 {
+		return 0, fmt.Errorf("no step in %q", stderr)
+	}
+	return fmt.Sscanf(stderr[i:], "interrupted at step %d", step)
+}
+
+func itoa(i int) string { return fmt.Sprint(i) }
