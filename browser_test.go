@@ -1,0 +1,420 @@
+package main
+
+// Tests in a real browser: Debian's Chromium, headless, driven by chromedp
+// against the server of `go run .` (and a static export). They skip when no
+// Chromium is installed, unless UPSCALER_REQUIRE_BROWSER=1 (as in CI).
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/srcnn-web/upscaler/core"
+)
+
+// chromium returns the browser to drive, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("UPSCALER_REQUIRE_BROWSER") == "1" {
+		t.Fatal("no Chromium found, and UPSCALER_REQUIRE_BROWSER=1: install it with apt-get install -y chromium")
+	}
+	t.Skip("skipping browser test: no Chromium found (apt-get install -y chromium to run it)")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile; console errors
+// and uncaught exceptions are collected.
+type browser struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	errors []string // console errors and uncaught exceptions
+	all    []string // every console message, for failure reports
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := chromium(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1200, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
+	b := &browser{ctx: ctx}
+	t.Cleanup(func() {
+		if t.Failed() {
+			b.report(t)
+		}
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatal(err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.all = append(b.all, m.String())
+			if m.IsException() || m.Type == "error" {
+				b.errors = append(b.errors, m.String())
+			}
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// report logs what the page showed and said, to explain a failure.
+func (b *browser) report(t *testing.T) {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById("status")?.textContent,
+		alert: document.getElementById("alert")?.textContent, progress: document.getElementById("progress")?.getAttribute("aria-valuetext")})`))
+	t.Logf("page state: %s", state)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range b.all {
+		t.Logf("console: %s", m)
+	}
+}
+
+// do runs steps in the browser's tab.
+func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) error {
+	return chromedp.Do(b.ctx, steps...)
+}
+
+// eval returns the value of a JavaScript expression in the page.
+func eval[T any](b *browser, expr string) T {
+	v, _ := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	return v
+}
+
+func (b *browser) consoleErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errors...)
+}
+
+// requestLog wraps a handler and records every request.
+type requestLog struct {
+	h    http.Handler
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *requestLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	l.seen = append(l.seen, fmt.Sprintf("%s %s %d %s", r.Method, r.URL.Path, r.ContentLength, r.Header.Get("Origin")))
+	l.mu.Unlock()
+	l.h.ServeHTTP(w, r)
+}
+
+func (l *requestLog) since(n int) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.seen[n:]...)
+}
+
+func (l *requestLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.seen)
+}
+
+// testImagePNG writes a w x h test picture with soft edges and text-like
+// detail, and returns its path.
+func testImagePNG(t *testing.T, dir, name string, w, h int) string {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := img.PixOffset(x, y)
+			img.Pix[i] = uint8((x * 255) / max(1, w-1))
+			img.Pix[i+1] = uint8(((x / 5) ^ (y / 5)) % 2 * 200)
+			img.Pix[i+2] = uint8((y * 255) / max(1, h-1))
+			img.Pix[i+3] = 255
+		}
+	}
+	p := filepath.Join(dir, name)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// pollTimeout bounds every wait for the page.
+var pollTimeout = 90 * time.Second
+
+// waitJS waits until a JavaScript condition holds in the page.
+func waitJS(cond string) chromedp.Action[chromedp.Void] {
+	poll := chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(pollTimeout))
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := poll(ctx, t)
+		if err != nil {
+			return fmt.Errorf("waiting for %s: %w", cond, err)
+		}
+		return nil
+	})
+}
+
+// download clicks the Download link and returns the saved file's name and
+// bytes, as a person would get them.
+func download(t *testing.T, b *browser) ([]byte, string, error) {
+	dir := t.TempDir()
+	_, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := b.do(chromedp.Click(chromedp.ID("download"))); err != nil {
+		return nil, "", err
+	}
+	deadline := time.Now().Add(pollTimeout)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".crdownload") {
+				data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				return data, e.Name(), err
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, "", fmt.Errorf("no download within %v", pollTimeout)
+}
+
+// nativeUpscale is `train upscale`'s path: decode, enhance, the NRGBA it encodes.
+func nativeUpscale(t *testing.T, m *core.Model, scale int, path string) *image.NRGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := core.Decode(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := core.NewEnhancer(m, scale).Image(context.Background(), img, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
+	b := newBrowser(t)
+	weights := t.TempDir()
+	model := tinyModel(t, 7)
+	writeWeights(t, weights, "general-x2.gob", model, 2)
+	log := &requestLog{h: testSite(t, weights)}
+	srv := httptest.NewServer(log)
+	defer srv.Close()
+	in := testImagePNG(t, t.TempDir(), "photo.png", 150, 100)
+
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/"),
+		waitJS(`document.querySelector("#model option[value=general]").disabled === false`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Portrait has no weights in this test: it is not offered.
+	if disabled := eval[bool](b, `document.querySelector("#model option[value=portrait]").disabled`); !disabled {
+		t.Error("Portrait is offered without weights")
+	}
+	afterLoad := log.count()
+	err = b.do(
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
+		waitJS(`document.getElementById("status").textContent.includes("150×100")`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`!document.getElementById("download").hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, name, err := download(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "photo-x2.png" {
+		t.Errorf("download name %q, want photo-x2.png", name)
+	}
+	got, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := nativeUpscale(t, model, 2, in)
+	if got.Bounds() != want.Bounds() {
+		t.Fatalf("size %v, want %v", got.Bounds(), want.Bounds())
+	}
+	diff := 0
+	for y := 0; y < want.Rect.Dy(); y++ {
+		for x := 0; x < want.Rect.Dx(); x++ {
+			r, g, bb, a := got.At(x, y).RGBA()
+			w := want.NRGBAAt(x, y)
+			if uint8(r>>8) != w.R || uint8(g>>8) != w.G || uint8(bb>>8) != w.B || uint8(a>>8) != w.A {
+				diff++
+			}
+		}
+	}
+	if diff != 0 {
+		t.Fatalf("%d pixels of the page's result differ from the command line's", diff)
+	}
+	// Since the image was chosen: only GETs of the site's own files, no
+	// request with a body (the image never leaves the device).
+	for _, r := range log.since(afterLoad) {
+		if !strings.HasPrefix(r, "GET /") || !strings.Contains(r, " 0 ") && !strings.HasSuffix(strings.Fields(r)[2], "0") {
+			t.Errorf("unexpected request after choosing the image: %q", r)
+		}
+	}
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
+	t.Logf("page says: %s", eval[string](b, `document.getElementById("status").textContent`))
+}
+
+func TestBrowserCancelAndBadFile(t *testing.T) {
+	b := newBrowser(t)
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 8), 2)
+	srv := httptest.NewServer(testSite(t, weights))
+	defer srv.Close()
+	dir := t.TempDir()
+	big := testImagePNG(t, dir, "big.png", 1200, 900)
+	notImage := filepath.Join(dir, "notes.png")
+	os.WriteFile(notImage, []byte("these are my notes, not a picture"), 0o644)
+
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{notImage}),
+		waitJS(`!document.getElementById("alert").hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alert := eval[string](b, `document.querySelector("[role=alert]").textContent`)
+	if !strings.Contains(alert, "not an image") || !strings.Contains(alert, "notes.png") {
+		t.Errorf("alert %q", alert)
+	}
+	if enabled := eval[bool](b, `!document.getElementById("enhance").disabled`); enabled {
+		t.Error("Enhance is enabled for a file that is not an image")
+	}
+
+	err = b.do(
+		waitJS(`document.querySelector("#model option[value=general]").disabled === false`),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{big}),
+		waitJS(`document.getElementById("alert").hidden && !document.getElementById("enhance").disabled`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`Number(document.querySelector("[role=progressbar]").getAttribute("aria-valuenow")) >= 2`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := eval[string](b, `document.querySelector("[role=progressbar]").getAttribute("aria-valuemax")`)
+	clicked := time.Now()
+	err = b.do(
+		chromedp.Click(chromedp.ID("cancel")),
+		waitJS(`document.getElementById("status").textContent === "Cancelled."`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Since(clicked)
+	done := eval[string](b, `document.querySelector("[role=progressbar]").getAttribute("aria-valuenow")`)
+	hidden := eval[bool](b, `document.getElementById("download").hidden && document.getElementById("progress").hidden`)
+	t.Logf("cancelled after %s of %s tiles; stopped %v after the click", done, total, stopped)
+	if done == total || !hidden {
+		t.Errorf("cancel did not stop the work: %s of %s tiles, download/progress hidden %v", done, total, hidden)
+	}
+	if stopped > 5*time.Second {
+		t.Errorf("cancel took %v", stopped)
+	}
+	// The page still works after a cancel: Enhance is available again.
+	if enabled := eval[bool](b, `!document.getElementById("enhance").disabled`); !enabled {
+		t.Error("Enhance is not available after cancelling")
+	}
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console error: %s", e)
+	}
+}
+
+func TestBrowserStaticExportFromSubPath(t *testing.T) {
+	b := newBrowser(t)
+	weights := t.TempDir()
+	model := tinyModel(t, 9)
+	writeWeights(t, weights, "general-x3.gob", model, 3)
+	s := testSite(t, weights)
+	dist := t.TempDir()
+	if err := s.export(dist); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/some/sub/path/", http.StripPrefix("/some/sub/path/", http.FileServer(http.Dir(dist))))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	in := testImagePNG(t, t.TempDir(), "tiny.png", 40, 30)
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/some/sub/path/"),
+		waitJS(`document.readyState === "complete"`),
+		chromedp.SetValue(chromedp.ID("scale"), "3"),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`document.getElementById("scale").dispatchEvent(new Event("change"))`)(ctx, t)
+			return err
+		}),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
+		waitJS(`!document.getElementById("enhance").disabled`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`!document.getElementById("download").hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, name, err := download(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := png.Decode(bytes.NewReader(data))
+	if err != nil || name != "tiny-x3.png" || got.Bounds().Dx() != 120 || got.Bounds().Dy() != 90 {
+		t.Fatalf("download %q: %v, %v", name, got.Bounds(), err)
+	}
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console error: %s", e)
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/srcnn-web/upscaler/core"
+)
+
+// testSite builds the wasm programs (once, cached by their stamp) and
+// loads the site with weights from dir.
+func testSite(t testing.TB, weightsDir string) *site {
+	t.Helper()
+	buildOnce.Do(func() { buildErr = buildWasm(".") })
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	s, err := loadSite("site", weightsDir, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// tinyModel is a small network the tests train nothing with: it only has
+// to be the same model in the page and natively.
+func tinyModel(t testing.TB, seed uint64) *core.Model {
+	t.Helper()
+	cfg := core.Config{Preset: "tiny", Channels: 1, Residual: true,
+		Layers: []core.Layer{{Size: 5, Filters: 16}, {Size: 1, Filters: 8}, {Size: 3, Filters: 1}}}
+	m, err := core.NewModel(cfg, rand.New(rand.NewPCG(seed, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range m.Weights[2].Value().Data().F32() {
+		m.Weights[2].Value().Data().F32()[i] = v * 20 // make the network's part visible
+	}
+	return m
+}
+
+// writeWeights saves m as dir/name.
+func writeWeights(t testing.TB, dir, name string, m *core.Model, scale int) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := core.SaveWeights(&buf, m, scale, core.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServer(t *testing.T) {
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 1), 2)
+	writeWeights(t, weights, "portrait-x3.gob", tinyModel(t, 2), 2) // wrong scale: not served
+	os.WriteFile(filepath.Join(weights, "general-x4.gob"), []byte("damaged"), 0o644)
+	srv := httptest.NewServer(testSite(t, weights))
+	defer srv.Close()
+
+	get := func(method, path, enc string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		req.Header.Set("Accept-Encoding", enc)
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	cases := []struct {
+		method, path, enc string
+		status            int
+		ctype, encoding   string
+	}{
+		{"GET", "/", "", 200, "text/html; charset=utf-8", ""},
+		{"GET", "/index.html", "gzip", 200, "text/html; charset=utf-8", "gzip"},
+		{"GET", "/gen/worker.wasm", "gzip, br", 200, "application/wasm", "br"},
+		{"GET", "/gen/viewer.wasm", "br;q=0, gzip", 200, "application/wasm", "gzip"},
+		{"GET", "/app.js", "identity", 200, "text/javascript; charset=utf-8", ""},
+		{"GET", "/weights/general-x2.gob", "", 200, "application/octet-stream", ""},
+		{"GET", "/weights/general-x4.gob", "", 404, "", ""},  // damaged: not served
+		{"GET", "/weights/portrait-x3.gob", "", 404, "", ""}, // wrong scale: not served
+		{"HEAD", "/sw.js", "", 200, "text/javascript; charset=utf-8", ""},
+		{"POST", "/index.html", "", 405, "", ""},
+		{"PUT", "/weights/general-x2.gob", "", 405, "", ""},
+		{"GET", "/../go.mod", "", 404, "", ""},
+		{"GET", "/%2e%2e/serve.go", "", 404, "", ""},
+		{"GET", "/site/index.html", "", 404, "", ""},
+		{"GET", "/gen/", "", 404, "", ""},
+		{"GET", "/weights/", "", 404, "", ""},
+		{"GET", "/gen/stamp", "", 404, "", ""},
+	}
+	for _, tc := range cases {
+		res := get(tc.method, tc.path, tc.enc)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != tc.status {
+			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, res.StatusCode, tc.status)
+			continue
+		}
+		if !strings.Contains(res.Header.Get("Content-Security-Policy"), "connect-src 'self'") || res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s %s: security headers missing", tc.method, tc.path)
+		}
+		if tc.status != 200 {
+			continue
+		}
+		if got := res.Header.Get("Content-Type"); got != tc.ctype {
+			t.Errorf("%s %s: Content-Type %q, want %q", tc.method, tc.path, got, tc.ctype)
+		}
+		if got := res.Header.Get("Content-Encoding"); got != tc.encoding {
+			t.Errorf("%s %s: Content-Encoding %q, want %q", tc.method, tc.path, got, tc.encoding)
+		}
+		if tc.method == "HEAD" {
+			if len(body) != 0 {
+				t.Errorf("HEAD %s has a body", tc.path)
+			}
+			continue
+		}
+		// The compressed forms decode to the file itself.
+		plain := get("GET", tc.path, "")
+		want, _ := io.ReadAll(plain.Body)
+		plain.Body.Close()
+		var r io.Reader = bytes.NewReader(body)
+		switch tc.encoding {
+		case "gzip":
+			r, _ = gzip.NewReader(r)
+		case "br":
+			r = brotli.NewReader(r)
+		}
+		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s %s: %s body does not decode to the file (%v)", tc.method, tc.path, tc.encoding, err)
+		}
+	}
+
+	// The index lists only the weights that load, at the right scale.
+	res := get("GET", "/weights/index.json", "")
+	index, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if !strings.Contains(string(index), `"general-x2.gob"`) && !strings.Contains(string(index), `weights/general-x2.gob`) || strings.Contains(string(index), "x4") || strings.Contains(string(index), "portrait") {
+		t.Errorf("weights/index.json: %s", index)
+	}
+	// An unchanged file costs a 304.
+	res = get("GET", "/app.js", "")
+	etag := res.Header.Get("ETag")
+	res.Body.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/app.js", nil)
+	req.Header.Set("If-None-Match", etag)
+	res, _ = http.DefaultTransport.RoundTrip(req)
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: status %d, want 304", res.StatusCode)
+	}
+}
+
+func TestWasmBuildIsCached(t *testing.T) {
+	testSite(t, t.TempDir())
+	before, err := os.Stat("site/gen/worker.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := buildWasm("."); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat("site/gen/worker.wasm")
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Error("the wasm was rebuilt although no Go source changed")
+	}
+}
+
+func TestAcceptsEncoding(t *testing.T) {
+	cases := []struct {
+		header, enc string
+		want        bool
+	}{
+		{"gzip, deflate, br", "br", true},
+		{"gzip;q=1.0, br;q=0", "br", false},
+		{"gzip;q=0.5", "gzip", true},
+		{"", "gzip", false},
+		{"GZIP", "gzip", true},
+		{"identity", "br", false},
+	}
+	for _, tc := range cases {
+		if got := acceptsEncoding(tc.header, tc.enc); got != tc.want {
+			t.Errorf("acceptsEncoding(%q, %q) = %v", tc.header, tc.enc, got)
+		}
+	}
+}

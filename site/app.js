@@ -1,0 +1,324 @@
+// The page: picks an image, spreads its tiles over a pool of compute
+// workers (worker.js), shows the result in the compare viewer
+// (viewer.html) and offers it for download. Images never leave the device:
+// the only requests this page makes are for its own code and weights.
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  file: $("file"), scale: $("scale"), model: $("model"), enhance: $("enhance"), cancel: $("cancel"),
+  download: $("download"), alert: $("alert"), progress: $("progress"), status: $("status"),
+  stage: $("stage"), viewer: $("viewer"), fit: $("fit"), actual: $("actual"),
+};
+const modelLabels = { general: "General", portrait: "Portrait" };
+
+// ---- workers -------------------------------------------------------------
+
+// ComputeWorker wraps a Web Worker running the Go compute code. Requests are
+// answered in order, so a FIFO of pending promises matches answers to them.
+class ComputeWorker {
+  constructor() {
+    this.w = new Worker("worker.js");
+    this.pending = [];
+    this.models = new Set();
+    this.booted = new Promise((resolve, reject) => { this.boot = { resolve, reject }; });
+    this.w.onmessage = (e) => this.receive(e.data);
+    this.w.onerror = (e) => this.fail(new Error("A compute worker failed: " + (e.message || "unknown error")));
+  }
+  receive(msg) {
+    if (msg.op === "booted") return this.boot.resolve();
+    if (msg.op === "fatal") return this.fail(new Error(msg.error));
+    const p = this.pending.shift();
+    if (!p) return;
+    if (msg.error) p.reject(new Error(msg.error));
+    else p.resolve(msg);
+  }
+  fail(err) {
+    this.boot.reject(err);
+    for (const p of this.pending.splice(0)) p.reject(err);
+  }
+  async call(msg, transfer = []) {
+    await this.booted;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.w.postMessage(msg, transfer);
+    });
+  }
+}
+
+const poolSize = Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
+let pool = null;
+function workers() {
+  if (!pool) pool = Array.from({ length: poolSize }, () => new ComputeWorker());
+  return pool;
+}
+
+// ---- weights -------------------------------------------------------------
+
+let available = null; // {"general-x2": true, ...}
+async function loadIndex() {
+  try {
+    const res = await fetch("weights/index.json");
+    if (!res.ok) throw new Error(res.status + " " + res.statusText);
+    const list = await res.json();
+    available = Object.fromEntries(list.map((m) => [`${m.model}-x${m.scale}`, true]));
+  } catch (err) {
+    available = {};
+    showAlert("The list of models failed to load (" + err.message + "). Reload the page to try again.");
+  }
+  updateModelChoices();
+}
+
+// updateModelChoices offers only the models whose weights exist at the
+// chosen scale.
+function updateModelChoices() {
+  const scale = ui.scale.value;
+  for (const opt of ui.model.options) {
+    opt.disabled = !available || !available[`${opt.value}-x${scale}`];
+    opt.hidden = opt.disabled;
+  }
+  if (ui.model.selectedOptions[0]?.disabled) {
+    const first = [...ui.model.options].find((o) => !o.disabled);
+    if (first) ui.model.value = first.value;
+  }
+  updateButtons();
+}
+
+const weightsCache = new Map();
+async function weightsFor(name) {
+  if (!weightsCache.has(name)) {
+    const p = fetch(`weights/${name}.gob`).then(async (res) => {
+      if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+      return new Uint8Array(await res.arrayBuffer());
+    });
+    weightsCache.set(name, p);
+    p.catch(() => weightsCache.delete(name));
+  }
+  try {
+    return await weightsCache.get(name);
+  } catch (err) {
+    throw new Error(`The ${label(name)} weights failed to load (${err.message}).`);
+  }
+}
+
+function label(name) {
+  const [model, scale] = name.split("-x");
+  return `${modelLabels[model] || model} ×${scale}`;
+}
+
+// ---- the chosen image ----------------------------------------------------
+
+let chosen = null; // {id, name, bytes, width, height}
+let nextId = 1;
+let running = null; // the enhancement under way
+let result = null; // {width, height, enhanced, bicubic, url}
+
+async function choose(file) {
+  if (!file) return;
+  hideAlert();
+  if (running) running.cancelled = true;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const id = nextId++;
+  ui.status.textContent = `Reading ${file.name}…`;
+  try {
+    const info = await workers()[0].call({ op: "open", id, file: bytes });
+    if (chosen) closeJob(chosen.id);
+    chosen = { id, name: file.name, bytes, width: info.width, height: info.height, opened: new Set([0]) };
+    ui.status.textContent = `${file.name}: ${info.width}×${info.height}. Press Enhance.`;
+  } catch (err) {
+    chosen = null;
+    ui.status.textContent = "Choose an image, drop it here, or paste it.";
+    showAlert(`${file.name}: ${err.message}`);
+  }
+  updateButtons();
+}
+
+function closeJob(id) {
+  for (const w of pool || []) w.call({ op: "close", id }).catch(() => {});
+}
+
+// ---- enhancing -----------------------------------------------------------
+
+async function enhance() {
+  if (!chosen || running) return;
+  hideAlert();
+  clearResult();
+  const job = chosen;
+  const scale = Number(ui.scale.value);
+  const name = `${ui.model.value}-x${scale}`;
+  const run = { cancelled: false };
+  running = run;
+  updateButtons();
+  showProgress(0, 1, "Loading…");
+  const started = performance.now();
+  try {
+    const weights = await weightsFor(name);
+    const ws = workers();
+    // Every worker gets the model and its own decoded copy of the image.
+    const infos = await Promise.all(ws.map(async (w, i) => {
+      if (!w.models.has(name)) {
+        await w.call({ op: "model", id: 0, name, weights });
+        w.models.add(name);
+      }
+      if (!job.opened.has(i)) {
+        await w.call({ op: "open", id: job.id, file: job.bytes });
+        job.opened.add(i);
+      }
+      return w.call({ op: "start", id: job.id, model: name });
+    }));
+    const { width, height, tiles } = infos[0];
+    const out = { width, height, enhanced: new Uint8ClampedArray(width * height * 4), bicubic: new Uint8ClampedArray(width * height * 4) };
+    viewerOpen(width, height);
+    const queue = tiles.slice();
+    let done = 0;
+    const t0 = performance.now();
+    await Promise.all(ws.map(async (w) => {
+      while (queue.length && !run.cancelled) {
+        const tile = queue.shift();
+        const r = await w.call({ op: "tile", id: job.id, tile });
+        if (run.cancelled) return;
+        place(out, r.tile, r.enhanced, r.bicubic);
+        viewerPut(r.tile, r.enhanced, r.bicubic);
+        done++;
+        const perTile = (performance.now() - t0) / done;
+        showProgress(done, tiles.length, `${done} of ${tiles.length} tiles · about ${formatSeconds(perTile * (tiles.length - done) / 1000)} left`);
+      }
+    }));
+    if (run.cancelled) {
+      ui.status.textContent = "Cancelled.";
+      return;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const png = await ws[0].call({ op: "encode", id: 0, width, height, rgba: new Uint8Array(out.enhanced.buffer) });
+    out.url = URL.createObjectURL(new Blob([png.png], { type: "image/png" }));
+    result = out;
+    const base = job.name.replace(/\.[^.]*$/, "") || "image";
+    ui.download.href = out.url;
+    ui.download.download = `${base}-x${scale}.png`;
+    ui.status.textContent = `Done: ${width}×${height} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
+  } catch (err) {
+    showAlert(err.message);
+    ui.status.textContent = "";
+  } finally {
+    if (running === run) running = null;
+    hideProgress();
+    updateButtons();
+  }
+}
+
+// place copies an RGBA tile into the full result.
+function place(out, [x0, y0, x1, y1], enhanced, bicubic) {
+  const w = x1 - x0;
+  for (let y = y0; y < y1; y++) {
+    const src = (y - y0) * w * 4;
+    const dst = (y * out.width + x0) * 4;
+    out.enhanced.set(enhanced.subarray(src, src + w * 4), dst);
+    out.bicubic.set(bicubic.subarray(src, src + w * 4), dst);
+  }
+}
+
+function clearResult() {
+  if (result?.url) URL.revokeObjectURL(result.url);
+  result = null;
+  ui.download.removeAttribute("href");
+}
+
+function formatSeconds(s) {
+  return s < 60 ? `${Math.max(0, s).toFixed(s < 10 ? 1 : 0)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+// ---- the viewer (an ebiten program in its own frame) ----------------------
+
+// The page works before the viewer has loaded: what it misses is replayed
+// from `shown` when it is ready.
+// A failure of the viewer never stops an enhancement: the result can still
+// be downloaded.
+let shown = null;
+function viewerAPI() {
+  try { return ui.viewer.contentWindow.upscalerViewer || null; } catch { return null; }
+}
+function viewerCall(f) {
+  const v = viewerAPI();
+  if (!v) return;
+  try { f(v); } catch (err) { console.warn("compare view:", err); }
+}
+function viewerOpen(w, h) {
+  shown = { w, h, tiles: [] };
+  viewerCall((v) => v.open(w, h));
+}
+function viewerPut(tile, enhanced, bicubic) {
+  shown.tiles.push([tile, enhanced, bicubic]);
+  const [x0, y0, x1, y1] = tile;
+  viewerCall((v) => v.put(x0, y0, x1 - x0, y1 - y0, enhanced, bicubic));
+}
+ui.viewer.addEventListener("load", () => {
+  ui.viewer.contentWindow.onViewerReady = () => {
+    if (!shown) return;
+    viewerCall((v) => {
+      v.open(shown.w, shown.h);
+      for (const [[x0, y0, x1, y1], e, b] of shown.tiles) v.put(x0, y0, x1 - x0, y1 - y0, e, b);
+    });
+  };
+});
+
+// ---- controls --------------------------------------------------------------
+
+function updateButtons() {
+  const have = available && available[`${ui.model.value}-x${ui.scale.value}`];
+  ui.enhance.disabled = !chosen || !!running || !have;
+  ui.cancel.hidden = !running;
+  ui.download.hidden = !result;
+  ui.file.disabled = false;
+}
+
+function showAlert(text) {
+  ui.alert.textContent = text;
+  ui.alert.hidden = false;
+}
+function hideAlert() {
+  ui.alert.hidden = true;
+  ui.alert.textContent = "";
+}
+
+function showProgress(done, total, text) {
+  ui.progress.hidden = false;
+  ui.progress.setAttribute("aria-valuemax", String(total));
+  ui.progress.setAttribute("aria-valuenow", String(done));
+  ui.progress.setAttribute("aria-valuetext", text);
+  ui.progress.querySelector(".bar").style.width = `${(100 * done) / total}%`;
+  ui.progress.querySelector(".label").textContent = text;
+}
+function hideProgress() {
+  ui.progress.hidden = true;
+}
+
+ui.file.addEventListener("change", () => choose(ui.file.files[0]));
+ui.scale.addEventListener("change", updateModelChoices);
+ui.model.addEventListener("change", updateButtons);
+ui.enhance.addEventListener("click", enhance);
+ui.cancel.addEventListener("click", () => {
+  if (running) running.cancelled = true;
+  ui.status.textContent = "Cancelling…";
+});
+ui.fit.addEventListener("click", () => viewerCall((v) => v.fit()));
+ui.actual.addEventListener("click", () => viewerCall((v) => v.actual()));
+
+// Drop an image anywhere on the page, or paste one.
+document.addEventListener("dragover", (e) => { e.preventDefault(); ui.stage.classList.add("dragging"); });
+document.addEventListener("dragleave", () => ui.stage.classList.remove("dragging"));
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  ui.stage.classList.remove("dragging");
+  choose(e.dataTransfer?.files?.[0]);
+});
+document.addEventListener("paste", (e) => {
+  const file = [...(e.clipboardData?.files || [])][0];
+  if (file) choose(file);
+});
+
+// Works offline after the first visit.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("sw.js").catch(() => {});
+}
+
+loadIndex();
+workers(); // start the compute code loading while the person chooses

@@ -1,0 +1,42 @@
+//go:build js
+
+package main
+
+import (
+	"image"
+	"syscall/js"
+)
+
+// registerBridge exposes the viewer to the page as window.upscalerViewer:
+//
+//	open(width, height)                         start a new image
+//	put(x, y, w, h, enhanced, bicubic)          RGBA regions (Uint8Array)
+//	fit(), actual()                             fit to window, 1:1 pixels
+func registerBridge(v *viewer) {
+	// The arrays come from the page's window, another realm: view their
+	// buffers through this frame's Uint8Array before copying.
+	u8 := js.Global().Get("Uint8Array")
+	bytesOf := func(a js.Value) []byte {
+		view := u8.New(a.Get("buffer"), a.Get("byteOffset"), a.Get("byteLength"))
+		b := make([]byte, view.Get("length").Int())
+		js.CopyBytesToGo(b, view)
+		return b
+	}
+	api := map[string]any{
+		"open": js.FuncOf(func(_ js.Value, a []js.Value) any {
+			v.Open(a[0].Int(), a[1].Int())
+			return nil
+		}),
+		"put": js.FuncOf(func(_ js.Value, a []js.Value) any {
+			r := image.Rect(a[0].Int(), a[1].Int(), a[0].Int()+a[2].Int(), a[1].Int()+a[3].Int())
+			v.Put(r, bytesOf(a[4]), bytesOf(a[5]))
+			return nil
+		}),
+		"fit":    js.FuncOf(func(js.Value, []js.Value) any { v.Command("fit"); return nil }),
+		"actual": js.FuncOf(func(js.Value, []js.Value) any { v.Command("actual"); return nil }),
+	}
+	js.Global().Set("upscalerViewer", api)
+	if ready := js.Global().Get("onViewerReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+}

@@ -1,0 +1,25 @@
+//go:build js
+
+// Command viewer is the page's compare view, an ebiten game in its own
+// frame (site/viewer.html): the bicubic enlargement on the left of a
+// draggable divider, the enhanced image on the right. Wheel or pinch zooms
+// around the pointer, dragging pans, "1" shows pixels 1:1 (nearest
+// filtering from 1:1 up), "f" fits the image to the window. The page feeds
+// it pixels through window.upscalerViewer (see bridge.go).
+package main
+
+import (
+	"log"
+
+	"github.com/hajimehoshi/ebiten/v2"
+)
+
+func main() {
+	v := newViewer()
+	registerBridge(v)
+	ebiten.SetWindowTitle("Compare")
+	ebiten.SetRunnableOnUnfocused(true)
+	if err := ebiten.RunGame(v); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,288 @@
+//go:build js
+
+package main
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"sync"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/ebitenutil"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+)
+
+// pieceSize is the side of the textures an image is split into, well under
+// any WebGL texture limit.
+const pieceSize = 1024
+
+// side is one of the two images, as a grid of textures.
+type side struct {
+	pieces [][]*ebiten.Image // [row][column]
+}
+
+func newSide(w, h int) side {
+	var s side
+	for y := 0; y < h; y += pieceSize {
+		var row []*ebiten.Image
+		for x := 0; x < w; x += pieceSize {
+			row = append(row, ebiten.NewImage(min(pieceSize, w-x), min(pieceSize, h-y)))
+		}
+		s.pieces = append(s.pieces, row)
+	}
+	return s
+}
+
+// write copies premultiplied RGBA pixels of rectangle r into the pieces.
+func (s side) write(r image.Rectangle, pix []byte) {
+	for py, row := range s.pieces {
+		for px, piece := range row {
+			pr := image.Rect(px*pieceSize, py*pieceSize, px*pieceSize+piece.Bounds().Dx(), py*pieceSize+piece.Bounds().Dy())
+			in := r.Intersect(pr)
+			if in.Empty() {
+				continue
+			}
+			buf := make([]byte, 4*in.Dx()*in.Dy())
+			for y := in.Min.Y; y < in.Max.Y; y++ {
+				src := pix[4*((y-r.Min.Y)*r.Dx()+in.Min.X-r.Min.X):][:4*in.Dx()]
+				copy(buf[4*(y-in.Min.Y)*in.Dx():], src)
+			}
+			sub := in.Sub(pr.Min)
+			piece.SubImage(sub).(*ebiten.Image).WritePixels(buf)
+		}
+	}
+}
+
+func (s side) draw(dst *ebiten.Image, zoom, offX, offY float64) {
+	filter := ebiten.FilterLinear
+	if zoom >= 1 {
+		filter = ebiten.FilterNearest
+	}
+	for py, row := range s.pieces {
+		for px, piece := range row {
+			op := &ebiten.DrawImageOptions{Filter: filter}
+			op.GeoM.Translate(float64(px*pieceSize), float64(py*pieceSize))
+			op.GeoM.Scale(zoom, zoom)
+			op.GeoM.Translate(offX, offY)
+			dst.DrawImage(piece, op)
+		}
+	}
+}
+
+func (s side) dispose() {
+	for _, row := range s.pieces {
+		for _, p := range row {
+			p.Deallocate()
+		}
+	}
+}
+
+// update is a region of pixels waiting to be drawn.
+type update struct {
+	r             image.Rectangle
+	enhanced, bic []byte
+}
+
+// viewer is the ebiten game.
+type viewer struct {
+	mu      sync.Mutex // guards pending, which the page fills between frames
+	pending []update
+	reset   *image.Point // a new image size to start over with
+	command string       // "fit" or "actual", from the page
+
+	w, h              int // image size; 0 before the first image
+	enhanced, bicubic side
+	zoom, offX, offY  float64
+	divider           float64 // screen x of the divider, as a fraction of the width
+	screenW, screenH  int
+	drag              string // "", "pan" or "divider"
+	lastX, lastY      int
+	pinchDist         float64
+	fitted            bool
+}
+
+func newViewer() *viewer { return &viewer{divider: 0.5, zoom: 1} }
+
+// Open starts a new image of w x h (called by the page).
+func (v *viewer) Open(w, h int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.reset, v.pending = &image.Point{w, h}, nil
+}
+
+// Put queues a region of both images, as RGBA without premultiplication.
+func (v *viewer) Put(r image.Rectangle, enhanced, bicubic []byte) {
+	premultiply(enhanced)
+	premultiply(bicubic)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.pending = append(v.pending, update{r, enhanced, bicubic})
+}
+
+// Command asks for "fit" or "actual" (1:1).
+func (v *viewer) Command(c string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.command = c
+}
+
+func premultiply(p []byte) {
+	for i := 0; i+3 < len(p); i += 4 {
+		if a := uint32(p[i+3]); a != 255 {
+			p[i] = uint8((uint32(p[i])*a + 127) / 255)
+			p[i+1] = uint8((uint32(p[i+1])*a + 127) / 255)
+			p[i+2] = uint8((uint32(p[i+2])*a + 127) / 255)
+		}
+	}
+}
+
+func (v *viewer) Update() error {
+	v.mu.Lock()
+	reset, pending, command := v.reset, v.pending, v.command
+	v.reset, v.pending, v.command = nil, nil, ""
+	v.mu.Unlock()
+	if reset != nil {
+		v.enhanced.dispose()
+		v.bicubic.dispose()
+		v.w, v.h = reset.X, reset.Y
+		v.enhanced, v.bicubic = newSide(v.w, v.h), newSide(v.w, v.h)
+		v.fitted = false
+	}
+	for _, u := range pending {
+		if v.w > 0 {
+			v.enhanced.write(u.r, u.enhanced)
+			v.bicubic.write(u.r, u.bic)
+		}
+	}
+	if v.w == 0 || v.screenW == 0 {
+		return nil
+	}
+	if !v.fitted || command == "fit" || inpututil.IsKeyJustPressed(ebiten.KeyF) || inpututil.IsKeyJustPressed(ebiten.Key0) {
+		v.fit()
+	}
+	if command == "actual" || inpututil.IsKeyJustPressed(ebiten.Key1) {
+		v.zoomAround(1/v.zoom, float64(v.screenW)/2, float64(v.screenH)/2)
+	}
+	v.handleMouse()
+	v.handleTouches()
+	return nil
+}
+
+// fit shows the whole image, centred.
+func (v *viewer) fit() {
+	v.zoom = math.Min(float64(v.screenW)/float64(v.w), float64(v.screenH)/float64(v.h))
+	v.offX = (float64(v.screenW) - v.zoom*float64(v.w)) / 2
+	v.offY = (float64(v.screenH) - v.zoom*float64(v.h)) / 2
+	v.fitted = true
+}
+
+// zoomAround multiplies the zoom by f, keeping the image point under the
+// screen point (x, y) in place.
+func (v *viewer) zoomAround(f, x, y float64) {
+	nz := math.Max(1.0/64, math.Min(64, v.zoom*f))
+	f = nz / v.zoom
+	v.offX = x - (x-v.offX)*f
+	v.offY = y - (y-v.offY)*f
+	v.zoom = nz
+}
+
+func (v *viewer) nearDivider(x int) bool {
+	return math.Abs(float64(x)-v.divider*float64(v.screenW)) <= 8
+}
+
+func (v *viewer) press(x, y int) {
+	v.drag = "pan"
+	if v.nearDivider(x) {
+		v.drag = "divider"
+	}
+	v.lastX, v.lastY = x, y
+}
+
+func (v *viewer) move(x, y int) {
+	switch v.drag {
+	case "divider":
+		v.divider = math.Max(0, math.Min(1, float64(x)/float64(v.screenW)))
+	case "pan":
+		v.offX += float64(x - v.lastX)
+		v.offY += float64(y - v.lastY)
+	}
+	v.lastX, v.lastY = x, y
+}
+
+func (v *viewer) handleMouse() {
+	x, y := ebiten.CursorPosition()
+	if _, dy := ebiten.Wheel(); dy != 0 {
+		v.zoomAround(math.Pow(1.15, dy), float64(x), float64(y))
+	}
+	if inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft) {
+		v.press(x, y)
+	} else if ebiten.IsMouseButtonPressed(ebiten.MouseButtonLeft) {
+		v.move(x, y)
+	} else if len(ebiten.AppendTouchIDs(nil)) == 0 {
+		v.drag = ""
+	}
+	if v.drag == "divider" || (v.drag == "" && v.nearDivider(x)) {
+		ebiten.SetCursorShape(ebiten.CursorShapeEWResize)
+	} else {
+		ebiten.SetCursorShape(ebiten.CursorShapeDefault)
+	}
+}
+
+func (v *viewer) handleTouches() {
+	ids := ebiten.AppendTouchIDs(nil)
+	switch len(ids) {
+	case 1:
+		x, y := ebiten.TouchPosition(ids[0])
+		if inpututil.IsTouchJustReleased(ids[0]) || v.pinchDist != 0 || v.drag == "" {
+			v.press(x, y)
+			v.pinchDist = 0
+		} else {
+			v.move(x, y)
+		}
+	case 2:
+		x0, y0 := ebiten.TouchPosition(ids[0])
+		x1, y1 := ebiten.TouchPosition(ids[1])
+		d := math.Hypot(float64(x1-x0), float64(y1-y0))
+		if v.pinchDist > 0 && d > 0 {
+			v.zoomAround(d/v.pinchDist, float64(x0+x1)/2, float64(y0+y1)/2)
+		}
+		v.pinchDist, v.drag = d, ""
+	default:
+		v.pinchDist = 0
+	}
+}
+
+var (
+	background  = color.RGBA{0x20, 0x22, 0x26, 0xff}
+	dividerLine = color.RGBA{0xff, 0xff, 0xff, 0xe0}
+)
+
+func (v *viewer) Draw(screen *ebiten.Image) {
+	screen.Fill(background)
+	if v.w == 0 {
+		return
+	}
+	split := int(v.divider * float64(v.screenW))
+	left := screen.SubImage(image.Rect(0, 0, split, v.screenH)).(*ebiten.Image)
+	right := screen.SubImage(image.Rect(split, 0, v.screenW, v.screenH)).(*ebiten.Image)
+	v.bicubic.draw(left, v.zoom, v.offX, v.offY)
+	v.enhanced.draw(right, v.zoom, v.offX, v.offY)
+	vector.DrawFilledRect(screen, float32(split)-1, 0, 2, float32(v.screenH), dividerLine, false)
+	vector.DrawFilledCircle(screen, float32(split), float32(v.screenH)/2, 9, dividerLine, true)
+	ebitenutil.DebugPrintAt(screen, "Bicubic", 8, 6)
+	ebitenutil.DebugPrintAt(screen, "Enhanced", v.screenW-60, 6)
+	ebitenutil.DebugPrintAt(screen, fmt.Sprintf("%.0f%%", v.zoom*100), 8, v.screenH-20)
+}
+
+func (v *viewer) Layout(w, h int) (int, int) {
+	if w != v.screenW || h != v.screenH {
+		v.screenW, v.screenH = w, h
+		if v.w > 0 && v.fitted {
+			v.fit()
+		}
+	}
+	return w, h
+}

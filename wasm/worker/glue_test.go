@@ -1,0 +1,43 @@
+//go:build js
+
+package main
+
+import (
+	"syscall/js"
+	"testing"
+)
+
+// TestHandleMessages drives the worker as the page does, with JS values.
+func TestHandleMessages(t *testing.T) {
+	s := NewSession()
+	weights, _ := tinyWeights(t, 2)
+	call := func(msg map[string]any) js.Value {
+		t.Helper()
+		return js.ValueOf(handle(s, js.ValueOf(msg)))
+	}
+	if r := call(map[string]any{"op": "model", "id": 0, "name": "general-x2", "weights": toJS(weights)}); !r.Get("error").IsUndefined() {
+		t.Fatal(r.Get("error"))
+	}
+	r := call(map[string]any{"op": "open", "id": 1, "file": toJS(pngOf(t, noiseImage(20, 10, false))).Get("buffer")})
+	if r.Get("width").Int() != 20 || r.Get("height").Int() != 10 {
+		t.Fatalf("open: %v", r.Get("error"))
+	}
+	r = call(map[string]any{"op": "start", "id": 1, "model": "general-x2"})
+	if r.Get("width").Int() != 40 || r.Get("tiles").Length() != 1 {
+		t.Fatalf("start: %v", r.Get("error"))
+	}
+	r = call(map[string]any{"op": "tile", "id": 1, "tile": r.Get("tiles").Index(0)})
+	if n := r.Get("enhanced").Length(); n != 40*20*4 || r.Get("transfer").Length() != 2 {
+		t.Fatalf("tile: %d bytes, error %v", n, r.Get("error"))
+	}
+	r = call(map[string]any{"op": "encode", "id": 1, "width": 40, "height": 20, "rgba": r.Get("enhanced")})
+	if png := r.Get("png"); png.Length() < 8 || png.Index(1).Int() != 'P' {
+		t.Fatalf("encode: %v", r.Get("error"))
+	}
+	if r := call(map[string]any{"op": "open", "id": 2, "file": toJS([]byte("nope"))}); r.Get("error").IsUndefined() {
+		t.Error("no error for a non-image")
+	}
+	if r := call(map[string]any{"op": "launch", "id": 3}); r.Get("error").String() != "unknown message launch" {
+		t.Errorf("unknown op: %v", r.Get("error"))
+	}
+}

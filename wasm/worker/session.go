@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+
+	"github.com/srcnn-web/upscaler/core"
+)
+
+// Limits of the page: larger images would not fit a browser tab's memory.
+const (
+	// MaxInputPixels is the largest image the page accepts.
+	MaxInputPixels = 16_000_000
+	// MaxOutputPixels is the largest result the page makes.
+	MaxOutputPixels = 64_000_000
+	// PageTile is the side of the tiles the page hands to its workers: small
+	// enough for smooth progress and a prompt cancel.
+	PageTile = 128
+)
+
+// Session is one worker's state: the models it has loaded and the images
+// it is working on. The page talks to it through messages (see main.go);
+// everything here is plain Go so that it can be tested natively too.
+type Session struct {
+	models map[string]*core.Model
+	scales map[string]int
+	jobs   map[int]*job
+}
+
+type job struct {
+	img      image.Image
+	planes   core.Planes
+	enhancer *core.Enhancer
+	bicubic  *core.Enhancer
+}
+
+// NewSession returns an empty session.
+func NewSession() *Session {
+	return &Session{models: map[string]*core.Model{}, scales: map[string]int{}, jobs: map[int]*job{}}
+}
+
+// LoadModel reads a weights file the page fetched and keeps it under name.
+func (s *Session) LoadModel(name string, data []byte) error {
+	m, f, err := core.LoadWeights(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("the %s weights failed to load: %v", name, err)
+	}
+	s.models[name], s.scales[name] = m, f.Scale
+	return nil
+}
+
+// Open decodes an image file (applying EXIF orientation) and keeps it as
+// job id. It returns the image's size.
+func (s *Session) Open(id int, file []byte) (image.Point, error) {
+	img, _, err := core.Decode(bytes.NewReader(file), MaxInputPixels)
+	if err != nil {
+		return image.Point{}, err
+	}
+	s.jobs[id] = &job{img: img}
+	return img.Bounds().Size(), nil
+}
+
+// StartInfo tells the page the size of the result and its tiles.
+type StartInfo struct {
+	Width, Height int
+	Tiles         []image.Rectangle
+}
+
+// Start prepares job id for enhancement with a loaded model.
+func (s *Session) Start(id int, model string) (StartInfo, error) {
+	j, ok := s.jobs[id]
+	if !ok {
+		return StartInfo{}, fmt.Errorf("no image %d is open", id)
+	}
+	m, ok := s.models[model]
+	if !ok {
+		return StartInfo{}, fmt.Errorf("model %s is not loaded", model)
+	}
+	scale := s.scales[model]
+	b := j.img.Bounds()
+	w, h := b.Dx()*scale, b.Dy()*scale
+	if int64(w)*int64(h) > MaxOutputPixels {
+		return StartInfo{}, fmt.Errorf("the result would be %dx%d (%.0f megapixels), over the page's limit of %.0f megapixels: choose a smaller scale or image",
+			w, h, float64(w)*float64(h)/1e6, float64(MaxOutputPixels)/1e6)
+	}
+	j.enhancer = core.NewEnhancer(m, scale)
+	j.enhancer.Tile = PageTile
+	j.bicubic = core.NewEnhancer(nil, scale)
+	j.planes = j.enhancer.Prepare(j.img)
+	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h)}, nil
+}
+
+// Tile computes one tile of job id: the enhanced pixels and the bicubic
+// enlargement the viewer compares them with, each as RGBA (not
+// premultiplied), row by row.
+func (s *Session) Tile(id int, r image.Rectangle) (enhanced, bicubic []byte, err error) {
+	j, ok := s.jobs[id]
+	if !ok || j.enhancer == nil {
+		return nil, nil, fmt.Errorf("image %d is not started", id)
+	}
+	w, h := j.enhancer.OutputSize(j.planes.C[0].W, j.planes.C[0].H)
+	if !r.In(image.Rect(0, 0, w, h)) || r.Empty() {
+		return nil, nil, fmt.Errorf("tile %v is outside the %dx%d result", r, w, h)
+	}
+	return renderTile(j.enhancer, j.planes, r), renderTile(j.bicubic, j.planes, r), nil
+}
+
+func renderTile(e *core.Enhancer, p core.Planes, r image.Rectangle) []byte {
+	dst := image.NewNRGBA(r)
+	e.RenderTile(p, r, dst)
+	return dst.Pix
+}
+
+// Close forgets job id.
+func (s *Session) Close(id int) { delete(s.jobs, id) }
+
+// EncodePNG encodes an RGBA result as the command line does.
+func EncodePNG(w, h int, rgba []byte) ([]byte, error) {
+	if w <= 0 || h <= 0 || len(rgba) != 4*w*h {
+		return nil, fmt.Errorf("encode: %d bytes for %dx%d", len(rgba), w, h)
+	}
+	img := &image.NRGBA{Pix: rgba, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	var buf bytes.Buffer
+	if err := core.Encode(&buf, img, "png"); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// enhanceAll runs every tile of a started job, as the page's pool does, and
+// assembles the result (used by tests).
+func (s *Session) enhanceAll(ctx context.Context, id int, info StartInfo) (*image.NRGBA, error) {
+	out := image.NewNRGBA(image.Rect(0, 0, info.Width, info.Height))
+	for _, r := range info.Tiles {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		enh, _, err := s.Tile(id, r)
+		if err != nil {
+			return nil, err
+		}
+		for y := 0; y < r.Dy(); y++ {
+			copy(out.Pix[out.PixOffset(r.Min.X, r.Min.Y+y):][:4*r.Dx()], enh[y*4*r.Dx():][:4*r.Dx()])
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/srcnn-web/upscaler/core"
+)
+
+func tinyWeights(t *testing.T, scale int) ([]byte, *core.Model) {
+	t.Helper()
+	cfg := core.Config{Preset: "tiny", Channels: 1, Residual: true, Layers: []core.Layer{{Size: 5, Filters: 8}, {Size: 1, Filters: 4}, {Size: 3, Filters: 1}}}
+	m, err := core.NewModel(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := core.SaveWeights(&buf, m, scale, core.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), m
+}
+
+func pngOf(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func noiseImage(w, h int, alpha bool) *image.NRGBA {
+	rng := rand.New(rand.NewPCG(uint64(w), uint64(h)))
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 4 {
+		img.Pix[i], img.Pix[i+1], img.Pix[i+2] = uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256))
+		img.Pix[i+3] = 255
+		if alpha {
+			img.Pix[i+3] = uint8(rng.IntN(256))
+		}
+	}
+	return img
+}
+
+// TestSessionMatchesNative: the worker's tiles, assembled, are the pixels
+// the command line's path (core.Enhancer.Image) makes.
+func TestSessionMatchesNative(t *testing.T) {
+	for _, alpha := range []bool{false, true} {
+		weights, m := tinyWeights(t, 3)
+		img := noiseImage(150, 45, alpha)
+		s := NewSession()
+		if err := s.LoadModel("general-x3", weights); err != nil {
+			t.Fatal(err)
+		}
+		size, err := s.Open(7, pngOf(t, img))
+		if err != nil || size != (image.Point{150, 45}) {
+			t.Fatalf("open: %v %v", size, err)
+		}
+		info, err := s.Start(7, "general-x3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Width != 450 || info.Height != 135 || len(info.Tiles) != 4*2 {
+			t.Fatalf("start: %dx%d, %d tiles", info.Width, info.Height, len(info.Tiles))
+		}
+		got, err := s.enhanceAll(context.Background(), 7, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := core.NewEnhancer(m, 3).Image(context.Background(), img, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Fatalf("alpha %v: the worker's result differs from the native one", alpha)
+		}
+		// The PNG it encodes decodes to the same pixels.
+		data, err := EncodePNG(info.Width, info.Height, got.Pix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < info.Height; y += 17 {
+			for x := 0; x < info.Width; x += 13 {
+				if color.NRGBAModel.Convert(back.At(x, y)) != got.NRGBAAt(x, y) {
+					t.Fatalf("PNG pixel (%d,%d) changed", x, y)
+				}
+			}
+		}
+		// The bicubic side is the plain enlargement.
+		_, bic, err := s.Tile(7, info.Tiles[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := core.NewEnhancer(nil, 3).Image(context.Background(), img, 1, nil)
+		r := info.Tiles[0]
+		if !bytes.Equal(bic[:4*r.Dx()], ref.Pix[:4*r.Dx()]) {
+			t.Error("the bicubic tile is not the bicubic enlargement")
+		}
+	}
+}
+
+func TestSessionErrors(t *testing.T) {
+	weights, _ := tinyWeights(t, 4)
+	s := NewSession()
+	if err := s.LoadModel("general-x4", weights); err != nil {
+		t.Fatal(err)
+	}
+	big := image.NewGray(image.Rect(0, 0, 2100, 2000)) // 4.2 MP in, 67 MP out at x4
+	cases := []struct {
+		name string
+		run  func() error
+		want string
+	}{
+		{"not an image", func() error { _, err := s.Open(1, []byte("%PDF-1.4")); return err }, "not an image"},
+		{"truncated", func() error { _, err := s.Open(1, pngOf(t, noiseImage(20, 20, false))[:100]); return err }, "corrupt or truncated"},
+		{"bad weights", func() error { return s.LoadModel("portrait-x2", []byte("<html>404</html>")) }, "portrait-x2 weights failed to load"},
+		{"no image", func() error { _, err := s.Start(99, "general-x4"); return err }, "no image 99"},
+		{"no model", func() error {
+			s.Open(2, pngOf(t, noiseImage(8, 8, false)))
+			_, err := s.Start(2, "portrait-x2")
+			return err
+		}, "not loaded"},
+		{"result too big", func() error {
+			if _, err := s.Open(3, pngOf(t, big)); err != nil {
+				return err
+			}
+			_, err := s.Start(3, "general-x4")
+			return err
+		}, "over the page's limit"},
+		{"tile outside", func() error {
+			s.Start(2, "general-x4")
+			_, _, err := s.Tile(2, image.Rect(0, 0, 33, 8))
+			return err
+		}, "outside"},
+		{"closed", func() error {
+			s.Close(2)
+			_, _, err := s.Tile(2, image.Rect(0, 0, 8, 8))
+			return err
+		}, "not started"},
+		{"encode size", func() error { _, err := EncodePNG(2, 2, make([]byte, 15)); return err }, "15 bytes"},
+	}
+	for _, tc := range cases {
+		err := tc.run()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
