@@ -88,11 +88,23 @@ func col2im(cols []float32, channels int, g convGeom, k int, in []float32) {
 	}
 }
 
-// unshiftRowAdd adds src[x] into dst[clamp(x+s)].
+// unshiftRowAdd adds src[x] into dst[clamp(x+s)]: a vector add inside,
+// the clamped ends piling onto the edge pixels.
 func unshiftRowAdd(dst, src []float32, s int) {
 	w := len(dst)
-	for x, v := range src {
-		dst[clampIndex(x+s, w)] += v
+	lo, hi := max(0, -s), min(w, w-s)
+	if lo >= hi {
+		for x, v := range src {
+			dst[clampIndex(x+s, w)] += v
+		}
+		return
+	}
+	for _, v := range src[:lo] {
+		dst[0] += v
+	}
+	trainAxpy(1, src[lo:hi], dst[lo+s:hi+s])
+	for _, v := range src[hi:] {
+		dst[w-1] += v
 	}
 }
 

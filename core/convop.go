@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
@@ -17,6 +18,7 @@ type ConvOp struct {
 	k       int
 	geom    convGeom
 	cols    []float32 // the im2col matrix of x, kept for the weight gradient
+	pooled  bool      // cols came from getBuffer
 }
 
 var _ ag.AutoGradFunction = (*ConvOp)(nil)
@@ -65,7 +67,8 @@ func (c *ConvOp) Forward() (mat.Tensor, error) {
 		c.cols = x
 	} else {
 		kk := l.in * l.k * l.k
-		c.cols = make([]float32, kk*n)
+		c.cols = getBuffer(kk * n)
+		c.pooled = true
 		im2col(x, l.in, c.geom, l.k, c.cols)
 	}
 	kk := l.in * l.k * l.k
@@ -137,18 +140,39 @@ func (c *ConvOp) Backward(gy mat.Tensor) error {
 				wt[p*l.out+o] = l.weight[o*kk+p]
 			}
 		}
-		gcols := make([]float32, kk*n)
-		trainMatMul(kk, n, l.out, wt, l.out, g, n, gcols, n)
-		gx := gcols
-		if l.k != 1 {
+		var gx []float32
+		if l.k == 1 {
+			gx = make([]float32, kk*n)
+			trainMatMul(kk, n, l.out, wt, l.out, g, n, gx, n)
+		} else {
+			gcols := getBuffer(kk * n)
+			clear(gcols)
+			trainMatMul(kk, n, l.out, wt, l.out, g, n, gcols, n)
 			gx = make([]float32, l.in*n)
 			col2im(gcols, l.in, c.geom, l.k, gx)
+			putBuffer(gcols)
 		}
 		c.x.AccGrad(mat.NewDense[float32](mat.WithShape(l.in, n), mat.WithBacking(gx)))
 	}
-	c.cols = nil
+	if c.pooled {
+		putBuffer(c.cols)
+	}
+	c.cols, c.pooled = nil, false
 	return nil
 }
+
+// buffers recycles the large im2col matrices of training, which would
+// otherwise be allocated and zeroed by the runtime twice per layer and step.
+var buffers sync.Pool
+
+func getBuffer(n int) []float32 {
+	if p, ok := buffers.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+func putBuffer(b []float32) { buffers.Put(&b) }
 
 // ReLUOp is max(0, x) as a spago autograd function; spago's own ReLU calls a
 // function per element, which costs more than a whole convolution here.

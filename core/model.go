@@ -38,10 +38,22 @@ var Presets = map[string]Config{
 	// FSRCNN's shape (Dong et al. 2016: extract, shrink, map, expand) run at
 	// output resolution after bicubic: a deeper net for 9-1-5's cost.
 	"fsrcnn-hr": {Preset: "fsrcnn-hr", Channels: 1, Layers: []Layer{{5, 32}, {1, 12}, {3, 12}, {3, 12}, {3, 12}, {3, 12}, {1, 32}, {5, 1}}},
-	// A thin VDSR-like stack: six 3x3 layers of 16 filters.
-	"vdsr-16": {Preset: "vdsr-16", Channels: 1, Layers: []Layer{{3, 16}, {3, 16}, {3, 16}, {3, 16}, {3, 16}, {3, 1}}},
+	// Thin VDSR-like stacks (Kim et al. 2016): 3x3 layers of 16 filters,
+	// six or eight deep. Depth buys more than width at this cost.
+	"vdsr16-6": {Preset: "vdsr16-6", Channels: 1, Layers: thinStack(6, 16)},
+	"vdsr16-8": {Preset: "vdsr16-8", Channels: 1, Layers: thinStack(8, 16)},
 	// The original student project's network: 3x3 x3, 128/64 filters, RGB.
 	"seed": {Preset: "seed", Channels: 3, Layers: []Layer{{3, 128}, {3, 64}, {3, 3}}},
+}
+
+// thinStack is n 3x3 layers of `filters` filters ending in one output.
+func thinStack(n, filters int) []Layer {
+	ls := make([]Layer, n)
+	for i := range ls {
+		ls[i] = Layer{3, filters}
+	}
+	ls[n-1].Filters = 1
+	return ls
 }
 
 // PresetNames lists the preset names in order.
