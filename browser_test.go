@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +29,7 @@ import (
 )
 
 // chromium returns the browser to drive, or skips the test.
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
@@ -50,7 +52,7 @@ type browser struct {
 	all    []string // every console message, for failure reports
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	exe := chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
@@ -96,7 +98,7 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // report logs what the page showed and said, to explain a failure.
-func (b *browser) report(t *testing.T) {
+func (b *browser) report(t testing.TB) {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify({status: document.getElementById("status")?.textContent,
@@ -154,7 +156,7 @@ func (l *requestLog) count() int {
 
 // testImagePNG writes a w x h test picture with soft edges and text-like
 // detail, and returns its path.
-func testImagePNG(t *testing.T, dir, name string, w, h int) string {
+func testImagePNG(t testing.TB, dir, name string, w, h int) string {
 	t.Helper()
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
@@ -417,4 +419,135 @@ func TestBrowserStaticExportFromSubPath(t *testing.T) {
 	for _, e := range b.consoleErrors() {
 		t.Errorf("console error: %s", e)
 	}
+}
+
+// gate holds back one path until released, to load the page without it.
+type gate struct {
+	h       http.Handler
+	path    string
+	release chan struct{}
+}
+
+func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == g.path {
+		<-g.release
+	}
+	g.h.ServeHTTP(w, r)
+}
+
+// TestBrowserWorksBeforeTheViewerLoads: the viewer's wasm is the larger
+// download; the page enhances and offers the result without it, and the
+// viewer shows the result once it arrives.
+func TestBrowserWorksBeforeTheViewerLoads(t *testing.T) {
+	b := newBrowser(t)
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 10), 2)
+	g := &gate{h: testSite(t, weights), path: "/gen/viewer.wasm", release: make(chan struct{})}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	released := false
+	defer func() {
+		if !released {
+			close(g.release)
+		}
+	}()
+	in := testImagePNG(t, t.TempDir(), "early.png", 64, 48)
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/"),
+		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
+		waitJS(`!document.getElementById("enhance").disabled`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`!document.getElementById("download").hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eval[bool](b, `!!document.getElementById("viewer").contentWindow.upscalerViewer`) {
+		t.Fatal("the viewer loaded although its wasm was held back")
+	}
+	close(g.release)
+	released = true
+	if err := b.do(waitJS(`!!document.getElementById("viewer").contentWindow.upscalerViewer`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console error: %s", e)
+	}
+}
+
+// BenchmarkBrowser measures the page in headless Chromium with the shipped
+// general x2 weights: x2 of a 512x512 image with one worker and with the
+// pool, and the time from navigation to the first result for a 64x64 image.
+// It prints the compressed sizes of the wasm programs too.
+func BenchmarkBrowser(b *testing.B) {
+	weights := os.Getenv("UPSCALER_BENCH_WEIGHTS")
+	if weights == "" {
+		weights = "weights"
+	}
+	if _, err := os.Stat(filepath.Join(weights, "general-x2.gob")); err != nil {
+		b.Skip("no general-x2.gob in " + weights)
+	}
+	s := testSite(b, weights)
+	for _, name := range []string{"gen/worker.wasm", "gen/viewer.wasm", "gemm-simd.wasm"} {
+		a := s.assets[name]
+		b.Logf("%s: %d bytes, gzip %d, brotli %d", name, len(a.body), len(a.gzip), len(a.brotli))
+	}
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	dir := b.TempDir()
+	big := testImagePNG(b, dir, "bench.png", 512, 512)
+	small := testImagePNG(b, dir, "small.png", 64, 64)
+	for _, workers := range []int{1, 0} {
+		name := "x2-512/workers=" + fmt.Sprint(workers)
+		if workers == 0 {
+			name = "x2-512/pool"
+		}
+		b.Run(name, func(b *testing.B) {
+			br := newBrowser(b)
+			q := ""
+			if workers > 0 {
+				q = fmt.Sprintf("?workers=%d", workers)
+			}
+			for i := 0; i < b.N; i++ {
+				if err := br.do(chromedp.Navigate(srv.URL+"/"+q),
+					waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+					chromedp.SetUploadFiles(chromedp.ID("file"), []string{big}),
+					waitJS(`!document.getElementById("enhance").disabled`),
+				); err != nil {
+					b.Fatal(err)
+				}
+				// Warm: weights and wasm loaded, then timed by the page itself.
+				if err := br.do(chromedp.Click(chromedp.ID("enhance")), waitJS(`!document.getElementById("download").hidden`),
+					chromedp.Click(chromedp.ID("enhance")), waitJS(`document.getElementById("download").hidden`),
+					waitJS(`!document.getElementById("download").hidden`)); err != nil {
+					b.Fatal(err)
+				}
+				status := eval[string](br, `document.getElementById("status").textContent`)
+				m := regexp.MustCompile(`in ([0-9.]+) s`).FindStringSubmatch(status)
+				if m == nil {
+					b.Fatalf("no time in %q", status)
+				}
+				secs, _ := strconv.ParseFloat(m[1], 64)
+				b.ReportMetric(secs, "s/image")
+				b.ReportMetric(1024*1024/1e6/secs, "MP/s")
+				b.Log(status)
+			}
+		})
+	}
+	b.Run("first-result-64", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			br := newBrowser(b)
+			start := time.Now()
+			if err := br.do(chromedp.Navigate(srv.URL+"/"),
+				waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+				chromedp.SetUploadFiles(chromedp.ID("file"), []string{small}),
+				waitJS(`!document.getElementById("enhance").disabled`),
+				chromedp.Click(chromedp.ID("enhance")),
+				waitJS(`!document.getElementById("download").hidden`)); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "s-to-first-result")
+		}
+	})
 }

@@ -176,7 +176,7 @@ type site struct {
 
 // pageFiles are the site's own files; sw.js is generated from a template.
 var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "worker.js",
-	"viewer.html", "viewer.js", "viewer.css"}
+	"gemm-simd.wasm", "viewer.html", "viewer.js", "viewer.css"}
 
 var weightsName = regexp.MustCompile(`^(general|portrait)-x([234])\.gob$`)
 

@@ -1,5 +1,7 @@
 package core
 
+import "math"
+
 // Feature maps are float32 slices laid out channel by channel; a batch of
 // images sits side by side inside each channel row ([C][B][H][W]), so one
 // matrix product covers the whole batch. Convolutions are "same" size with
@@ -26,7 +28,8 @@ func clampIndex(i, n int) int {
 }
 
 // im2col writes the k*k shifted copies of every input channel as rows of
-// cols ([c*k*k][pixels]), row (ch*k+dy)*k+dx holding in[ch][y+dy-r][x+dx-r].
+// cols ([c*k*k][pixels]), row (ch*k+dy)*k+dx holding in[ch][y+dy-r][x+dx-r]
+// with coordinates clamped into the map.
 func im2col(in []float32, channels int, g convGeom, k int, cols []float32) {
 	r := k / 2
 	n, hw := g.pixels(), g.plane()
@@ -35,14 +38,45 @@ func im2col(in []float32, channels int, g convGeom, k int, cols []float32) {
 			for dx := 0; dx < k; dx++ {
 				row := cols[((ch*k+dy)*k+dx)*n:][:n]
 				for b := 0; b < g.batch; b++ {
-					src := in[ch*n+b*hw:][:hw]
-					dst := row[b*hw:][:hw]
-					for y := 0; y < g.h; y++ {
-						srow := src[clampIndex(y+dy-r, g.h)*g.w:][:g.w]
-						shiftRow(dst[y*g.w:][:g.w], srow, dx-r)
-					}
+					shiftPlane(row[b*hw:][:hw], in[ch*n+b*hw:][:hw], g.w, g.h, dx-r, dy-r)
 				}
 			}
+		}
+	}
+}
+
+// shiftPlane sets dst[y][x] = src[clamp(y+sy)][clamp(x+sx)] for a w x h
+// plane. The rows that read inside src move as one block (a single copy,
+// which matters in wasm, where every copy call costs); the few clamped
+// pixels at the edges are set afterwards.
+func shiftPlane(dst, src []float32, w, h, sx, sy int) {
+	y0, y1 := max(0, -sy), min(h, h-sy) // rows reading inside src
+	if y0 < y1 {
+		s := sy*w + sx
+		a, b := max(y0*w, -s), min(y1*w, len(src)-s)
+		if a < b {
+			copy(dst[a:b], src[a+s:b+s])
+		}
+		lo, hi := max(0, -sx), min(w, w-sx) // columns reading inside a row
+		for y := y0; y < y1; y++ {
+			srow, drow := src[(y+sy)*w:][:w], dst[y*w:][:w]
+			if lo >= hi {
+				shiftRow(drow, srow, sx)
+				continue
+			}
+			for x := 0; x < lo; x++ {
+				drow[x] = srow[0]
+			}
+			for x := hi; x < w; x++ {
+				drow[x] = srow[w-1]
+			}
+			// a and b cut the block copy short only inside these edge
+			// columns, which were just set.
+		}
+	}
+	for y := 0; y < h; y++ {
+		if y < y0 || y >= y1 {
+			shiftRow(dst[y*w:][:w], src[clampIndex(y+sy, h)*w:][:w], sx)
 		}
 	}
 }
@@ -121,7 +155,8 @@ type convLayer struct {
 // traffic, and writing k*k copies of the input costs more than it saves.
 const directMaxOut = 3
 
-// narrow reports whether the layer runs as a direct convolution.
+// narrow reports whether the layer is narrow enough for the direct
+// convolution (which training always uses for such layers).
 func (l *convLayer) narrow() bool { return l.k > 1 && l.out <= directMaxOut }
 
 // forward computes out = bias + conv(in) for a batch, without ReLU. scratch
@@ -131,19 +166,28 @@ func (l *convLayer) narrow() bool { return l.k > 1 && l.out <= directMaxOut }
 func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []float32) []float32 {
 	n := g.pixels()
 	out = out[:l.out*n]
-	clear(out)
-	switch {
-	case l.k == 1:
-		matMul(l.out, n, l.in, l.weight, l.in, in, n, out, n)
-	case l.narrow():
+	if l.narrow() && !narrowByGEMM {
+		clear(out)
 		l.direct(in, g, out, axpy)
-	default:
-		kk := l.in * l.k * l.k
-		scratch = grow(scratch, kk*n)
-		im2col(in, l.in, g, l.k, scratch)
-		matMul(l.out, n, kk, l.weight, kk, scratch, n, out, n)
+		addBias(out, l.bias, n)
+		return scratch
 	}
-	addBias(out, l.bias, n)
+	// The kernel adds each sum into out once, so starting out at the bias
+	// gives bias + sum, as the direct path does, in one pass less.
+	for o, b := range l.bias {
+		row := out[o*n:][:n]
+		for i := range row {
+			row[i] = b
+		}
+	}
+	if l.k == 1 {
+		matMul(l.out, n, l.in, l.weight, l.in, in, n, out, n)
+		return scratch
+	}
+	kk := l.in * l.k * l.k
+	scratch = grow(scratch, kk*n)
+	im2col(in, l.in, g, l.k, scratch)
+	matMul(l.out, n, kk, l.weight, kk, scratch, n, out, n)
 	return scratch
 }
 
@@ -253,11 +297,12 @@ var (
 	trainAxpy = axpyGo
 )
 
+// relu sets negative values to zero, without branches: clearing every bit
+// when the sign bit is set (so -0 becomes +0 too).
 func relu(x []float32) {
 	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
+		b := math.Float32bits(v)
+		x[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
 	}
 }
 

@@ -179,3 +179,26 @@ func TestMatMulKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestNarrowLayersSameEitherWay: a narrow layer gives the same numbers
+// through the direct convolution and through im2col + GEMM.
+func TestNarrowLayersSameEitherWay(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	g := convGeom{2, 11, 7}
+	for _, out := range []int{1, 3} {
+		l := convLayer{in: 5, out: out, k: 3, weight: randSlice(rng, out*45), bias: randSlice(rng, out)}
+		in := randSlice(rng, 5*g.pixels())
+		direct := make([]float32, out*g.pixels())
+		l.forward(in, g, direct, nil)
+		old := matMul
+		SetMatMul(old, true)
+		viaGEMM := make([]float32, out*g.pixels())
+		l.forward(in, g, viaGEMM, nil)
+		matMul, narrowByGEMM = old, false
+		for i := range direct {
+			if direct[i] != viaGEMM[i] {
+				t.Fatalf("out=%d: element %d: direct %g, GEMM %g", out, i, direct[i], viaGEMM[i])
+			}
+		}
+	}
+}

@@ -50,14 +50,15 @@ func (e *Enhancer) Tiles(w, h int) []image.Rectangle {
 
 // Region returns the model's output planes over the output rectangle r for
 // low-resolution planes lr ([channels], the model's channels), whose
-// output is hrW x hrH.
-func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) []Plane {
+// output is hrW x hrH, and the bicubic enlargement over r that the network
+// started from.
+func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []Plane) {
 	if e.Model == nil {
-		out := make([]Plane, len(lr))
+		out = make([]Plane, len(lr))
 		for c := range lr {
 			out[c] = ResizeRegion(lr[c], hrW, hrH, Bicubic, r)
 		}
-		return out
+		return out, out
 	}
 	rad := e.Model.Config.Radius()
 	ext := image.Rect(r.Min.X-rad, r.Min.Y-rad, r.Max.X+rad, r.Max.Y+rad).Intersect(image.Rect(0, 0, hrW, hrH))
@@ -66,20 +67,27 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) []Plane {
 	for c := range lr {
 		copy(x[c*w*h:], ResizeRegion(lr[c], hrW, hrH, Bicubic, ext).Pix)
 	}
+	inner := r.Sub(ext.Min) // r inside ext
+	bicubic = cropPlanes(x, w, h, len(lr), inner)
 	f, _ := e.pool.Get().(*inferer)
 	if f == nil {
 		f = newInferer(e.Model)
 	}
-	y := f.run(x, h, w)
-	out := make([]Plane, len(lr))
-	ox, oy := r.Min.X-ext.Min.X, r.Min.Y-ext.Min.Y
+	out = cropPlanes(f.run(x, h, w), w, h, len(lr), inner)
+	e.pool.Put(f)
+	return out, bicubic
+}
+
+// cropPlanes copies rectangle r out of n planes of w x h stored one after
+// the other.
+func cropPlanes(data []float32, w, h, n int, r image.Rectangle) []Plane {
+	out := make([]Plane, n)
 	for c := range out {
 		out[c] = NewPlane(r.Dx(), r.Dy())
 		for row := 0; row < r.Dy(); row++ {
-			copy(out[c].Pix[row*r.Dx():][:r.Dx()], y[c*w*h+(oy+row)*w+ox:][:r.Dx()])
+			copy(out[c].Pix[row*r.Dx():][:r.Dx()], data[c*w*h+(r.Min.Y+row)*w+r.Min.X:][:r.Dx()])
 		}
 	}
-	e.pool.Put(f)
 	return out
 }
 
@@ -134,7 +142,7 @@ func (e *Enhancer) Planes(ctx context.Context, lr []Plane, workers int, progress
 		out[c] = NewPlane(hrW, hrH)
 	}
 	err := e.forTiles(ctx, hrW, hrH, workers, progress, func(r image.Rectangle) {
-		reg := e.Region(lr, hrW, hrH, r)
+		reg, _ := e.Region(lr, hrW, hrH, r)
 		for c := range out {
 			for y := 0; y < r.Dy(); y++ {
 				copy(out[c].Pix[(r.Min.Y+y)*hrW+r.Min.X:][:r.Dx()], reg[c].Pix[y*r.Dx():][:r.Dx()])
@@ -159,34 +167,49 @@ func (e *Enhancer) OutputSize(w, h int) (int, int) { return w * e.Scale, h * e.S
 // RenderTile computes the output pixels in r (output coordinates) for the
 // planes of an input image and writes them into dst, an NRGBA image the
 // size of the whole output (or at least covering r). The network runs on Y
-// (or RGB); Cb, Cr and alpha are enlarged with bicubic.
-func (e *Enhancer) RenderTile(p Planes, r image.Rectangle, dst *image.NRGBA) {
+// (or RGB); Cb, Cr and alpha are enlarged with bicubic. If bicubicDst is
+// not nil, the plain bicubic enlargement of r goes there too, at little
+// extra cost: the network starts from it.
+func (e *Enhancer) RenderTile(p Planes, r image.Rectangle, dst, bicubicDst *image.NRGBA) {
 	hrW, hrH := e.OutputSize(p.C[0].W, p.C[0].H)
-	var planes [3]Plane
+	var enh, bic [3]Plane
 	if p.RGB {
-		copy(planes[:], e.Region(p.C[:], hrW, hrH, r))
+		o, b := e.Region(p.C[:], hrW, hrH, r)
+		copy(enh[:], o)
+		copy(bic[:], b)
 	} else {
-		planes[0] = e.Region(p.C[:1], hrW, hrH, r)[0]
-		planes[1] = ResizeRegion(p.C[1], hrW, hrH, Bicubic, r)
-		planes[2] = ResizeRegion(p.C[2], hrW, hrH, Bicubic, r)
+		o, b := e.Region(p.C[:1], hrW, hrH, r)
+		enh[0], bic[0] = o[0], b[0]
+		enh[1] = ResizeRegion(p.C[1], hrW, hrH, Bicubic, r)
+		enh[2] = ResizeRegion(p.C[2], hrW, hrH, Bicubic, r)
+		bic[1], bic[2] = enh[1], enh[2]
 	}
-	var alpha Plane
+	var alpha *Plane
 	if p.Alpha != nil {
-		alpha = ResizeRegion(*p.Alpha, hrW, hrH, Bicubic, r)
+		a := ResizeRegion(*p.Alpha, hrW, hrH, Bicubic, r)
+		alpha = &a
 	}
+	writeRGBA(dst, r, enh, alpha, p.RGB)
+	if bicubicDst != nil {
+		writeRGBA(bicubicDst, r, bic, alpha, p.RGB)
+	}
+}
+
+// writeRGBA converts planes over r to 8-bit pixels of dst.
+func writeRGBA(dst *image.NRGBA, r image.Rectangle, planes [3]Plane, alpha *Plane, rgb bool) {
 	w := r.Dx()
 	for y := 0; y < r.Dy(); y++ {
 		row := dst.Pix[dst.PixOffset(r.Min.X, r.Min.Y+y):][:4*w]
 		for x := 0; x < w; x++ {
 			i := y*w + x
 			px := row[4*x : 4*x+4 : 4*x+4]
-			if p.RGB {
+			if rgb {
 				px[0], px[1], px[2] = to8(float64(planes[0].Pix[i])*255), to8(float64(planes[1].Pix[i])*255), to8(float64(planes[2].Pix[i])*255)
 			} else {
 				px[0], px[1], px[2] = YCbCrToRGB(planes[0].Pix[i], planes[1].Pix[i], planes[2].Pix[i])
 			}
 			px[3] = 255
-			if p.Alpha != nil {
+			if alpha != nil {
 				px[3] = to8(float64(alpha.Pix[i]) * 255)
 			}
 		}
@@ -202,7 +225,7 @@ func (e *Enhancer) Image(ctx context.Context, img image.Image, workers int, prog
 	p := e.Prepare(img)
 	w, h := e.OutputSize(p.C[0].W, p.C[0].H)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
-	err := e.forTiles(ctx, w, h, workers, progress, func(r image.Rectangle) { e.RenderTile(p, r, dst) })
+	err := e.forTiles(ctx, w, h, workers, progress, func(r image.Rectangle) { e.RenderTile(p, r, dst, nil) })
 	if err != nil {
 		return nil, err
 	}

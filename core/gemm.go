@@ -14,16 +14,20 @@ type MatMulFunc func(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 // replace it at init; SetMatMul lets a host (the wasm worker) plug in its own.
 var matMul MatMulFunc = MatMulGo
 
-// SetMatMul replaces the matrix kernel used by inference and training; nil
-// restores the pure-Go kernel. It returns the kernel that was in use.
-func SetMatMul(f MatMulFunc) MatMulFunc {
-	old := matMul
+// SetMatMul replaces the matrix kernel used by inference; nil restores the
+// pure-Go kernel. It must keep MatMulFunc's order of summation. With
+// narrow set, layers of 1 to 3 filters use it too (through im2col) instead
+// of the direct convolution, which is worth it for a wide SIMD kernel; the
+// numbers are the same either way.
+func SetMatMul(f MatMulFunc, narrow bool) {
 	if f == nil {
-		f = MatMulGo
+		f, narrow = MatMulGo, false
 	}
-	matMul = f
-	return old
+	matMul, narrowByGEMM = f, narrow
 }
+
+// narrowByGEMM sends narrow layers through im2col and matMul.
+var narrowByGEMM bool
 
 // MatMulGo is the portable kernel: 4x8 register blocks in plain Go, about
 // 5 GFLOP/s both natively and in a browser's wasm engine.

@@ -3,6 +3,7 @@ package core
 import (
 	"image"
 	"math"
+	"sync"
 )
 
 // Plane is one channel of an image as float32 samples, row by row.
@@ -59,8 +60,6 @@ func cubic(x float64) float64 {
 
 // taps are the source pixels and weights of one output pixel along an axis.
 type taps struct {
-	first   int   // index into idx/weight of this pixel's first tap
-	count   int   // number of taps
 	idx     []int // source indices, mirrored into range
 	weights []float64
 }
@@ -96,7 +95,6 @@ func axisWeights(k Kernel, inN, outN int) []taps {
 			t.idx = append(t.idx, mirror(left+j, inN))
 			t.weights = append(t.weights, ws[j]/sum)
 		}
-		t.count = len(t.idx)
 		out[i] = t
 	}
 	return out
@@ -115,6 +113,33 @@ func mirror(i, n int) int {
 	return i
 }
 
+// weightCache keeps the taps of recent axis sizes: the tiles of one image
+// all need the same ones.
+var weightCache struct {
+	sync.Mutex
+	m map[weightKey][]taps
+}
+
+type weightKey struct {
+	kernel    string
+	inN, outN int
+}
+
+func cachedAxisWeights(k Kernel, inN, outN int) []taps {
+	key := weightKey{k.Name, inN, outN}
+	weightCache.Lock()
+	defer weightCache.Unlock()
+	if t, ok := weightCache.m[key]; ok {
+		return t
+	}
+	if weightCache.m == nil || len(weightCache.m) >= 32 {
+		weightCache.m = map[weightKey][]taps{}
+	}
+	t := axisWeights(k, inN, outN)
+	weightCache.m[key] = t
+	return t
+}
+
 // Resize resamples a whole plane to w x h with kernel k.
 func Resize(src Plane, w, h int, k Kernel) Plane {
 	return ResizeRegion(src, w, h, k, image.Rect(0, 0, w, h))
@@ -124,7 +149,7 @@ func Resize(src Plane, w, h int, k Kernel) Plane {
 // src, with the same numbers as Resize gives there. Like MATLAB, it
 // resamples vertically first, then horizontally, in float64.
 func ResizeRegion(src Plane, w, h int, k Kernel, r image.Rectangle) Plane {
-	xs, ys := axisWeights(k, src.W, w), axisWeights(k, src.H, h)
+	xs, ys := cachedAxisWeights(k, src.W, w), cachedAxisWeights(k, src.H, h)
 	out := NewPlane(r.Dx(), r.Dy())
 	// The source columns the horizontal pass needs.
 	lo, hi := src.W, 0

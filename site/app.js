@@ -25,7 +25,10 @@ class ComputeWorker {
     this.w.onerror = (e) => this.fail(new Error("A compute worker failed: " + (e.message || "unknown error")));
   }
   receive(msg) {
-    if (msg.op === "booted") return this.boot.resolve();
+    if (msg.op === "booted") {
+      this.simd = !!msg.simd;
+      return this.boot.resolve();
+    }
     if (msg.op === "fatal") return this.fail(new Error(msg.error));
     const p = this.pending.shift();
     if (!p) return;
@@ -45,7 +48,10 @@ class ComputeWorker {
   }
 }
 
-const poolSize = Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
+// One worker per core but one, at least one; ?workers=N overrides it (for
+// benchmarks).
+const poolSize = Number(new URLSearchParams(location.search).get("workers")) ||
+  Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
 let pool = null;
 function workers() {
   if (!pool) pool = Array.from({ length: poolSize }, () => new ComputeWorker());
@@ -194,7 +200,7 @@ async function enhance() {
     const base = job.name.replace(/\.[^.]*$/, "") || "image";
     ui.download.href = out.url;
     ui.download.download = `${base}-x${scale}.png`;
-    ui.status.textContent = `Done: ${width}×${height} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
+    ui.status.textContent = `Done: ${width}×${height} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
   } catch (err) {
     showAlert(err.message);
     ui.status.textContent = "";

@@ -18,17 +18,34 @@ self.onmessage = (e) => {
   else waiting.push(e.data);
 };
 
-(async () => {
-  const go = new Go();
-  const url = "gen/worker.wasm";
-  let result;
+async function instantiate(url, imports) {
   try {
-    result = await WebAssembly.instantiateStreaming(fetch(url), go.importObject);
+    return await WebAssembly.instantiateStreaming(fetch(url), imports);
   } catch (e) {
     const bytes = await (await fetch(url)).arrayBuffer();
-    result = await WebAssembly.instantiate(bytes, go.importObject);
+    return WebAssembly.instantiate(bytes, imports);
   }
-  go.run(result.instance); // registers self.upscalerWorker, posts {op: "booted"}
+}
+
+// The SIMD matrix kernel works in the Go program's memory. Browsers without
+// wasm SIMD fail to validate it, and Go's own kernel is used instead.
+async function simdKernel(memory) {
+  try {
+    const bytes = await (await fetch("gemm-simd.wasm")).arrayBuffer();
+    if (!WebAssembly.validate(bytes)) return null;
+    const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
+    return instance.exports.gemm;
+  } catch (e) {
+    return null;
+  }
+}
+
+(async () => {
+  const go = new Go();
+  const result = await instantiate("gen/worker.wasm", go.importObject);
+  const gemm = await simdKernel(result.instance.exports.mem);
+  if (gemm) self.upscalerGEMM = gemm;
+  go.run(result.instance); // registers self.upscalerWorker, posts {op: "booted", simd}
   ready = true;
   for (const msg of waiting.splice(0)) answer(msg);
 })().catch((err) => self.postMessage({ op: "fatal", error: "The compute code failed to load: " + err }));

@@ -19,6 +19,7 @@ func main() {
 	registerBridge(v)
 	ebiten.SetWindowTitle("Compare")
 	ebiten.SetRunnableOnUnfocused(true)
+	ebiten.SetScreenClearedEveryFrame(false)
 	if err := ebiten.RunGame(v); err != nil {
 		log.Fatal(err)
 	}

@@ -102,9 +102,10 @@ type viewer struct {
 	lastX, lastY      int
 	pinchDist         float64
 	fitted            bool
+	dirty             bool // the screen must be redrawn
 }
 
-func newViewer() *viewer { return &viewer{divider: 0.5, zoom: 1} }
+func newViewer() *viewer { return &viewer{divider: 0.5, zoom: 1, dirty: true} }
 
 // Open starts a new image of w x h (called by the page).
 func (v *viewer) Open(w, h int) {
@@ -144,6 +145,9 @@ func (v *viewer) Update() error {
 	reset, pending, command := v.reset, v.pending, v.command
 	v.reset, v.pending, v.command = nil, nil, ""
 	v.mu.Unlock()
+	if reset != nil || len(pending) > 0 || command != "" {
+		v.dirty = true
+	}
 	if reset != nil {
 		v.enhanced.dispose()
 		v.bicubic.dispose()
@@ -166,8 +170,12 @@ func (v *viewer) Update() error {
 	if command == "actual" || inpututil.IsKeyJustPressed(ebiten.Key1) {
 		v.zoomAround(1/v.zoom, float64(v.screenW)/2, float64(v.screenH)/2)
 	}
+	before := [4]float64{v.zoom, v.offX, v.offY, v.divider}
 	v.handleMouse()
 	v.handleTouches()
+	if before != [4]float64{v.zoom, v.offX, v.offY, v.divider} {
+		v.dirty = true
+	}
 	return nil
 }
 
@@ -260,7 +268,15 @@ var (
 	dividerLine = color.RGBA{0xff, 0xff, 0xff, 0xe0}
 )
 
+// Draw redraws only when something changed: the screen keeps its pixels
+// between frames (SetScreenClearedEveryFrame(false)), so an idle viewer
+// costs no GPU work, which matters where WebGL is software-rendered and the
+// compute workers need the CPU.
 func (v *viewer) Draw(screen *ebiten.Image) {
+	if !v.dirty {
+		return
+	}
+	v.dirty = false
 	screen.Fill(background)
 	if v.w == 0 {
 		return
@@ -280,6 +296,7 @@ func (v *viewer) Draw(screen *ebiten.Image) {
 func (v *viewer) Layout(w, h int) (int, int) {
 	if w != v.screenW || h != v.screenH {
 		v.screenW, v.screenH = w, h
+		v.dirty = true
 		if v.w > 0 && v.fitted {
 			v.fit()
 		}

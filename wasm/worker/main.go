@@ -7,15 +7,27 @@ package main
 
 import (
 	"image"
+	"runtime"
 	"syscall/js"
+	"unsafe"
+
+	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/wasm/simd"
 )
 
 func main() {
+	// worker.js instantiates the SIMD kernel on this program's memory before
+	// starting it, where the browser supports wasm SIMD.
+	gemm := js.Global().Get("upscalerGEMM")
+	useSIMD := gemm.Type() == js.TypeFunction
+	if useSIMD {
+		core.SetMatMul(simd.MatMul(simdKernel(gemm)), true)
+	}
 	s := NewSession()
 	js.Global().Set("upscalerWorker", js.FuncOf(func(this js.Value, args []js.Value) any {
 		return handle(s, args[0])
 	}))
-	js.Global().Call("postMessage", map[string]any{"op": "booted"})
+	js.Global().Call("postMessage", map[string]any{"op": "booted", "simd": useSIMD})
 	select {}
 }
 
@@ -94,4 +106,17 @@ func toJS(b []byte) js.Value {
 	v := js.Global().Get("Uint8Array").New(len(b))
 	js.CopyBytesToJS(v, b)
 	return v
+}
+
+// simdKernel calls the SIMD module on Go's own memory: a slice's address in
+// linear memory is its pointer. The slices stay alive across the call, and
+// heap objects do not move in Go.
+func simdKernel(gemm js.Value) simd.Kernel {
+	addr := func(s []float32) int { return int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))) }
+	return func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
+		gemm.Invoke(panels, blocks, k, addr(a), addr(b), ldb, addr(c), ldc)
+		runtime.KeepAlive(a)
+		runtime.KeepAlive(b)
+		runtime.KeepAlive(c)
+	}
 }

@@ -33,7 +33,6 @@ type job struct {
 	img      image.Image
 	planes   core.Planes
 	enhancer *core.Enhancer
-	bicubic  *core.Enhancer
 }
 
 // NewSession returns an empty session.
@@ -87,7 +86,6 @@ func (s *Session) Start(id int, model string) (StartInfo, error) {
 	}
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
-	j.bicubic = core.NewEnhancer(nil, scale)
 	j.planes = j.enhancer.Prepare(j.img)
 	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h)}, nil
 }
@@ -104,13 +102,9 @@ func (s *Session) Tile(id int, r image.Rectangle) (enhanced, bicubic []byte, err
 	if !r.In(image.Rect(0, 0, w, h)) || r.Empty() {
 		return nil, nil, fmt.Errorf("tile %v is outside the %dx%d result", r, w, h)
 	}
-	return renderTile(j.enhancer, j.planes, r), renderTile(j.bicubic, j.planes, r), nil
-}
-
-func renderTile(e *core.Enhancer, p core.Planes, r image.Rectangle) []byte {
-	dst := image.NewNRGBA(r)
-	e.RenderTile(p, r, dst)
-	return dst.Pix
+	enh, bic := image.NewNRGBA(r), image.NewNRGBA(r)
+	j.enhancer.RenderTile(j.planes, r, enh, bic)
+	return enh.Pix, bic.Pix, nil
 }
 
 // Close forgets job id.

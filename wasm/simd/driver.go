@@ -1,0 +1,59 @@
+package simd
+
+import "github.com/srcnn-web/upscaler/core"
+
+// Kernel calls the module's gemm: for `panels` 4-row panels of packed A
+// (a holds panels*k*4 values) and `blocks` 16-column blocks of b, it adds
+// the products into c. The page's kernel passes the slices' addresses to
+// the module, which works in the Go program's own memory (no copies).
+type Kernel func(panels, blocks, k int, a []float32, b []float32, ldb int, c []float32, ldc int)
+
+// MatMul returns a core.MatMulFunc that runs the whole 4x16 blocks of a
+// product through kern and the ragged edges through kern too, on
+// zero-padded copies, so that every element is computed the same way.
+func MatMul(kern Kernel) core.MatMulFunc {
+	return func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+		if m <= 0 || n <= 0 || k <= 0 {
+			return
+		}
+		const mr, nr = 4, 16
+		panels := (m + mr - 1) / mr
+		packed := make([]float32, panels*k*mr)
+		for i := 0; i < m; i++ {
+			dst := packed[(i/mr)*k*mr+i%mr:]
+			for p, v := range a[i*lda : i*lda+k] {
+				dst[p*mr] = v
+			}
+		}
+		full, blocks := m/mr, n/nr
+		if full > 0 && blocks > 0 {
+			kern(full, blocks, k, packed, b, ldb, c, ldc)
+		}
+		// Rows past the last whole panel, over the whole column blocks.
+		if rows := m - full*mr; rows > 0 && blocks > 0 {
+			tmp := make([]float32, mr*blocks*nr)
+			kern(1, blocks, k, packed[full*k*mr:], b, ldb, tmp, blocks*nr)
+			addInto(c[full*mr*ldc:], ldc, tmp, blocks*nr, rows, blocks*nr)
+		}
+		// Columns past the last whole block, for every row.
+		if cols := n - blocks*nr; cols > 0 {
+			tail := make([]float32, k*nr)
+			for p := 0; p < k; p++ {
+				copy(tail[p*nr:p*nr+cols], b[p*ldb+blocks*nr:])
+			}
+			tmp := make([]float32, panels*mr*nr)
+			kern(panels, 1, k, packed, tail, nr, tmp, nr)
+			addInto(c[blocks*nr:], ldc, tmp, nr, m, cols)
+		}
+	}
+}
+
+// addInto adds a rows x cols block of src into dst.
+func addInto(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		d := dst[r*ldd : r*ldd+cols]
+		for x, v := range src[r*lds : r*lds+cols] {
+			d[x] += v
+		}
+	}
+}

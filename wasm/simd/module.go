@@ -1,0 +1,222 @@
+// Package simd holds the page's WebAssembly SIMD matrix kernel: the module
+// itself, written here instruction by instruction and encoded by Module
+// (go generate writes it to site/gemm-simd.wasm), and the Go driver that
+// hands it whole blocks of a product.
+//
+// The module imports the Go program's memory ("env" "memory") and exports
+//
+//	gemm(panels, blocks, k, a, b, ldb, c, ldc)
+//
+// which, for every 4-row panel of a packed A (panel i holds k steps of 4
+// values) and every 16-column block of B (rows ldb floats apart), adds the
+// 4x16 product into C (rows ldc floats apart). Addresses are bytes. Each
+// element is summed from zero in increasing k with a rounded product and a
+// rounded sum, then added to C once: exactly Go's float32 arithmetic in
+// core.MatMulGo, so the page's pixels equal the command line's.
+package simd
+
+//go:generate go run gen.go
+
+// Opcodes used below (WebAssembly 2.0 with the SIMD proposal).
+const (
+	opBlock    = 0x02
+	opLoop     = 0x03
+	opBr       = 0x0c
+	opBrIf     = 0x0d
+	opEnd      = 0x0b
+	opLocalGet = 0x20
+	opLocalSet = 0x21
+	opLocalTee = 0x22
+	opF32Load  = 0x2a
+	opI32Const = 0x41
+	opI32Eqz   = 0x45
+	opI32GeU   = 0x4f
+	opI32Add   = 0x6a
+	opI32Sub   = 0x6b
+	opI32Mul   = 0x6c
+	opI32Shl   = 0x74
+	prefixSIMD = 0xfd
+	simdLoad   = 0x00
+	simdStore  = 0x0b
+	simdConst  = 0x0c
+	simdSplat  = 0x13 // f32x4.splat
+	simdAdd    = 0xe4 // f32x4.add
+	simdMul    = 0xe6 // f32x4.mul
+	typeI32    = 0x7f
+	typeV128   = 0x7b
+	blockVoid  = 0x40
+)
+
+// The function's parameters and locals, by index.
+const (
+	pPanels = iota // number of 4-row panels
+	pBlocks        // number of 16-column blocks
+	pK
+	pA // byte address of packed A
+	pB
+	pLdb // floats
+	pC
+	pLdc // floats
+	lI   // panel index
+	lJ   // block index
+	lP   // steps left
+	lAPtr
+	lBPtr
+	lCPtr
+	lLdbBytes
+	lLdcBytes
+	lAcc             // 16 v128 accumulators: row r, column group q at lAcc+4r+q
+	lB0  = lAcc + 16 // 4 v128: the 16 values of B at step p
+	lS   = lB0 + 4   // v128: A's value splatted
+)
+
+// code accumulates a function body.
+type code []byte
+
+func (c *code) op(b ...byte) *code { *c = append(*c, b...); return c }
+func (c *code) u32(v uint32) *code { *c = appendU32(*c, v); return c }
+func (c *code) get(i int) *code    { return c.op(opLocalGet).u32(uint32(i)) }
+func (c *code) set(i int) *code    { return c.op(opLocalSet).u32(uint32(i)) }
+func (c *code) tee(i int) *code    { return c.op(opLocalTee).u32(uint32(i)) }
+func (c *code) i32(v int32) *code  { *c = appendS32(append(*c, opI32Const), v); return c }
+func (c *code) simd(op uint32) *code {
+	return c.op(prefixSIMD).u32(op)
+}
+
+// memarg: alignment as a power of two (a hint), then an offset.
+func (c *code) v128Load(offset uint32) *code  { return c.simd(simdLoad).u32(2).u32(offset) }
+func (c *code) v128Store(offset uint32) *code { return c.simd(simdStore).u32(2).u32(offset) }
+func (c *code) f32Load(offset uint32) *code   { return c.op(opF32Load).u32(2).u32(offset) }
+
+// gemmBody is the kernel, as structured loops.
+func gemmBody() []byte {
+	var c code
+	// Byte strides.
+	c.get(pLdb).i32(2).op(opI32Shl).set(lLdbBytes)
+	c.get(pLdc).i32(2).op(opI32Shl).set(lLdcBytes)
+	// Blocks of B outside, panels of A inside: a 16-column block of B (k x 64
+	// bytes) stays in cache while every panel uses it.
+	c.i32(0).set(lJ)
+	c.op(opBlock, blockVoid).op(opLoop, blockVoid) // blocks
+	{
+		c.get(lJ).get(pBlocks).op(opI32GeU).op(opBrIf).u32(1)
+		c.i32(0).set(lI)
+		c.op(opBlock, blockVoid).op(opLoop, blockVoid) // panels
+		{
+			c.get(lI).get(pPanels).op(opI32GeU).op(opBrIf).u32(1)
+			for i := 0; i < 16; i++ { // accumulators = 0
+				c.simd(simdConst).op(make([]byte, 16)...).set(lAcc + i)
+			}
+			// aPtr = a + i*k*16; bPtr = b + j*64
+			c.get(pA).get(lI).get(pK).op(opI32Mul).i32(4).op(opI32Shl).op(opI32Add).set(lAPtr)
+			c.get(pB).get(lJ).i32(6).op(opI32Shl).op(opI32Add).set(lBPtr)
+			c.get(pK).set(lP)
+			c.op(opBlock, blockVoid)
+			c.get(lP).op(opI32Eqz).op(opBrIf).u32(0)
+			c.op(opLoop, blockVoid) // steps of k
+			{
+				for q := 0; q < 4; q++ {
+					c.get(lBPtr).v128Load(uint32(16 * q)).set(lB0 + q)
+				}
+				for r := 0; r < 4; r++ {
+					c.get(lAPtr).f32Load(uint32(4 * r)).simd(simdSplat).set(lS)
+					for q := 0; q < 4; q++ {
+						// acc = acc + s*b
+						c.get(lAcc + 4*r + q).get(lS).get(lB0 + q).simd(simdMul).simd(simdAdd).set(lAcc + 4*r + q)
+					}
+				}
+				c.get(lAPtr).i32(16).op(opI32Add).set(lAPtr)
+				c.get(lBPtr).get(lLdbBytes).op(opI32Add).set(lBPtr)
+				c.get(lP).i32(1).op(opI32Sub).tee(lP).op(opBrIf).u32(0)
+			}
+			c.op(opEnd).op(opEnd)
+			// C rows: c + (4i)*ldcBytes + j*64, each += its accumulators.
+			c.get(pC).get(lI).i32(2).op(opI32Shl).get(lLdcBytes).op(opI32Mul).op(opI32Add).get(lJ).i32(6).op(opI32Shl).op(opI32Add).set(lCPtr)
+			for r := 0; r < 4; r++ {
+				for q := 0; q < 4; q++ {
+					c.get(lCPtr) // address for the store
+					c.get(lCPtr).v128Load(uint32(16 * q)).get(lAcc + 4*r + q).simd(simdAdd)
+					c.v128Store(uint32(16 * q))
+				}
+				c.get(lCPtr).get(lLdcBytes).op(opI32Add).set(lCPtr)
+			}
+			c.get(lI).i32(1).op(opI32Add).set(lI)
+			c.op(opBr).u32(0)
+		}
+		c.op(opEnd).op(opEnd)
+		c.get(lJ).i32(1).op(opI32Add).set(lJ)
+		c.op(opBr).u32(0)
+	}
+	c.op(opEnd).op(opEnd)
+	c.op(opEnd) // function
+	// Locals: 8 i32, then 21 v128.
+	var body []byte
+	body = appendU32(body, 2)
+	body = appendU32(append(appendU32(body, lAcc-lI), typeI32), 21)
+	body = append(body, typeV128)
+	return append(body, c...)
+}
+
+// Module returns the encoded module.
+func Module() []byte {
+	m := []byte("\x00asm\x01\x00\x00\x00")
+	// Type section: one function type, 8 x i32 -> ().
+	typ := []byte{1, 0x60, 8}
+	for i := 0; i < 8; i++ {
+		typ = append(typ, typeI32)
+	}
+	typ = append(typ, 0)
+	m = section(m, 1, typ)
+	// Import section: env.memory, a memory of at least one page.
+	imp := appendU32(nil, 1)
+	imp = appendName(imp, "env")
+	imp = appendName(imp, "memory")
+	imp = append(imp, 0x02, 0x00, 0x01)
+	m = section(m, 2, imp)
+	// Function section: function 0 has type 0.
+	m = section(m, 3, []byte{1, 0})
+	// Export section: "gemm" is function 0.
+	exp := appendName(appendU32(nil, 1), "gemm")
+	exp = append(exp, 0x00, 0)
+	m = section(m, 7, exp)
+	// Code section.
+	body := gemmBody()
+	code := appendU32(appendU32(nil, 1), uint32(len(body)))
+	m = section(m, 10, append(code, body...))
+	return m
+}
+
+func section(m []byte, id byte, content []byte) []byte {
+	m = append(m, id)
+	m = appendU32(m, uint32(len(content)))
+	return append(m, content...)
+}
+
+func appendName(b []byte, s string) []byte {
+	return append(appendU32(b, uint32(len(s))), s...)
+}
+
+// appendU32 appends v as unsigned LEB128.
+func appendU32(b []byte, v uint32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v != 0 {
+			b = append(b, c|0x80)
+			continue
+		}
+		return append(b, c)
+	}
+}
+
+// appendS32 appends v as signed LEB128.
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
