@@ -2,13 +2,13 @@ package simd
 
 import "github.com/srcnn-web/upscaler/core"
 
-// Kernel calls the module's gemm: for `panels` 4-row panels of packed A
-// (a holds panels*k*4 values) and `blocks` 16-column blocks of b, it adds
+// Kernel calls the module's gemm: for `panels` mr-row panels of packed A
+// (a holds panels*k*mr values) and `blocks` nr-column blocks of b, it adds
 // the products into c. The page's kernel passes the slices' addresses to
 // the module, which works in the Go program's own memory (no copies).
 type Kernel func(panels, blocks, k int, a []float32, b []float32, ldb int, c []float32, ldc int)
 
-// MatMul returns a core.MatMulFunc that runs the whole 4x16 blocks of a
+// MatMul returns a core.MatMulFunc that runs the whole mr x nr blocks of a
 // product through kern and the ragged edges through kern too, on
 // zero-padded copies, so that every element is computed the same way.
 func MatMul(kern Kernel) core.MatMulFunc {
@@ -16,7 +16,6 @@ func MatMul(kern Kernel) core.MatMulFunc {
 		if m <= 0 || n <= 0 || k <= 0 {
 			return
 		}
-		const mr, nr = 4, 16
 		panels := (m + mr - 1) / mr
 		packed := make([]float32, panels*k*mr)
 		for i := 0; i < m; i++ {

@@ -1,0 +1,48 @@
+//go:build js
+
+package simd
+
+import (
+	"syscall/js"
+	"testing"
+	"time"
+)
+
+// nodeKernel instantiates the module in the JavaScript engine running the
+// test (V8 under node) on a memory of its own, and returns its gemm and a
+// view of that memory.
+func nodeKernel(t testing.TB) (js.Value, js.Value) {
+	wa := js.Global().Get("WebAssembly")
+	mem := wa.Get("Memory").New(map[string]any{"initial": 2048})
+	bytes := js.Global().Get("Uint8Array").New(len(Module()))
+	js.CopyBytesToJS(bytes, Module())
+	mod := wa.Get("Module").New(bytes)
+	inst := wa.Get("Instance").New(mod, map[string]any{"env": map[string]any{"memory": mem}})
+	return inst.Get("exports").Get("gemm"), js.Global().Get("Float32Array").New(mem.Get("buffer"))
+}
+
+// BenchmarkSIMDKernel reports the module's GFLOP/s in V8 on the GEMMs of
+// SRCNN layers over a 140x140 tile (M filters, K inputs x k x k, N pixels).
+func BenchmarkSIMDKernel(b *testing.B) {
+	gemm, f32 := nodeKernel(b)
+	for _, s := range []struct {
+		name    string
+		m, k, n int
+	}{
+		{"9x9x1to64", 64, 81, 19600}, {"1x1x64to32", 32, 64, 19600}, {"5x5x64to32", 32, 1600, 19600},
+		{"3x3x16to16", 16, 144, 19600}, {"3x3x128to64", 64, 1152, 19600},
+	} {
+		aAt, bAt := 1024, 1024+4*s.m*s.k
+		cAt := bAt + 4*s.k*s.n
+		for i := 0; i < (cAt+4*s.m*s.n)/4; i++ {
+			f32.SetIndex(i, float64(i%7)*0.1)
+		}
+		b.Run(s.name, func(b *testing.B) {
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				gemm.Invoke(s.m/mr, s.n/nr, s.k, aAt, bAt, s.n, cAt, s.n)
+			}
+			b.ReportMetric(2*float64(s.m/mr*mr*s.k*(s.n/nr*nr))*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
