@@ -111,6 +111,18 @@ func (b *browser) report(t testing.TB) {
 	}
 }
 
+// enhanceSteps chooses an image file and enhances it, waiting for the
+// Download link.
+func enhanceSteps(file string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{file}),
+		waitJS(`!document.getElementById("enhance").disabled`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`!document.getElementById("download").hidden`),
+	)
+}
+
 // do runs steps in the browser's tab.
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) error {
 	return chromedp.Do(b.ctx, steps...)
@@ -454,11 +466,7 @@ func TestBrowserWorksBeforeTheViewerLoads(t *testing.T) {
 	in := testImagePNG(t, t.TempDir(), "early.png", 64, 48)
 	err := b.do(
 		chromedp.Navigate(srv.URL+"/"),
-		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
-		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
-		waitJS(`!document.getElementById("enhance").disabled`),
-		chromedp.Click(chromedp.ID("enhance")),
-		waitJS(`!document.getElementById("download").hidden`),
+		enhanceSteps(in),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -550,4 +558,37 @@ func BenchmarkBrowser(b *testing.B) {
 			b.ReportMetric(time.Since(start).Seconds(), "s-to-first-result")
 		}
 	})
+}
+
+// TestBrowserWorksOffline: after one visit the service worker has cached
+// everything; with the server gone the page still loads and enhances.
+func TestBrowserWorksOffline(t *testing.T) {
+	b := newBrowser(t)
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 11), 2)
+	srv := httptest.NewServer(testSite(t, weights))
+	in := testImagePNG(t, t.TempDir(), "offline.png", 40, 40)
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/"),
+		// The service worker controls the page once it has installed, that
+		// is once every file is in its cache.
+		waitJS(`navigator.serviceWorker.controller !== null`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`navigator.serviceWorker.ready.then(() => true)`, chromedp.EvalAwaitPromise)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close() // offline from here on
+	err = b.do(
+		chromedp.Reload(),
+		enhanceSteps(in),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](b, `document.getElementById("download").download`); got != "offline-x2.png" {
+		t.Errorf("download name %q", got)
+	}
 }

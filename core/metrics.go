@@ -22,24 +22,26 @@ func shaved(p Plane, shave int) (Plane, error) {
 	return out, nil
 }
 
-func sameSize(a, b Plane) error {
+// shavedPair checks that two planes have one size and shaves both.
+func shavedPair(a, b Plane, shave int) (Plane, Plane, error) {
 	if a.W != b.W || a.H != b.H {
-		return fmt.Errorf("metrics: sizes differ: %dx%d and %dx%d", a.W, a.H, b.W, b.H)
+		return Plane{}, Plane{}, fmt.Errorf("metrics: sizes differ: %dx%d and %dx%d", a.W, a.H, b.W, b.H)
 	}
-	return nil
+	a, err := shaved(a, shave)
+	if err != nil {
+		return Plane{}, Plane{}, err
+	}
+	b, _ = shaved(b, shave)
+	return a, b, nil
 }
 
 // PSNR returns the peak signal-to-noise ratio in dB between two planes, with
 // 255 as the peak. Identical images give +Inf.
 func PSNR(a, b Plane, shave int) (float64, error) {
-	if err := sameSize(a, b); err != nil {
-		return 0, err
-	}
-	a, err := shaved(a, shave)
+	a, b, err := shavedPair(a, b, shave)
 	if err != nil {
 		return 0, err
 	}
-	b, _ = shaved(b, shave)
 	var se float64
 	for i, v := range a.Pix {
 		d := (float64(v) - float64(b.Pix[i])) * 255
@@ -69,14 +71,10 @@ var ssimWindow = func() []float64 {
 // Gaussian window, sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255) over the
 // positions where the window fits wholly inside the shaved image.
 func SSIM(a, b Plane, shave int) (float64, error) {
-	if err := sameSize(a, b); err != nil {
-		return 0, err
-	}
-	a, err := shaved(a, shave)
+	a, b, err := shavedPair(a, b, shave)
 	if err != nil {
 		return 0, err
 	}
-	b, _ = shaved(b, shave)
 	n := len(ssimWindow)
 	if a.W < n || a.H < n {
 		return 0, fmt.Errorf("metrics: a %dx%d image is smaller than the %dx%d SSIM window", a.W, a.H, n, n)

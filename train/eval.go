@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -148,13 +149,56 @@ func crop(p core.Plane, w, h int) core.Plane {
 	return out
 }
 
-// defaultWeights is where the shipped weights of a model and scale live.
-func defaultWeights(model string, scale int) string {
-	return filepath.Join("weights", fmt.Sprintf("%s-x%d.gob", model, scale))
+// modelChoice is the -scale, -model and -weights flags that eval and
+// upscale share.
+type modelChoice struct {
+	scale   *int
+	model   *string
+	weights *string
 }
 
-// loadModel reads a weights file and checks that it was trained for scale.
-func loadModel(path string, scale int) (*core.Model, *core.WeightsFile, error) {
+func addModelFlags(fs *flag.FlagSet) modelChoice {
+	return modelChoice{
+		scale:   fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
+		model:   fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
+		weights: fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
+	}
+}
+
+// check validates the flags.
+func (c modelChoice) check() error {
+	if s := *c.scale; s < 2 || s > 4 {
+		return usagef("-scale %d: want 2, 3 or 4", s)
+	}
+	if m := *c.model; m != "general" && m != "portrait" {
+		return usagef("-model %q: want general or portrait", m)
+	}
+	return nil
+}
+
+// path is the weights file chosen: -weights, or the shipped file.
+func (c modelChoice) path() string {
+	if *c.weights != "" {
+		return *c.weights
+	}
+	return filepath.Join("weights", fmt.Sprintf("%s-x%d.gob", *c.model, *c.scale))
+}
+
+// load reads the chosen weights and checks that they were trained for the
+// chosen scale.
+func (c modelChoice) load() (*core.Model, error) {
+	m, wf, err := loadWeightsFile(c.path())
+	if err != nil {
+		return nil, err
+	}
+	if wf.Scale != *c.scale {
+		return nil, fmt.Errorf("%s was trained for x%d, not x%d", c.path(), wf.Scale, *c.scale)
+	}
+	return m, nil
+}
+
+// loadWeightsFile reads a weights file, naming it in any error.
+func loadWeightsFile(path string) (*core.Model, *core.WeightsFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -164,57 +208,31 @@ func loadModel(path string, scale int) (*core.Model, *core.WeightsFile, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if wf.Scale != scale {
-		return nil, nil, fmt.Errorf("%s was trained for x%d, not x%d", path, wf.Scale, scale)
-	}
 	return m, wf, nil
-}
-
-func checkScale(s int) error {
-	if s < 2 || s > 4 {
-		return usagef("-scale %d: want 2, 3 or 4", s)
-	}
-	return nil
-}
-
-func checkModelName(m string) error {
-	if m != "general" && m != "portrait" {
-		return usagef("-model %q: want general or portrait", m)
-	}
-	return nil
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "[-scale N] [-model general|portrait] [-weights FILE] [-json] DIR...", stderr)
-	scale := fs.Int("scale", 2, "upscaling factor: 2, 3 or 4")
-	model := fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait")
-	weights := fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)")
+	choice := addModelFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := checkScale(*scale); err != nil {
-		return err
-	}
-	if err := checkModelName(*model); err != nil {
+	if err := choice.check(); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("name at least one folder of images")
 	}
-	path := *weights
-	if path == "" {
-		path = defaultWeights(*model, *scale)
-	}
-	m, _, err := loadModel(path, *scale)
+	m, err := choice.load()
 	if err != nil {
-		if *weights != "" || !os.IsNotExist(err) {
+		if *choice.weights != "" || !os.IsNotExist(err) {
 			return err
 		}
-		fmt.Fprintf(stderr, "train eval: no weights at %s; the model is missing, reporting interpolations only\n", path)
+		fmt.Fprintf(stderr, "train eval: no weights at %s; the model is missing, reporting interpolations only\n", choice.path())
 		m = nil
 	}
-	o := evalOptions{scale: *scale, model: m, methods: methodOrder, ssim: true}
+	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true}
 	var sets []setResult
 	for _, dir := range fs.Args() {
 		r, err := evalSet(dir, o)

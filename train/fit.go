@@ -104,8 +104,8 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-data is required")
 	case *out == "":
 		return usagef("-out is required")
-	case checkScale(o.Scale) != nil:
-		return checkScale(o.Scale)
+	case o.Scale < 2 || o.Scale > 4:
+		return usagef("-scale %d: want 2, 3 or 4", o.Scale)
 	case o.Patch < 4*o.Scale || o.Patch > 512:
 		return usagef("-patch %d: want %d to 512", *patch, 4*o.Scale)
 	case o.Batch < 1 || o.Shard < 1 || o.Batch%o.Shard != 0:
@@ -195,7 +195,7 @@ func (t *trainer) start(cfg core.Config) error {
 		return err
 	}
 	if t.opts.Init != "" {
-		im, _, err := loadAnyModel(t.opts.Init)
+		im, _, err := loadWeightsFile(t.opts.Init)
 		if err != nil {
 			return err
 		}
@@ -209,19 +209,6 @@ func (t *trainer) start(cfg core.Config) error {
 	t.opt = adam.New(adam.Config{StepSize: t.opts.LR, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8})
 	t.best = math.Inf(-1)
 	return t.openCSV(false)
-}
-
-func loadAnyModel(path string) (*core.Model, *core.WeightsFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	m, wf, err := core.LoadWeights(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return m, wf, nil
 }
 
 func (t *trainer) csvPath() string {

@@ -69,7 +69,7 @@ func fitArgs(data, out string, extra ...string) []string {
 
 func loadParams(t *testing.T, path string) [][]float32 {
 	t.Helper()
-	m, _, err := loadAnyModel(path)
+	m, _, err := loadWeightsFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

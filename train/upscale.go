@@ -16,9 +16,7 @@ import (
 
 func runUpscale(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("upscale", "[-scale N] [-model general|portrait] [-weights FILE] IN OUT", stderr)
-	scale := fs.Int("scale", 2, "upscaling factor: 2, 3 or 4")
-	model := fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait")
-	weights := fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)")
+	choice := addModelFlags(fs)
 	maxMP := fs.Float64("max-mp", core.DefaultMaxPixels/1e6, "largest input accepted, in megapixels")
 	tile := fs.Int("tile", core.DefaultTile, "tile side in output pixels")
 	workers := fs.Int("workers", 0, "parallel tiles (0: all cores)")
@@ -26,10 +24,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if err := checkScale(*scale); err != nil {
-		return err
-	}
-	if err := checkModelName(*model); err != nil {
+	if err := choice.check(); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -43,11 +38,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	path := *weights
-	if path == "" {
-		path = defaultWeights(*model, *scale)
-	}
-	m, _, err := loadModel(path, *scale)
+	m, err := choice.load()
 	if err != nil {
 		return err
 	}
@@ -61,7 +52,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %v", in, err)
 	}
 
-	e := core.NewEnhancer(m, *scale)
+	e := core.NewEnhancer(m, *choice.scale)
 	e.Tile = *tile
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
