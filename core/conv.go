@@ -163,23 +163,29 @@ func (l *convLayer) narrow() bool { return l.k > 1 && l.out <= directMaxOut }
 // is grown as needed and returned so that callers can reuse it. Whichever
 // path runs, every output is bias + (sum of its products in the order of
 // the weight row), so the two paths give identical numbers.
-func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []float32) []float32 {
+//
+// With reluIn, the input is first passed through ReLU (in place, or while
+// it is padded): the previous layer's activation, applied where the input
+// is read anyway.
+func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []float32, reluIn bool) []float32 {
 	n := g.pixels()
 	out = out[:l.out*n]
+	padded := l.k > 1 && offsetMatMul != nil && g.batch == 1 && !(l.narrow() && !narrowByGEMM)
+	if reluIn && !padded {
+		relu(in)
+	}
 	if l.narrow() && !narrowByGEMM {
 		clear(out)
 		l.direct(in, g, out, axpy)
 		addBias(out, l.bias, n)
 		return scratch
 	}
+	if padded {
+		return l.forwardPadded(in, g, out, scratch, reluIn)
+	}
 	// The kernel adds each sum into out once, so starting out at the bias
 	// gives bias + sum, as the direct path does, in one pass less.
-	for o, b := range l.bias {
-		row := out[o*n:][:n]
-		for i := range row {
-			row[i] = b
-		}
-	}
+	fillBias(out, l.bias, n)
 	if l.k == 1 {
 		matMul(l.out, n, l.in, l.weight, l.in, in, n, out, n)
 		return scratch
@@ -189,6 +195,72 @@ func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []f
 	im2col(in, l.in, g, l.k, scratch)
 	matMul(l.out, n, kk, l.weight, kk, scratch, n, out, n)
 	return scratch
+}
+
+// fillBias sets every row of out (n values each) to its bias.
+func fillBias(out, bias []float32, n int) {
+	for o, b := range bias {
+		row := out[o*n:][:n]
+		for i := range row {
+			row[i] = b
+		}
+	}
+}
+
+// forwardPadded is forward without im2col: the input is copied once into
+// edge-replicated planes of (h+2r) x (w+2r), where row (ch, dy, dx) of the
+// im2col matrix is the plane of ch read from offset dy*(w+2r)+dx. The
+// product is computed for rows of w+2r pixels (the last 2r of each are
+// thrown away) and then packed into out.
+func (l *convLayer) forwardPadded(in []float32, g convGeom, out []float32, scratch []float32, reluIn bool) []float32 {
+	r, k := l.k/2, l.k
+	pw, ph := g.w+2*r, g.h+2*r
+	padLen := l.in*ph*pw + k // reads run past the last plane by up to k-2
+	nn := g.h * pw
+	scratch = grow(scratch, padLen+l.out*nn)
+	pad, wide := scratch[:padLen], scratch[padLen:]
+	for ch := 0; ch < l.in; ch++ {
+		padPlane(pad[ch*ph*pw:][:ph*pw], in[ch*g.plane():][:g.plane()], g.w, g.h, r, reluIn)
+	}
+	clear(pad[l.in*ph*pw:])
+	kk := l.in * k * k
+	boff := make([]int32, kk)
+	for ch := 0; ch < l.in; ch++ {
+		for dy := 0; dy < k; dy++ {
+			for dx := 0; dx < k; dx++ {
+				boff[(ch*k+dy)*k+dx] = int32(ch*ph*pw + dy*pw + dx)
+			}
+		}
+	}
+	fillBias(wide, l.bias, nn)
+	offsetMatMul(l.out, nn, kk, l.weight, kk, pad, boff, wide, nn)
+	n := g.pixels()
+	for o := 0; o < l.out; o++ {
+		for y := 0; y < g.h; y++ {
+			copy(out[o*n+y*g.w:][:g.w], wide[o*nn+y*pw:][:g.w])
+		}
+	}
+	return scratch
+}
+
+// padPlane copies a w x h plane into the middle of a (w+2r) x (h+2r) one
+// and replicates its edge pixels into the border, through ReLU if asked.
+func padPlane(dst, src []float32, w, h, r int, withReLU bool) {
+	pw := w + 2*r
+	for y := 0; y < h; y++ {
+		drow := dst[(y+r)*pw:][:pw]
+		copy(drow[r:r+w], src[y*w:][:w])
+		if withReLU {
+			relu(drow[r : r+w])
+		}
+		for x := 0; x < r; x++ {
+			drow[x], drow[r+w+x] = drow[r], drow[r+w-1]
+		}
+	}
+	for y := 0; y < r; y++ {
+		copy(dst[y*pw:][:pw], dst[r*pw:][:pw])
+		copy(dst[(r+h+y)*pw:][:pw], dst[(r+h-1)*pw:][:pw])
+	}
 }
 
 // direct sums the products of a narrow convolution straight into out, one

@@ -66,7 +66,7 @@ func TestConvForwardMatchesNaive(t *testing.T) {
 			l := convLayer{in: tc.cin, out: tc.cout, k: tc.k, weight: randSlice(rng, tc.cout*kk), bias: randSlice(rng, tc.cout)}
 			want := naiveConv(in, tc.cin, tc.g, l.weight, l.bias, tc.cout, tc.k)
 			got := make([]float32, tc.cout*tc.g.pixels())
-			l.forward(in, tc.g, got, nil)
+			l.forward(in, tc.g, got, nil, false)
 			if e := maxAbsDiff(got, want); e > 1e-5 {
 				t.Errorf("inference forward: max abs error %g", e)
 			}
@@ -189,15 +189,43 @@ func TestNarrowLayersSameEitherWay(t *testing.T) {
 		l := convLayer{in: 5, out: out, k: 3, weight: randSlice(rng, out*45), bias: randSlice(rng, out)}
 		in := randSlice(rng, 5*g.pixels())
 		direct := make([]float32, out*g.pixels())
-		l.forward(in, g, direct, nil)
+		l.forward(in, g, direct, nil, false)
 		old := matMul
 		SetMatMul(old, true)
 		viaGEMM := make([]float32, out*g.pixels())
-		l.forward(in, g, viaGEMM, nil)
+		l.forward(in, g, viaGEMM, nil, false)
 		matMul, narrowByGEMM = old, false
 		for i := range direct {
 			if direct[i] != viaGEMM[i] {
 				t.Fatalf("out=%d: element %d: direct %g, GEMM %g", out, i, direct[i], viaGEMM[i])
+			}
+		}
+	}
+}
+
+// TestPaddedForwardMatchesIm2col: convolving through padded planes and an
+// offset kernel gives the im2col path's numbers bit for bit.
+func TestPaddedForwardMatchesIm2col(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	for _, tc := range []struct{ in, out, k, h, w int }{
+		{1, 16, 3, 13, 17}, {16, 16, 3, 5, 4}, {3, 8, 5, 9, 2}, {2, 4, 9, 1, 1}, {4, 6, 3, 1, 12},
+	} {
+		g := convGeom{1, tc.h, tc.w}
+		kk := tc.in * tc.k * tc.k
+		l := convLayer{in: tc.in, out: tc.out, k: tc.k, weight: randSlice(rng, tc.out*kk), bias: randSlice(rng, tc.out)}
+		for _, reluIn := range []bool{false, true} {
+			in := randSlice(rng, tc.in*g.pixels())
+			in2 := append([]float32(nil), in...)
+			want := make([]float32, tc.out*g.pixels())
+			l.forward(in, g, want, nil, reluIn)
+			SetOffsetMatMul(OffsetMatMulGo)
+			got := make([]float32, tc.out*g.pixels())
+			l.forward(in2, g, got, nil, reluIn)
+			SetOffsetMatMul(nil)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%+v relu %v: element %d: padded %g, im2col %g", tc, reluIn, i, got[i], want[i])
+				}
 			}
 		}
 	}

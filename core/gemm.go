@@ -29,6 +29,36 @@ func SetMatMul(f MatMulFunc, narrow bool) {
 // narrowByGEMM sends narrow layers through im2col and matMul.
 var narrowByGEMM bool
 
+// OffsetMatMulFunc is a MatMulFunc whose B rows lie at arbitrary offsets:
+//
+//	c[i*ldc+j] += sum over p of a[i*lda+p] * b[boff[p]+j]
+//
+// with the same order of summation. Convolutions use it without im2col:
+// the rows of the im2col matrix are shifted views of the padded input, so
+// row p is the input at offset boff[p].
+type OffsetMatMulFunc func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int)
+
+// offsetMatMul, when set, runs inference convolutions without im2col.
+var offsetMatMul OffsetMatMulFunc
+
+// SetOffsetMatMul installs (or, with nil, removes) a kernel for
+// convolutions without im2col. The numbers do not change: only the memory
+// traffic of writing k*k copies of every input does.
+func SetOffsetMatMul(f OffsetMatMulFunc) { offsetMatMul = f }
+
+// OffsetMatMulGo is the reference OffsetMatMulFunc, one element at a time.
+func OffsetMatMulGo(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for p := 0; p < k; p++ {
+				s += float32(a[i*lda+p] * b[int(boff[p])+j])
+			}
+			c[i*ldc+j] += s
+		}
+	}
+}
+
 // MatMulGo is the portable kernel: 4x8 register blocks in plain Go, about
 // 5 GFLOP/s both natively and in a browser's wasm engine.
 func MatMulGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -58,7 +58,7 @@ func BenchmarkLayer(b *testing.B) {
 		var scratch []float32
 		b.Run(s.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				scratch = l.forward(in, g, out, scratch)
+				scratch = l.forward(in, g, out, scratch, false)
 			}
 			b.ReportMetric(2*float64(s.in*s.out*s.k*s.k*g.pixels())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})

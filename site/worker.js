@@ -27,14 +27,14 @@ async function instantiate(url, imports) {
   }
 }
 
-// The SIMD matrix kernel works in the Go program's memory. Browsers without
-// wasm SIMD fail to validate it, and Go's own kernel is used instead.
-async function simdKernel(memory) {
+// The SIMD matrix kernels work in the Go program's memory. Browsers without
+// wasm SIMD fail to validate them, and Go's own kernel is used instead.
+async function simdKernels(memory) {
   try {
     const bytes = await (await fetch("gemm-simd.wasm")).arrayBuffer();
     if (!WebAssembly.validate(bytes)) return null;
     const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
-    return instance.exports.gemm;
+    return instance.exports; // gemm, gemmoff
   } catch (e) {
     return null;
   }
@@ -43,8 +43,8 @@ async function simdKernel(memory) {
 (async () => {
   const go = new Go();
   const result = await instantiate("gen/worker.wasm", go.importObject);
-  const gemm = await simdKernel(result.instance.exports.mem);
-  if (gemm) self.upscalerGEMM = gemm;
+  const kernels = await simdKernels(result.instance.exports.mem);
+  if (kernels) self.upscalerSIMD = kernels;
   go.run(result.instance); // registers self.upscalerWorker, posts {op: "booted", simd}
   ready = true;
   for (const msg of waiting.splice(0)) answer(msg);

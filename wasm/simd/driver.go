@@ -16,14 +16,7 @@ func MatMul(kern Kernel) core.MatMulFunc {
 		if m <= 0 || n <= 0 || k <= 0 {
 			return
 		}
-		panels := (m + mr - 1) / mr
-		packed := make([]float32, panels*k*mr)
-		for i := 0; i < m; i++ {
-			dst := packed[(i/mr)*k*mr+i%mr:]
-			for p, v := range a[i*lda : i*lda+k] {
-				dst[p*mr] = v
-			}
-		}
+		panels, packed := pack(m, k, a, lda)
 		full, blocks := m/mr, n/nr
 		if full > 0 && blocks > 0 {
 			kern(full, blocks, k, packed, b, ldb, c, ldc)
@@ -55,4 +48,51 @@ func addInto(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 			d[x] += v
 		}
 	}
+}
+
+// OffsetKernel calls the module's gemmoff: as Kernel, with B's row p at
+// b[boff[p]:].
+type OffsetKernel func(panels, blocks, k int, a []float32, b []float32, boff []int32, c []float32, ldc int)
+
+// OffsetMatMul returns a core.OffsetMatMulFunc that runs whole blocks
+// through offs and the ragged edges through kern on zero-padded copies.
+func OffsetMatMul(kern Kernel, offs OffsetKernel) core.OffsetMatMulFunc {
+	return func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int) {
+		if m <= 0 || n <= 0 || k <= 0 {
+			return
+		}
+		panels, packed := pack(m, k, a, lda)
+		full, blocks := m/mr, n/nr
+		if full > 0 && blocks > 0 {
+			offs(full, blocks, k, packed, b, boff, c, ldc)
+		}
+		if rows := m - full*mr; rows > 0 && blocks > 0 {
+			tmp := make([]float32, mr*blocks*nr)
+			offs(1, blocks, k, packed[full*k*mr:], b, boff, tmp, blocks*nr)
+			addInto(c[full*mr*ldc:], ldc, tmp, blocks*nr, rows, blocks*nr)
+		}
+		if cols := n - blocks*nr; cols > 0 {
+			tail := make([]float32, k*nr)
+			for p := 0; p < k; p++ {
+				copy(tail[p*nr:p*nr+cols], b[int(boff[p])+blocks*nr:])
+			}
+			tmp := make([]float32, panels*mr*nr)
+			kern(panels, 1, k, packed, tail, nr, tmp, nr)
+			addInto(c[blocks*nr:], ldc, tmp, nr, m, cols)
+		}
+	}
+}
+
+// pack lays A out in panels of mr rows, k steps of mr values each, with
+// zero rows after the last row.
+func pack(m, k int, a []float32, lda int) (panels int, packed []float32) {
+	panels = (m + mr - 1) / mr
+	packed = make([]float32, panels*k*mr)
+	for i := 0; i < m; i++ {
+		dst := packed[(i/mr)*k*mr+i%mr:]
+		for p, v := range a[i*lda : i*lda+k] {
+			dst[p*mr] = v
+		}
+	}
+	return panels, packed
 }

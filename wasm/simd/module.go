@@ -9,7 +9,13 @@
 //
 // which, for every 4-row panel of a packed A (panel i holds k steps of 4
 // values) and every 8-column block of B (rows ldb floats apart), adds the
-// 4x8 product into C (rows ldc floats apart). Addresses are bytes. Each
+// 4x8 product into C (rows ldc floats apart). Addresses are bytes. It also
+// exports
+//
+//	gemmoff(panels, blocks, k, a, b, boff, c, ldc)
+//
+// the same with B's row p starting boff[p] floats after b (boff is the
+// address of an int32 table): convolutions without im2col. Each
 // element is summed from zero in increasing k with a rounded product and a
 // rounded sum, then added to C once: exactly Go's float32 arithmetic in
 // core.MatMulGo, so the page's pixels equal the command line's.
@@ -27,7 +33,7 @@ const (
 	opLocalGet      = 0x20
 	opLocalSet      = 0x21
 	opLocalTee      = 0x22
-	opF32Load       = 0x2a
+	opI32Load       = 0x28
 	opI32Const      = 0x41
 	opI32Eqz        = 0x45
 	opI32GeU        = 0x4f
@@ -40,7 +46,6 @@ const (
 	simdLoadSplat32 = 0x09 // v128.load32_splat
 	simdStore       = 0x0b
 	simdConst       = 0x0c
-	simdSplat       = 0x13 // f32x4.splat
 	simdAdd         = 0xe4 // f32x4.add
 	simdMul         = 0xe6 // f32x4.mul
 	typeI32         = 0x7f
@@ -98,13 +103,16 @@ func (c *code) simd(op uint32) *code {
 // memarg: alignment as a power of two (a hint), then an offset.
 func (c *code) v128Load(offset uint32) *code  { return c.simd(simdLoad).u32(2).u32(offset) }
 func (c *code) v128Store(offset uint32) *code { return c.simd(simdStore).u32(2).u32(offset) }
-func (c *code) f32Load(offset uint32) *code   { return c.op(opF32Load).u32(2).u32(offset) }
 
-// gemmBody is the kernel, as structured loops.
-func gemmBody() []byte {
+// gemmBody is the kernel, as structured loops. With offsets, B's rows are
+// not ldb floats apart: parameter pLdb is then the byte address of an int32
+// table holding each row's offset in floats from b (gemmoff).
+func gemmBody(offsets bool) []byte {
 	var c code
 	// Byte strides.
-	c.get(pLdb).i32(2).op(opI32Shl).set(lLdbBytes)
+	if !offsets {
+		c.get(pLdb).i32(2).op(opI32Shl).set(lLdbBytes)
+	}
 	c.get(pLdc).i32(2).op(opI32Shl).set(lLdcBytes)
 	// Blocks of B outside, panels of A inside: an nr-column block of B (k x nr*4
 	// bytes) stays in cache while every panel uses it.
@@ -121,14 +129,25 @@ func gemmBody() []byte {
 			}
 			// aPtr = a + i*k*mr*4; bPtr = b + j*nr*4
 			c.get(pA).get(lI).get(pK).op(opI32Mul).i32(mr * 4).op(opI32Mul).op(opI32Add).set(lAPtr)
-			c.get(pB).get(lJ).i32(nr * 4).op(opI32Mul).op(opI32Add).set(lBPtr)
+			if offsets {
+				// lLdbBytes: this block's base; lBPtr: the offset table.
+				c.get(pB).get(lJ).i32(nr * 4).op(opI32Mul).op(opI32Add).set(lLdbBytes)
+				c.get(pLdb).set(lBPtr)
+			} else {
+				c.get(pB).get(lJ).i32(nr * 4).op(opI32Mul).op(opI32Add).set(lBPtr)
+			}
 			c.get(pK).set(lP)
 			c.op(opBlock, blockVoid)
 			c.get(lP).op(opI32Eqz).op(opBrIf).u32(0)
 			c.op(opLoop, blockVoid) // steps of k
 			{
+				row := lBPtr
+				if offsets { // row address = base + 4*table[p], in lCPtr for now
+					c.get(lBPtr).op(opI32Load).u32(2).u32(0).i32(2).op(opI32Shl).get(lLdbBytes).op(opI32Add).set(lCPtr)
+					row = lCPtr
+				}
 				for q := 0; q < nq; q++ {
-					c.get(lBPtr).v128Load(uint32(16 * q)).set(lB0 + q)
+					c.get(row).v128Load(uint32(16 * q)).set(lB0 + q)
 				}
 				for r := 0; r < mr; r++ {
 					c.get(lAPtr).simd(simdLoadSplat32).u32(2).u32(uint32(4 * r)).set(lS)
@@ -138,7 +157,11 @@ func gemmBody() []byte {
 					}
 				}
 				c.get(lAPtr).i32(mr * 4).op(opI32Add).set(lAPtr)
-				c.get(lBPtr).get(lLdbBytes).op(opI32Add).set(lBPtr)
+				if offsets {
+					c.get(lBPtr).i32(4).op(opI32Add).set(lBPtr)
+				} else {
+					c.get(lBPtr).get(lLdbBytes).op(opI32Add).set(lBPtr)
+				}
 				c.get(lP).i32(1).op(opI32Sub).tee(lP).op(opBrIf).u32(0)
 			}
 			c.op(opEnd).op(opEnd)
@@ -185,17 +208,21 @@ func Module() []byte {
 	imp = appendName(imp, "memory")
 	imp = append(imp, 0x02, 0x00, 0x01)
 	m = section(m, 2, imp)
-	// Function section: function 0 has type 0.
-	m = section(m, 3, []byte{1, 0})
-	// Export section: "gemm" is function 0.
-	exp := appendName(appendU32(nil, 1), "gemm")
+	// Function section: functions 0 and 1 have type 0.
+	m = section(m, 3, []byte{2, 0, 0})
+	// Export section: "gemm" is function 0, "gemmoff" function 1.
+	exp := appendName(appendU32(nil, 2), "gemm")
 	exp = append(exp, 0x00, 0)
+	exp = appendName(exp, "gemmoff")
+	exp = append(exp, 0x00, 1)
 	m = section(m, 7, exp)
 	// Code section.
-	body := gemmBody()
-	code := appendU32(appendU32(nil, 1), uint32(len(body)))
-	m = section(m, 10, append(code, body...))
-	return m
+	code := appendU32(nil, 2)
+	for _, offsets := range []bool{false, true} {
+		body := gemmBody(offsets)
+		code = append(appendU32(code, uint32(len(body))), body...)
+	}
+	return section(m, 10, code)
 }
 
 func section(m []byte, id byte, content []byte) []byte {

@@ -38,6 +38,11 @@ func memoryModule(pages uint32) []byte {
 // wazeroKernel runs the module in wazero: the slices are copied into its
 // memory, the kernel runs, and c is copied back.
 func wazeroKernel(t testing.TB) (Kernel, func()) {
+	kern, _, done := wazeroKernels(t)
+	return kern, done
+}
+
+func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	if _, err := r.InstantiateWithConfig(ctx, memoryModule(256), wazero.NewModuleConfig().WithName("env")); err != nil {
@@ -48,7 +53,7 @@ func wazeroKernel(t testing.TB) (Kernel, func()) {
 		t.Fatal(err)
 	}
 	mem := r.Module("env").Memory()
-	gemm := mod.ExportedFunction("gemm")
+	gemm, gemmoff := mod.ExportedFunction("gemm"), mod.ExportedFunction("gemmoff")
 	put := func(at uint32, s []float32) {
 		buf := make([]byte, 4*len(s))
 		for i, v := range s {
@@ -74,7 +79,29 @@ func wazeroKernel(t testing.TB) (Kernel, func()) {
 			c[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 		}
 	}
-	return kern, func() { r.Close(ctx) }
+	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int) {
+		aAt, bAt := uint32(64), uint32(64+4*len(a))
+		tAt := bAt + uint32(4*len(b))
+		cAt := tAt + uint32(4*len(boff))
+		put(aAt, a)
+		put(bAt, b)
+		table := make([]byte, 4*len(boff))
+		for i, v := range boff {
+			binary.LittleEndian.PutUint32(table[4*i:], uint32(v))
+		}
+		mem.Write(tAt, table)
+		put(cAt, c)
+		_, err := gemmoff.Call(ctx, api.EncodeI32(int32(panels)), api.EncodeI32(int32(blocks)), api.EncodeI32(int32(k)),
+			uint64(aAt), uint64(bAt), uint64(tAt), uint64(cAt), api.EncodeI32(int32(ldc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf, _ := mem.Read(cAt, uint32(4*len(c)))
+		for i := range c {
+			c[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+	}
+	return kern, offs, func() { r.Close(ctx) }
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -108,5 +135,32 @@ func TestKernelMatchesGo(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOffsetKernelMatchesGo: gemmoff with shifted, overlapping rows (as a
+// convolution reads them) gives core.OffsetMatMulGo's numbers bit for bit.
+func TestOffsetKernelMatchesGo(t *testing.T) {
+	kern, offs, done := wazeroKernels(t)
+	defer done()
+	matMul := OffsetMatMul(kern, offs)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{{1, 1, 1}, {4, 8, 9}, {16, 150, 144}, {5, 13, 27}, {3, 7, 4}} {
+		m, n, k := s[0], s[1], s[2]
+		boff := make([]int32, k)
+		for p := range boff {
+			boff[p] = int32((p/3)*(n+2) + p%3) // a 3-wide kernel over rows of n+2
+		}
+		b := randSlice(rng, int(boff[k-1])+n)
+		a, c0 := randSlice(rng, m*k), randSlice(rng, m*n)
+		want := append([]float32(nil), c0...)
+		core.OffsetMatMulGo(m, n, k, a, k, b, boff, want, n)
+		got := append([]float32(nil), c0...)
+		matMul(m, n, k, a, k, b, boff, got, n)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v element %d: %g, Go gives %g", s, i, got[i], want[i])
+			}
+		}
 	}
 }

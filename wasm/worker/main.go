@@ -16,12 +16,14 @@ import (
 )
 
 func main() {
-	// worker.js instantiates the SIMD kernel on this program's memory before
-	// starting it, where the browser supports wasm SIMD.
-	gemm := js.Global().Get("upscalerGEMM")
-	useSIMD := gemm.Type() == js.TypeFunction
+	// worker.js instantiates the SIMD kernels on this program's memory
+	// before starting it, where the browser supports wasm SIMD.
+	kernels := js.Global().Get("upscalerSIMD")
+	useSIMD := kernels.Type() == js.TypeObject
 	if useSIMD {
-		core.SetMatMul(simd.MatMul(simdKernel(gemm)), true)
+		kern, offs := simdKernels(kernels.Get("gemm"), kernels.Get("gemmoff"))
+		core.SetMatMul(simd.MatMul(kern), true)
+		core.SetOffsetMatMul(simd.OffsetMatMul(kern, offs))
 	}
 	s := NewSession()
 	js.Global().Set("upscalerWorker", js.FuncOf(func(this js.Value, args []js.Value) any {
@@ -108,15 +110,24 @@ func toJS(b []byte) js.Value {
 	return v
 }
 
-// simdKernel calls the SIMD module on Go's own memory: a slice's address in
-// linear memory is its pointer. The slices stay alive across the call, and
-// heap objects do not move in Go.
-func simdKernel(gemm js.Value) simd.Kernel {
-	addr := func(s []float32) int { return int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))) }
-	return func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
+// simdKernels call the SIMD module on Go's own memory: a slice's address
+// in linear memory is its pointer. The slices stay alive across the call,
+// and heap objects do not move in Go.
+func simdKernels(gemm, gemmoff js.Value) (simd.Kernel, simd.OffsetKernel) {
+	kern := func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
 		gemm.Invoke(panels, blocks, k, addr(a), addr(b), ldb, addr(c), ldc)
 		runtime.KeepAlive(a)
 		runtime.KeepAlive(b)
 		runtime.KeepAlive(c)
 	}
+	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int) {
+		gemmoff.Invoke(panels, blocks, k, addr(a), addr(b), int(uintptr(unsafe.Pointer(unsafe.SliceData(boff)))), addr(c), ldc)
+		runtime.KeepAlive(a)
+		runtime.KeepAlive(b)
+		runtime.KeepAlive(boff)
+		runtime.KeepAlive(c)
+	}
+	return kern, offs
 }
+
+func addr(s []float32) int { return int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))) }
