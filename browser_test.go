@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -543,6 +544,33 @@ func BenchmarkBrowser(b *testing.B) {
 			}
 		})
 	}
+	b.Run("kernels", func(b *testing.B) {
+		br := newBrowser(b)
+		for i := 0; i < b.N; i++ {
+			if err := br.do(chromedp.Navigate(srv.URL + "/")); err != nil {
+				b.Fatal(err)
+			}
+			res, err := chromedp.Run(br.ctx, chromedp.Evaluate[map[string]float64](`new Promise((resolve, reject) => {
+				const w = new Worker("worker.js");
+				w.onmessage = (e) => {
+					if (e.data.op === "booted") w.postMessage({op: "bench", id: 0});
+					else if (e.data.op === "bench") { resolve(e.data.gflops); w.terminate(); }
+					else reject(new Error(JSON.stringify(e.data)));
+				};
+			})`, chromedp.EvalAwaitPromise))
+			if err != nil {
+				b.Fatal(err)
+			}
+			keys := make([]string, 0, len(res))
+			for k := range res {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				b.Logf("Chromium worker GEMM %-24s %6.1f GFLOP/s", k, res[k])
+			}
+		}
+	})
 	b.Run("first-result-64", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			br := newBrowser(b)

@@ -26,6 +26,9 @@ func SetMatMul(f MatMulFunc, narrow bool) {
 	matMul, narrowByGEMM = f, narrow
 }
 
+// ActiveMatMul returns the matrix kernel inference uses now.
+func ActiveMatMul() MatMulFunc { return matMul }
+
 // narrowByGEMM sends narrow layers through im2col and matMul.
 var narrowByGEMM bool
 

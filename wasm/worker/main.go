@@ -9,6 +9,7 @@ import (
 	"image"
 	"runtime"
 	"syscall/js"
+	"time"
 	"unsafe"
 
 	"github.com/srcnn-web/upscaler/core"
@@ -88,6 +89,12 @@ func handle(s *Session, msg js.Value) (reply any) {
 		answer["png"], answer["transfer"] = p, []any{p.Get("buffer")}
 	case "close":
 		s.Close(id)
+	case "bench":
+		res := map[string]any{}
+		for k, v := range BenchKernels(KernelShapes, 300*time.Millisecond) {
+			res[k] = v
+		}
+		answer["gflops"] = res
 	default:
 		answer["error"] = "unknown message " + op
 	}

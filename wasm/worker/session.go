@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"time"
 
 	"github.com/srcnn-web/upscaler/core"
 )
@@ -121,6 +122,49 @@ func EncodePNG(w, h int, rgba []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// KernelShape is a GEMM: M filters, K inputs x k x k, N pixels.
+type KernelShape struct {
+	Name    string
+	M, K, N int
+}
+
+// KernelShapes are the GEMMs of SRCNN layers on a 140x140 tile (a 128 tile
+// and its halo).
+var KernelShapes = []KernelShape{
+	{"9x9x1to64", 64, 81, 19600}, {"1x1x64to32", 32, 64, 19600}, {"5x5x64to32", 32, 1600, 19600},
+	{"3x3x16to16", 16, 144, 19600}, {"3x3x128to64", 64, 1152, 19600},
+}
+
+// BenchKernels times the active matrix kernel and the pure-Go one on each
+// layer shape and returns GFLOP/s, as "shape/kernel" -> value: the numbers
+// of the browser this runs in.
+func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float64 {
+	out := map[string]float64{}
+	for _, s := range shapes {
+		a, b, c := make([]float32, s.M*s.K), make([]float32, s.K*s.N), make([]float32, s.M*s.N)
+		for i := range b {
+			b[i] = float32(i%13) * 0.1
+		}
+		for i := range a {
+			a[i] = float32(i%7) * 0.1
+		}
+		for _, k := range []struct {
+			name string
+			f    core.MatMulFunc
+		}{{"active", core.ActiveMatMul()}, {"go", core.MatMulGo}} {
+			k.f(s.M, s.N, s.K, a, s.K, b, s.N, c, s.N) // warm up
+			start := time.Now()
+			runs := 0
+			for time.Since(start) < minTime || runs < 2 {
+				k.f(s.M, s.N, s.K, a, s.K, b, s.N, c, s.N)
+				runs++
+			}
+			out[s.Name+"/"+k.name] = 2 * float64(s.M*s.N*s.K) * float64(runs) / time.Since(start).Seconds() / 1e9
+		}
+	}
+	return out
 }
 
 // enhanceAll runs every tile of a started job, as the page's pool does, and

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/srcnn-web/upscaler/core"
 )
@@ -154,6 +155,18 @@ func TestSessionErrors(t *testing.T) {
 		err := tc.run()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestBenchKernelsReportsEveryShape(t *testing.T) {
+	shapes := []KernelShape{{"a", 4, 9, 64}, {"b", 8, 3, 100}}
+	res := BenchKernels(shapes, time.Millisecond)
+	for _, s := range shapes {
+		for _, k := range []string{"active", "go"} {
+			if v := res[s.Name+"/"+k]; !(v > 0) {
+				t.Errorf("%s/%s: %g GFLOP/s", s.Name, k, v)
+			}
 		}
 	}
 }
