@@ -216,12 +216,14 @@ func TestPaddedForwardMatchesIm2col(t *testing.T) {
 		for _, reluIn := range []bool{false, true} {
 			in := randSlice(rng, tc.in*g.pixels())
 			in2 := append([]float32(nil), in...)
+			old := offsetMatMul
+			SetOffsetMatMul(nil)
 			want := make([]float32, tc.out*g.pixels())
 			l.forward(in, g, want, nil, reluIn)
 			SetOffsetMatMul(OffsetMatMulGo)
 			got := make([]float32, tc.out*g.pixels())
 			l.forward(in2, g, got, nil, reluIn)
-			SetOffsetMatMul(nil)
+			SetOffsetMatMul(old)
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("%+v relu %v: element %d: padded %g, im2col %g", tc, reluIn, i, got[i], want[i])

@@ -24,6 +24,7 @@ func init() {
 		// Inference keeps Go's rounding (a product, then a sum) so that the
 		// command line's pixels equal the page's; training takes the FMA.
 		matMul = MatMulAVX2
+		offsetMatMul = OffsetMatMulAVX2
 		trainMatMul = MatMulAVX2Fused
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {
@@ -49,20 +50,27 @@ func init() {
 // MatMulAVX2 is the amd64 kernel with Go's rounding: it gives exactly the
 // numbers MatMulGo gives, several times faster.
 func MatMulAVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmBlocked(m, n, k, a, lda, b, ldb, c, ldc, kern6x16)
+	gemmBlocked(m, n, k, a, lda, b, nil, ldb, c, ldc, kern6x16)
+}
+
+// OffsetMatMulAVX2 is MatMulAVX2 with B's rows at offsets: the panels it
+// packs are then the im2col matrix, one cache-sized block at a time.
+func OffsetMatMulAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int) {
+	gemmBlocked(m, n, k, a, lda, b, boff, 0, c, ldc, kern6x16)
 }
 
 // MatMulAVX2Fused is the amd64 kernel with fused multiply-adds, for training.
 func MatMulAVX2Fused(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmBlocked(m, n, k, a, lda, b, ldb, c, ldc, kern6x16Fused)
+	gemmBlocked(m, n, k, a, lda, b, nil, ldb, c, ldc, kern6x16Fused)
 }
 
 // gemmBlocked drives a 6x16 micro-kernel. A is packed six rows at a time
 // (zero rows pad the last panel); each 16-column panel of B is copied into
 // a contiguous buffer (zero columns pad the last one) so the kernel streams
 // it from cache. Every element of C thus goes through the same instructions
-// in the same order, wherever it sits.
-func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int,
+// in the same order, wherever it sits. Row p of B starts at boff[p], or at
+// p*ldb when boff is nil.
+func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, boff []int32, ldb int, c []float32, ldc int,
 	kern func(k int, a, b *float32, ldb int, c *float32, ldc int)) {
 	if m <= 0 || n <= 0 || k <= 0 {
 		return
@@ -86,7 +94,11 @@ func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, ldb int, c []fl
 			clear(panel)
 		}
 		for p := 0; p < k; p++ {
-			copy(panel[p*nr:][:cols], b[p*ldb+j:][:cols])
+			start := p * ldb
+			if boff != nil {
+				start = int(boff[p])
+			}
+			copy(panel[p*nr:][:cols], b[start+j:][:cols])
 		}
 		for pi := 0; pi < panels; pi++ {
 			i0 := pi * mr

@@ -60,3 +60,27 @@ func TestDotFMA(t *testing.T) {
 		}
 	}
 }
+
+func TestOffsetAVX2MatchesGo(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		t.Skip("no AVX2/FMA")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{1, 1, 1}, {16, 150, 144}, {7, 33, 27}, {64, 40, 81}} {
+		m, n, k := s[0], s[1], s[2]
+		boff := make([]int32, k)
+		for p := range boff {
+			boff[p] = int32((p/3)*(n+2) + p%3)
+		}
+		a, b, c0 := randSlice(rng, m*k), randSlice(rng, int(boff[k-1])+n), randSlice(rng, m*n)
+		want := append([]float32(nil), c0...)
+		OffsetMatMulGo(m, n, k, a, k, b, boff, want, n)
+		got := append([]float32(nil), c0...)
+		OffsetMatMulAVX2(m, n, k, a, k, b, boff, got, n)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v element %d: %g, Go gives %g", s, i, got[i], want[i])
+			}
+		}
+	}
+}
