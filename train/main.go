@@ -3,6 +3,7 @@
 //	go run ./train fit     -data DIR[,DIR] -val DIR -scale 2 -out weights/general-x2.gob
 //	go run ./train eval    [-scale N] [-model general|portrait] [-weights FILE] [-json] DIR...
 //	go run ./train upscale [-scale N] [-model general|portrait] [-weights FILE] IN OUT
+//	go run ./train info    FILE...
 //
 // Run a verb with -h for its flags.
 package main
@@ -20,6 +21,7 @@ var verbs = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"fit":     runFit,
 	"eval":    runEval,
 	"upscale": runUpscale,
+	"info":    runInfo,
 }
 
 const usage = `usage: train VERB [flags]
@@ -28,6 +30,7 @@ verbs:
   fit      train a model on folders of images
   eval     compare nearest, bilinear, bicubic and the model on image folders
   upscale  upscale one image
+  info     describe weights files
 
 Run "train VERB -h" for a verb's flags.
 `

@@ -209,6 +209,12 @@ func TestEvalJSONAndUpscale(t *testing.T) {
 	if code, _, e := runCmd(fitArgs(data, w, "-steps", "4", "-val-every", "4", "-scale", "2")...); code != 0 {
 		t.Fatal(e)
 	}
+	if code, out, e := runCmd("info", w); code != 0 || !strings.Contains(out, "parameters  8129") || !strings.Contains(out, "srcnn-915") {
+		t.Errorf("info: exit %d, %q %q", code, out, e)
+	}
+	if code, _, e := runCmd("info", data+"/imga.png"); code != 1 || !strings.Contains(e, "not a weights file") {
+		t.Errorf("info on an image: exit %d, %q", code, e)
+	}
 	code, stdout, stderr := runCmd("eval", "-scale", "2", "-weights", w, "-json", data)
 	if code != 0 {
 		t.Fatal(stderr)

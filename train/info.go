@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// runInfo prints what a weights file holds: the network, its cost and how
+// it was trained.
+func runInfo(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("info", "FILE...", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("name at least one weights file")
+	}
+	for _, path := range fs.Args() {
+		m, wf, err := loadWeightsFile(path)
+		if err != nil {
+			return err
+		}
+		c, t := m.Config, wf.Training
+		var layers []string
+		in := c.Channels
+		for _, l := range c.Layers {
+			layers = append(layers, fmt.Sprintf("%dx%d %d->%d", l.Size, l.Size, in, l.Filters))
+			in = l.Filters
+		}
+		channels := "Y"
+		if c.Channels == 3 {
+			channels = "RGB"
+		}
+		fmt.Fprintf(stdout, "%s\n  preset      %s (%s, residual %v)\n  layers      %s\n  parameters  %d\n  cost        %d multiply-adds (%d FLOPs) per output pixel\n  scale       x%d\n",
+			path, c.Preset, channels, c.Residual, strings.Join(layers, ", "), c.ParamCount(), c.MACsPerPixel(), 2*c.MACsPerPixel(), wf.Scale)
+		fmt.Fprintf(stdout, "  data        %s\n  validation  %s (%.3f dB PSNR-Y at the end)\n  steps       %d (%.1f epochs of the data's pixels)\n  wall time   %s\n  command     %s\n",
+			strings.Join(t.Data, ", "), t.Val, t.ValPSNR, t.Steps, t.Epochs, t.WallTime.Round(1e9), t.Command)
+	}
+	return nil
+}
