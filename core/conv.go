@@ -159,41 +159,37 @@ const directMaxOut = 3
 // convolution (which training always uses for such layers).
 func (l *convLayer) narrow() bool { return l.k > 1 && l.out <= directMaxOut }
 
-// forward computes out = bias + conv(in) for a batch, without ReLU. scratch
-// is grown as needed and returned so that callers can reuse it. Whichever
-// path runs, every output is bias + (sum of its products in the order of
-// the weight row), so the two paths give identical numbers.
-//
-// With reluIn, the input is first passed through ReLU (in place, or while
-// it is padded): the previous layer's activation, applied where the input
-// is read anyway.
-func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []float32, reluIn bool) []float32 {
+// forward computes out = bias + conv(in) for a batch, and then ReLU when
+// reluOut is set. scratch is grown as needed and returned so that callers
+// can reuse it. Whichever path runs, every output is bias + (sum of its
+// products in the order of the weight row), so all paths give identical
+// numbers.
+func (l *convLayer) forward(in []float32, g convGeom, out []float32, scratch []float32, reluOut bool) []float32 {
 	n := g.pixels()
 	out = out[:l.out*n]
-	padded := l.k > 1 && offsetMatMul != nil && g.batch == 1 && !(l.narrow() && !narrowByGEMM)
-	if reluIn && !padded {
-		relu(in)
-	}
-	if l.narrow() && !narrowByGEMM {
+	switch {
+	case l.narrow() && !narrowByGEMM:
 		clear(out)
 		l.direct(in, g, out, axpy)
 		addBias(out, l.bias, n)
-		return scratch
+	case l.k > 1 && convKernel != nil && g.batch == 1:
+		return l.forwardPadded(in, g, out, scratch, reluOut)
+	default:
+		// The kernel adds each sum into out once, so starting out at the
+		// bias gives bias + sum, as the direct path does, in one pass less.
+		fillBias(out, l.bias, n)
+		b := in
+		kk := l.in * l.k * l.k
+		if l.k > 1 {
+			scratch = grow(scratch, kk*n)
+			im2col(in, l.in, g, l.k, scratch)
+			b = scratch
+		}
+		matMul(l.out, n, kk, l.weight, kk, b, n, out, n)
 	}
-	if padded {
-		return l.forwardPadded(in, g, out, scratch, reluIn)
+	if reluOut {
+		relu(out)
 	}
-	// The kernel adds each sum into out once, so starting out at the bias
-	// gives bias + sum, as the direct path does, in one pass less.
-	fillBias(out, l.bias, n)
-	if l.k == 1 {
-		matMul(l.out, n, l.in, l.weight, l.in, in, n, out, n)
-		return scratch
-	}
-	kk := l.in * l.k * l.k
-	scratch = grow(scratch, kk*n)
-	im2col(in, l.in, g, l.k, scratch)
-	matMul(l.out, n, kk, l.weight, kk, scratch, n, out, n)
 	return scratch
 }
 
@@ -210,9 +206,9 @@ func fillBias(out, bias []float32, n int) {
 // forwardPadded is forward without im2col: the input is copied once into
 // edge-replicated planes of (h+2r) x (w+2r), where row (ch, dy, dx) of the
 // im2col matrix is the plane of ch read from offset dy*(w+2r)+dx. The
-// product is computed for rows of w+2r pixels (the last 2r of each are
-// thrown away) and then packed into out.
-func (l *convLayer) forwardPadded(in []float32, g convGeom, out []float32, scratch []float32, reluIn bool) []float32 {
+// convolution kernel computes rows of w+2r pixels (the last 2r of each are
+// thrown away), with bias and ReLU, and they are then packed into out.
+func (l *convLayer) forwardPadded(in []float32, g convGeom, out []float32, scratch []float32, reluOut bool) []float32 {
 	r, k := l.k/2, l.k
 	pw, ph := g.w+2*r, g.h+2*r
 	padLen := l.in*ph*pw + k // reads run past the last plane by up to k-2
@@ -220,7 +216,7 @@ func (l *convLayer) forwardPadded(in []float32, g convGeom, out []float32, scrat
 	scratch = grow(scratch, padLen+l.out*nn)
 	pad, wide := scratch[:padLen], scratch[padLen:]
 	for ch := 0; ch < l.in; ch++ {
-		padPlane(pad[ch*ph*pw:][:ph*pw], in[ch*g.plane():][:g.plane()], g.w, g.h, r, reluIn)
+		padPlane(pad[ch*ph*pw:][:ph*pw], in[ch*g.plane():][:g.plane()], g.w, g.h, r)
 	}
 	clear(pad[l.in*ph*pw:])
 	kk := l.in * k * k
@@ -232,8 +228,7 @@ func (l *convLayer) forwardPadded(in []float32, g convGeom, out []float32, scrat
 			}
 		}
 	}
-	fillBias(wide, l.bias, nn)
-	offsetMatMul(l.out, nn, kk, l.weight, kk, pad, boff, wide, nn)
+	convKernel(l.out, nn, kk, l.weight, kk, pad, boff, wide, nn, l.bias, reluOut)
 	n := g.pixels()
 	for o := 0; o < l.out; o++ {
 		for y := 0; y < g.h; y++ {
@@ -244,15 +239,12 @@ func (l *convLayer) forwardPadded(in []float32, g convGeom, out []float32, scrat
 }
 
 // padPlane copies a w x h plane into the middle of a (w+2r) x (h+2r) one
-// and replicates its edge pixels into the border, through ReLU if asked.
-func padPlane(dst, src []float32, w, h, r int, withReLU bool) {
+// and replicates its edge pixels into the border.
+func padPlane(dst, src []float32, w, h, r int) {
 	pw := w + 2*r
 	for y := 0; y < h; y++ {
 		drow := dst[(y+r)*pw:][:pw]
 		copy(drow[r:r+w], src[y*w:][:w])
-		if withReLU {
-			relu(drow[r : r+w])
-		}
 		for x := 0; x < r; x++ {
 			drow[x], drow[r+w+x] = drow[r], drow[r+w-1]
 		}

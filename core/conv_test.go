@@ -213,20 +213,19 @@ func TestPaddedForwardMatchesIm2col(t *testing.T) {
 		g := convGeom{1, tc.h, tc.w}
 		kk := tc.in * tc.k * tc.k
 		l := convLayer{in: tc.in, out: tc.out, k: tc.k, weight: randSlice(rng, tc.out*kk), bias: randSlice(rng, tc.out)}
-		for _, reluIn := range []bool{false, true} {
+		for _, withReLU := range []bool{false, true} {
 			in := randSlice(rng, tc.in*g.pixels())
-			in2 := append([]float32(nil), in...)
-			old := offsetMatMul
-			SetOffsetMatMul(nil)
+			old := convKernel
+			SetConv(nil)
 			want := make([]float32, tc.out*g.pixels())
-			l.forward(in, g, want, nil, reluIn)
-			SetOffsetMatMul(OffsetMatMulGo)
+			l.forward(in, g, want, nil, withReLU)
+			SetConv(ConvFromOffsets(OffsetMatMulGo))
 			got := make([]float32, tc.out*g.pixels())
-			l.forward(in2, g, got, nil, reluIn)
-			SetOffsetMatMul(old)
+			l.forward(in, g, got, nil, withReLU)
+			SetConv(old)
 			for i := range want {
 				if got[i] != want[i] {
-					t.Fatalf("%+v relu %v: element %d: padded %g, im2col %g", tc, reluIn, i, got[i], want[i])
+					t.Fatalf("%+v relu %v: element %d: padded %g, im2col %g", tc, withReLU, i, got[i], want[i])
 				}
 			}
 		}

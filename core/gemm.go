@@ -41,13 +41,42 @@ var narrowByGEMM bool
 // row p is the input at offset boff[p].
 type OffsetMatMulFunc func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int)
 
-// offsetMatMul, when set, runs inference convolutions without im2col.
-var offsetMatMul OffsetMatMulFunc
+// ConvFunc is a convolution's product without im2col, with the bias and
+// the activation applied:
+//
+//	c[i*ldc+j] = act(bias[i] + sum over p of a[i*lda+p] * b[boff[p]+j])
+//
+// the sum as a MatMulFunc makes it, act the ReLU of relu() when relu is
+// set, the identity otherwise.
+type ConvFunc func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool)
 
-// SetOffsetMatMul installs (or, with nil, removes) a kernel for
-// convolutions without im2col. The numbers do not change: only the memory
-// traffic of writing k*k copies of every input does.
-func SetOffsetMatMul(f OffsetMatMulFunc) { offsetMatMul = f }
+// convKernel, when set, runs inference convolutions without im2col.
+var convKernel ConvFunc
+
+// SetConv installs (or, with nil, removes) a kernel for convolutions
+// without im2col. The numbers do not change: only the memory traffic of
+// writing k*k copies of every input, and of the separate bias and ReLU
+// passes, does.
+func SetConv(f ConvFunc) { convKernel = f }
+
+// ConvFromOffsets makes a ConvFunc of an OffsetMatMulFunc: the rows of c
+// start as the bias, the kernel adds the sums, ReLU follows.
+func ConvFromOffsets(f OffsetMatMulFunc) ConvFunc {
+	return func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, withReLU bool) {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc:][:n]
+			for j := range row {
+				row[j] = bias[i]
+			}
+		}
+		f(m, n, k, a, lda, b, boff, c, ldc)
+		if withReLU {
+			for i := 0; i < m; i++ {
+				relu(c[i*ldc:][:n])
+			}
+		}
+	}
+}
 
 // OffsetMatMulGo is the reference OffsetMatMulFunc, one element at a time.
 func OffsetMatMulGo(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int) {

@@ -24,7 +24,7 @@ func init() {
 		// Inference keeps Go's rounding (a product, then a sum) so that the
 		// command line's pixels equal the page's; training takes the FMA.
 		matMul = MatMulAVX2
-		offsetMatMul = OffsetMatMulAVX2
+		convKernel = ConvFromOffsets(OffsetMatMulAVX2)
 		trainMatMul = MatMulAVX2Fused
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {

@@ -244,8 +244,7 @@ func (f *inferer) run(x []float32, h, w int) []float32 {
 	for i := range f.layers {
 		l := &f.layers[i]
 		f.a = grow(f.a, l.out*g.pixels())
-		// Every layer but the first reads its input through ReLU.
-		f.cols = l.forward(in, g, f.a, f.cols, i > 0)
+		f.cols = l.forward(in, g, f.a, f.cols, i < len(f.layers)-1)
 		in = f.a
 		f.a, f.b = f.b, f.a
 	}

@@ -51,25 +51,30 @@ func addInto(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 }
 
 // OffsetKernel calls the module's gemmoff: as Kernel, with B's row p at
-// b[boff[p]:].
-type OffsetKernel func(panels, blocks, k int, a []float32, b []float32, boff []int32, c []float32, ldc int)
+// b[boff[p]:], and C overwritten with act(bias + sum).
+type OffsetKernel func(panels, blocks, k int, a []float32, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool)
 
-// OffsetMatMul returns a core.OffsetMatMulFunc that runs whole blocks
-// through offs and the ragged edges through kern on zero-padded copies.
-func OffsetMatMul(kern Kernel, offs OffsetKernel) core.OffsetMatMulFunc {
-	return func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int) {
+// Conv returns a core.ConvFunc that runs whole blocks through offs and the
+// ragged edges on zero-padded copies (the column tail through kern, with
+// bias and ReLU applied here the same way).
+func Conv(kern Kernel, offs OffsetKernel) core.ConvFunc {
+	return func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
 		if m <= 0 || n <= 0 || k <= 0 {
 			return
 		}
 		panels, packed := pack(m, k, a, lda)
 		full, blocks := m/mr, n/nr
 		if full > 0 && blocks > 0 {
-			offs(full, blocks, k, packed, b, boff, c, ldc)
+			offs(full, blocks, k, packed, b, boff, c, ldc, bias, relu)
 		}
 		if rows := m - full*mr; rows > 0 && blocks > 0 {
 			tmp := make([]float32, mr*blocks*nr)
-			offs(1, blocks, k, packed[full*k*mr:], b, boff, tmp, blocks*nr)
-			addInto(c[full*mr*ldc:], ldc, tmp, blocks*nr, rows, blocks*nr)
+			biasPad := make([]float32, mr)
+			copy(biasPad, bias[full*mr:])
+			offs(1, blocks, k, packed[full*k*mr:], b, boff, tmp, blocks*nr, biasPad, relu)
+			for r := 0; r < rows; r++ {
+				copy(c[(full*mr+r)*ldc:][:blocks*nr], tmp[r*blocks*nr:][:blocks*nr])
+			}
 		}
 		if cols := n - blocks*nr; cols > 0 {
 			tail := make([]float32, k*nr)
@@ -78,7 +83,16 @@ func OffsetMatMul(kern Kernel, offs OffsetKernel) core.OffsetMatMulFunc {
 			}
 			tmp := make([]float32, panels*mr*nr)
 			kern(panels, 1, k, packed, tail, nr, tmp, nr)
-			addInto(c[blocks*nr:], ldc, tmp, nr, m, cols)
+			for i := 0; i < m; i++ {
+				row := c[i*ldc+blocks*nr:][:cols]
+				for x := range row {
+					v := bias[i] + tmp[i*nr+x]
+					if relu && !(v > 0) { // f32x4.max(v, 0): +0 for negatives and zeros
+						v = 0
+					}
+					row[x] = v
+				}
+			}
 		}
 	}
 }

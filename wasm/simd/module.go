@@ -12,10 +12,12 @@
 // 4x8 product into C (rows ldc floats apart). Addresses are bytes. It also
 // exports
 //
-//	gemmoff(panels, blocks, k, a, b, boff, c, ldc)
+//	gemmoff(panels, blocks, k, a, b, boff, c, ldc, bias, relu)
 //
-// the same with B's row p starting boff[p] floats after b (boff is the
-// address of an int32 table): convolutions without im2col. Each
+// for convolutions without im2col: B's row p starts boff[p] floats after b
+// (boff is the address of an int32 table), and C is overwritten with the
+// row's bias plus the sum, through ReLU (f32x4.max with zero) when relu is
+// nonzero: Go's bias + sum, and core's relu, for every finite value. Each
 // element is summed from zero in increasing k with a rounded product and a
 // rounded sum, then added to C once: exactly Go's float32 arithmetic in
 // core.MatMulGo, so the page's pixels equal the command line's.
@@ -27,6 +29,8 @@ package simd
 const (
 	opBlock         = 0x02
 	opLoop          = 0x03
+	opIf            = 0x04
+	opElse          = 0x05
 	opBr            = 0x0c
 	opBrIf          = 0x0d
 	opEnd           = 0x0b
@@ -47,6 +51,7 @@ const (
 	simdStore       = 0x0b
 	simdConst       = 0x0c
 	simdAdd         = 0xe4 // f32x4.add
+	simdMax         = 0xe9 // f32x4.max
 	simdMul         = 0xe6 // f32x4.mul
 	typeI32         = 0x7f
 	typeV128        = 0x7b
@@ -62,10 +67,12 @@ const (
 	pB
 	pLdb // floats
 	pC
-	pLdc // floats
-	lI   // panel index
-	lJ   // block index
-	lP   // steps left
+	pLdc  // floats
+	pBias // gemmoff: byte address of the rows' biases
+	pReLU // gemmoff: nonzero to apply ReLU
+	lI    // panel index
+	lJ    // block index
+	lP    // steps left
 	lAPtr
 	lBPtr
 	lCPtr
@@ -165,15 +172,27 @@ func gemmBody(offsets bool) []byte {
 				c.get(lP).i32(1).op(opI32Sub).tee(lP).op(opBrIf).u32(0)
 			}
 			c.op(opEnd).op(opEnd)
-			// C rows: c + (mr*i)*ldcBytes + j*nr*4, each += its accumulators.
+			// C rows: c + (mr*i)*ldcBytes + j*nr*4.
 			c.get(pC).get(lI).i32(mr).op(opI32Mul).get(lLdcBytes).op(opI32Mul).op(opI32Add).get(lJ).i32(nr * 4).op(opI32Mul).op(opI32Add).set(lCPtr)
-			for r := 0; r < mr; r++ {
-				for q := 0; q < nq; q++ {
-					c.get(lCPtr) // address for the store
-					c.get(lCPtr).v128Load(uint32(16 * q)).get(lAcc + nq*r + q).simd(simdAdd)
-					c.v128Store(uint32(16 * q))
+			if !offsets {
+				// Each element += its accumulator.
+				for r := 0; r < mr; r++ {
+					for q := 0; q < nq; q++ {
+						c.get(lCPtr) // address for the store
+						c.get(lCPtr).v128Load(uint32(16 * q)).get(lAcc + nq*r + q).simd(simdAdd)
+						c.v128Store(uint32(16 * q))
+					}
+					c.get(lCPtr).get(lLdcBytes).op(opI32Add).set(lCPtr)
 				}
-				c.get(lCPtr).get(lLdcBytes).op(opI32Add).set(lCPtr)
+			} else {
+				// Each element = act(bias of its row + its accumulator); lP,
+				// free now, points at the panel's biases.
+				c.get(pBias).get(lI).i32(mr * 4).op(opI32Mul).op(opI32Add).set(lP)
+				c.get(pReLU).op(opIf, blockVoid)
+				storeBiased(&c, true)
+				c.op(opElse)
+				storeBiased(&c, false)
+				c.op(opEnd)
 			}
 			c.get(lI).i32(1).op(opI32Add).set(lI)
 			c.op(opBr).u32(0)
@@ -192,12 +211,30 @@ func gemmBody(offsets bool) []byte {
 	return append(body, c...)
 }
 
+// storeBiased writes bias + accumulators (through ReLU when withReLU) into
+// the block of C at lCPtr, the biases at lP.
+func storeBiased(c *code, withReLU bool) {
+	for r := 0; r < mr; r++ {
+		c.get(lP).simd(simdLoadSplat32).u32(2).u32(uint32(4 * r)).set(lS)
+		for q := 0; q < nq; q++ {
+			c.get(lCPtr) // address for the store
+			c.get(lS).get(lAcc + nq*r + q).simd(simdAdd)
+			if withReLU {
+				c.simd(simdConst).op(make([]byte, 16)...).simd(simdMax)
+			}
+			c.v128Store(uint32(16 * q))
+		}
+		c.get(lCPtr).get(lLdcBytes).op(opI32Add).set(lCPtr)
+	}
+}
+
 // Module returns the encoded module.
 func Module() []byte {
 	m := []byte("\x00asm\x01\x00\x00\x00")
-	// Type section: one function type, 8 x i32 -> ().
-	typ := []byte{1, 0x60, 8}
-	for i := 0; i < 8; i++ {
+	// Type section: one function type, 10 x i32 -> () (gemm ignores the
+	// last two parameters).
+	typ := []byte{1, 0x60, lI}
+	for i := 0; i < lI; i++ {
 		typ = append(typ, typeI32)
 	}
 	typ = append(typ, 0)

@@ -70,7 +70,7 @@ func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 		put(bAt, b)
 		put(cAt, c)
 		_, err := gemm.Call(ctx, api.EncodeI32(int32(panels)), api.EncodeI32(int32(blocks)), api.EncodeI32(int32(k)),
-			uint64(aAt), uint64(bAt), api.EncodeI32(int32(ldb)), uint64(cAt), api.EncodeI32(int32(ldc)))
+			uint64(aAt), uint64(bAt), api.EncodeI32(int32(ldb)), uint64(cAt), api.EncodeI32(int32(ldc)), 0, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,12 +79,18 @@ func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 			c[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 		}
 	}
-	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int) {
+	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
 		aAt, bAt := uint32(64), uint32(64+4*len(a))
 		tAt := bAt + uint32(4*len(b))
-		cAt := tAt + uint32(4*len(boff))
+		biasAt := tAt + uint32(4*len(boff))
+		cAt := biasAt + uint32(4*len(bias))
 		put(aAt, a)
 		put(bAt, b)
+		put(biasAt, bias)
+		flag := uint64(0)
+		if relu {
+			flag = 1
+		}
 		table := make([]byte, 4*len(boff))
 		for i, v := range boff {
 			binary.LittleEndian.PutUint32(table[4*i:], uint32(v))
@@ -92,7 +98,7 @@ func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 		mem.Write(tAt, table)
 		put(cAt, c)
 		_, err := gemmoff.Call(ctx, api.EncodeI32(int32(panels)), api.EncodeI32(int32(blocks)), api.EncodeI32(int32(k)),
-			uint64(aAt), uint64(bAt), uint64(tAt), uint64(cAt), api.EncodeI32(int32(ldc)))
+			uint64(aAt), uint64(bAt), uint64(tAt), uint64(cAt), api.EncodeI32(int32(ldc)), uint64(biasAt), flag)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,28 +144,30 @@ func TestKernelMatchesGo(t *testing.T) {
 	}
 }
 
-// TestOffsetKernelMatchesGo: gemmoff with shifted, overlapping rows (as a
-// convolution reads them) gives core.OffsetMatMulGo's numbers bit for bit.
-func TestOffsetKernelMatchesGo(t *testing.T) {
+// TestConvKernelMatchesGo: gemmoff with shifted, overlapping rows (as a
+// convolution reads them), bias and ReLU gives core's numbers bit for bit.
+func TestConvKernelMatchesGo(t *testing.T) {
 	kern, offs, done := wazeroKernels(t)
 	defer done()
-	matMul := OffsetMatMul(kern, offs)
+	conv := Conv(kern, offs)
+	ref := core.ConvFromOffsets(core.OffsetMatMulGo)
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, s := range [][3]int{{1, 1, 1}, {4, 8, 9}, {16, 150, 144}, {5, 13, 27}, {3, 7, 4}} {
-		m, n, k := s[0], s[1], s[2]
-		boff := make([]int32, k)
-		for p := range boff {
-			boff[p] = int32((p/3)*(n+2) + p%3) // a 3-wide kernel over rows of n+2
-		}
-		b := randSlice(rng, int(boff[k-1])+n)
-		a, c0 := randSlice(rng, m*k), randSlice(rng, m*n)
-		want := append([]float32(nil), c0...)
-		core.OffsetMatMulGo(m, n, k, a, k, b, boff, want, n)
-		got := append([]float32(nil), c0...)
-		matMul(m, n, k, a, k, b, boff, got, n)
-		for i := range want {
-			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%v element %d: %g, Go gives %g", s, i, got[i], want[i])
+	for _, s := range [][3]int{{1, 1, 1}, {4, 8, 9}, {16, 150, 144}, {5, 13, 27}, {3, 7, 4}, {1, 40, 144}} {
+		for _, relu := range []bool{false, true} {
+			m, n, k := s[0], s[1], s[2]
+			boff := make([]int32, k)
+			for p := range boff {
+				boff[p] = int32((p/3)*(n+2) + p%3) // a 3-wide kernel over rows of n+2
+			}
+			b := randSlice(rng, int(boff[k-1])+n)
+			a, bias := randSlice(rng, m*k), randSlice(rng, m)
+			want, got := randSlice(rng, m*n), randSlice(rng, m*n)
+			ref(m, n, k, a, k, b, boff, want, n, bias, relu)
+			conv(m, n, k, a, k, b, boff, got, n, bias, relu)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v relu %v element %d: %g, Go gives %g", s, relu, i, got[i], want[i])
+				}
 			}
 		}
 	}

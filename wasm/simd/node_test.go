@@ -40,7 +40,7 @@ func BenchmarkSIMDKernel(b *testing.B) {
 		b.Run(s.name, func(b *testing.B) {
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
-				gemm.Invoke(s.m/mr, s.n/nr, s.k, aAt, bAt, s.n, cAt, s.n)
+				gemm.Invoke(s.m/mr, s.n/nr, s.k, aAt, bAt, s.n, cAt, s.n, 0, 0)
 			}
 			b.ReportMetric(2*float64(s.m/mr*mr*s.k*(s.n/nr*nr))*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
 		})

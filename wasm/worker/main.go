@@ -24,7 +24,7 @@ func main() {
 	if useSIMD {
 		kern, offs := simdKernels(kernels.Get("gemm"), kernels.Get("gemmoff"))
 		core.SetMatMul(simd.MatMul(kern), true)
-		core.SetOffsetMatMul(simd.OffsetMatMul(kern, offs))
+		core.SetConv(simd.Conv(kern, offs))
 	}
 	s := NewSession()
 	js.Global().Set("upscalerWorker", js.FuncOf(func(this js.Value, args []js.Value) any {
@@ -122,17 +122,22 @@ func toJS(b []byte) js.Value {
 // and heap objects do not move in Go.
 func simdKernels(gemm, gemmoff js.Value) (simd.Kernel, simd.OffsetKernel) {
 	kern := func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
-		gemm.Invoke(panels, blocks, k, addr(a), addr(b), ldb, addr(c), ldc)
+		gemm.Invoke(panels, blocks, k, addr(a), addr(b), ldb, addr(c), ldc, 0, 0)
 		runtime.KeepAlive(a)
 		runtime.KeepAlive(b)
 		runtime.KeepAlive(c)
 	}
-	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int) {
-		gemmoff.Invoke(panels, blocks, k, addr(a), addr(b), int(uintptr(unsafe.Pointer(unsafe.SliceData(boff)))), addr(c), ldc)
+	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
+		flag := 0
+		if relu {
+			flag = 1
+		}
+		gemmoff.Invoke(panels, blocks, k, addr(a), addr(b), int(uintptr(unsafe.Pointer(unsafe.SliceData(boff)))), addr(c), ldc, addr(bias), flag)
 		runtime.KeepAlive(a)
 		runtime.KeepAlive(b)
 		runtime.KeepAlive(boff)
 		runtime.KeepAlive(c)
+		runtime.KeepAlive(bias)
 	}
 	return kern, offs
 }
