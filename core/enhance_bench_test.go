@@ -7,10 +7,11 @@ import (
 	"testing"
 )
 
-// BenchmarkEnhance reports output megapixels per second for x2 with
-// srcnn-915 on a 256x256 input (512x512 output), one worker.
+// BenchmarkEnhance reports output megapixels per second for x2 on a
+// 256x256 input (512x512 output): srcnn-915 and vdsr16-8 (the shipped
+// general model's shape), one worker and all cores.
 func BenchmarkEnhance(b *testing.B) {
-	for _, preset := range []string{"srcnn-915"} {
+	for _, preset := range []string{"srcnn-915", "vdsr16-8"} {
 		cfg, _ := Preset(preset, true)
 		m, _ := NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
 		img := image.NewNRGBA(image.Rect(0, 0, 256, 256))
@@ -18,12 +19,16 @@ func BenchmarkEnhance(b *testing.B) {
 		for i := range img.Pix {
 			img.Pix[i] = uint8(rng.IntN(256))
 		}
-		for _, tile := range []int{128, 256} {
-			b.Run(preset+"/tile"+itoa(tile), func(b *testing.B) {
+		for _, workers := range []int{1, 0} {
+			name := preset + "/workers=1"
+			if workers == 0 {
+				name = preset + "/all-cores"
+			}
+			b.Run(name, func(b *testing.B) {
 				e := NewEnhancer(m, 2)
-				e.Tile = tile
+				e.Tile = 128
 				for i := 0; i < b.N; i++ {
-					if _, err := e.Image(context.Background(), img, 1, nil); err != nil {
+					if _, err := e.Image(context.Background(), img, workers, nil); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -31,12 +36,4 @@ func BenchmarkEnhance(b *testing.B) {
 			})
 		}
 	}
-}
-
-func itoa(i int) string {
-	s := ""
-	for ; i > 0; i /= 10 {
-		s = string(rune('0'+i%10)) + s
-	}
-	return s
 }

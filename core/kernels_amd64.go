@@ -14,6 +14,9 @@ func kern6x16(k int, a, b *float32, ldb int, c *float32, ldc int)
 func dotFMA(n int, x, y *float32) float32
 
 //go:noescape
+func kern6x16Conv(k int, a, b *float32, boff *int32, c *float32, ldc int, bias *float32, relu int)
+
+//go:noescape
 func axpyAVX2(n int, a float32, x, y *float32)
 
 //go:noescape
@@ -24,7 +27,7 @@ func init() {
 		// Inference keeps Go's rounding (a product, then a sum) so that the
 		// command line's pixels equal the page's; training takes the FMA.
 		matMul = MatMulAVX2
-		convKernel = ConvFromOffsets(OffsetMatMulAVX2)
+		convKernel = ConvAVX2
 		trainMatMul = MatMulAVX2Fused
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {
@@ -59,9 +62,60 @@ func OffsetMatMulAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int
 	gemmBlocked(m, n, k, a, lda, b, boff, 0, c, ldc, kern6x16)
 }
 
+// ConvAVX2 is the amd64 ConvFunc: whole 16-column blocks read B's rows in
+// place and write act(bias + sum) from registers (a last panel of fewer
+// than six rows goes through a zero-padded copy); the ragged columns go
+// through OffsetMatMulAVX2, whose per-element instructions are the same.
+func ConvAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
+	const mr, nr = 6, 16
+	cols := n / nr * nr
+	if m > 0 && cols > 0 && k > 0 {
+		panels, packed := packPanels(m, k, a, lda, mr)
+		padBias := make([]float32, panels*mr)
+		copy(padBias, bias[:m])
+		flag := 0
+		if relu {
+			flag = 1
+		}
+		var tmp [mr * nr]float32
+		for j := 0; j < cols; j += nr {
+			for pi := 0; pi < panels; pi++ {
+				i := pi * mr
+				if i+mr <= m {
+					kern6x16Conv(k, &packed[i*k], &b[j], &boff[0], &c[i*ldc+j], ldc, &padBias[i], flag)
+					continue
+				}
+				kern6x16Conv(k, &packed[i*k], &b[j], &boff[0], &tmp[0], nr, &padBias[i], flag)
+				for r := 0; r < m-i; r++ {
+					copy(c[(i+r)*ldc+j:][:nr], tmp[r*nr:][:nr])
+				}
+			}
+		}
+	}
+	if cols < n {
+		ConvFromOffsets(OffsetMatMulAVX2)(m, n-cols, k, a, lda, b[cols:], boff, c[cols:], ldc, bias, relu)
+	}
+}
+
 // MatMulAVX2Fused is the amd64 kernel with fused multiply-adds, for training.
 func MatMulAVX2Fused(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	gemmBlocked(m, n, k, a, lda, b, nil, ldb, c, ldc, kern6x16Fused)
+}
+
+// packPanels lays A out in panels of mr rows, k steps of mr values each,
+// zero rows padding the last panel.
+func packPanels(m, k int, a []float32, lda, mr int) (panels int, packed []float32) {
+	panels = (m + mr - 1) / mr
+	packed = make([]float32, panels*mr*k)
+	for pi := 0; pi < panels; pi++ {
+		dst := packed[pi*mr*k:][:mr*k]
+		for r := 0; r < min(mr, m-pi*mr); r++ {
+			for p, v := range a[(pi*mr+r)*lda:][:k] {
+				dst[p*mr+r] = v
+			}
+		}
+	}
+	return panels, packed
 }
 
 // gemmBlocked drives a 6x16 micro-kernel. A is packed six rows at a time
@@ -76,16 +130,7 @@ func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, boff []int32, l
 		return
 	}
 	const mr, nr = 6, 16
-	panels := (m + mr - 1) / mr
-	packed := make([]float32, panels*mr*k)
-	for pi := 0; pi < panels; pi++ {
-		dst := packed[pi*mr*k:][:mr*k]
-		for r := 0; r < min(mr, m-pi*mr); r++ {
-			for p, v := range a[(pi*mr+r)*lda:][:k] {
-				dst[p*mr+r] = v
-			}
-		}
-	}
+	panels, packed := packPanels(m, k, a, lda, mr)
 	panel := make([]float32, k*nr)
 	var tmp [mr * nr]float32
 	for j := 0; j < n; j += nr {

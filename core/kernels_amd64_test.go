@@ -84,3 +84,29 @@ func TestOffsetAVX2MatchesGo(t *testing.T) {
 		}
 	}
 }
+
+func TestConvAVX2MatchesGo(t *testing.T) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		t.Skip("no AVX2/FMA")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	ref := ConvFromOffsets(OffsetMatMulGo)
+	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 9}, {16, 150, 144}, {7, 33, 27}, {64, 40, 81}, {12, 32, 3}} {
+		for _, relu := range []bool{false, true} {
+			m, n, k := s[0], s[1], s[2]
+			boff := make([]int32, k)
+			for p := range boff {
+				boff[p] = int32((p/3)*(n+2) + p%3)
+			}
+			a, b, bias := randSlice(rng, m*k), randSlice(rng, int(boff[k-1])+n), randSlice(rng, m)
+			want, got := randSlice(rng, m*n), randSlice(rng, m*n)
+			ref(m, n, k, a, k, b, boff, want, n, bias, relu)
+			ConvAVX2(m, n, k, a, k, b, boff, got, n, bias, relu)
+			for i := range want {
+				if got[i] != want[i] || (got[i] == 0 && math.Signbit(float64(got[i])) != math.Signbit(float64(want[i]))) {
+					t.Fatalf("%v relu %v element %d: %g, Go gives %g", s, relu, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
