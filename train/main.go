@@ -72,6 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // usageError marks a mistake in the command line.
 type usageError struct{ msg string }
 
+// Error returns the message.
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }

@@ -140,6 +140,8 @@ func premultiply(p []byte) {
 	}
 }
 
+// Update applies what the page sent and the person's input (ebiten calls it
+// every tick).
 func (v *viewer) Update() error {
 	v.mu.Lock()
 	reset, pending, command := v.reset, v.pending, v.command
@@ -293,6 +295,7 @@ func (v *viewer) Draw(screen *ebiten.Image) {
 	ebitenutil.DebugPrintAt(screen, fmt.Sprintf("%.0f%%", v.zoom*100), 8, v.screenH-20)
 }
 
+// Layout makes the screen the frame's size, refitting a fitted image.
 func (v *viewer) Layout(w, h int) (int, int) {
 	if w != v.screenW || h != v.screenH {
 		v.screenW, v.screenH = w, h
