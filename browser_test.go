@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/srcnn-web/upscaler/core"
@@ -618,5 +620,124 @@ func TestBrowserWorksOffline(t *testing.T) {
 	}
 	if got := eval[string](b, `document.getElementById("download").download`); got != "offline-x2.png" {
 		t.Errorf("download name %q", got)
+	}
+}
+
+// viewState reads the compare viewer's state.
+type viewState struct {
+	Zoom    float64 `json:"zoom"`
+	OffsetX float64 `json:"offsetX"`
+	OffsetY float64 `json:"offsetY"`
+	Divider float64 `json:"divider"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	CursorX int     `json:"cursorX"`
+	ScreenW int     `json:"screenW"`
+}
+
+func (b *browser) viewer() viewState {
+	v, _ := chromedp.Run(b.ctx, chromedp.Evaluate[viewState](`document.getElementById("viewer").contentWindow.upscalerViewer.state()`))
+	return v
+}
+
+// TestBrowserViewer drives the compare view as a person would: it fits the
+// result, the divider drags, the wheel zooms around the pointer, a drag
+// pans, 1:1 and Fit do what they say.
+func TestBrowserViewer(t *testing.T) {
+	b := newBrowser(t)
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 12), 2)
+	srv := httptest.NewServer(testSite(t, weights))
+	defer srv.Close()
+	in := testImagePNG(t, t.TempDir(), "view.png", 300, 200)
+	if err := b.do(chromedp.Navigate(srv.URL+"/"), enhanceSteps(in),
+		waitJS(`(() => { const v = document.getElementById("viewer").contentWindow.upscalerViewer; return !!v && v.state().width === 600; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	// Where the frame is on the page.
+	box, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById("viewer").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, top, w, h := box[0], box[1], box[2], box[3]
+	waitFrames := func() { time.Sleep(200 * time.Millisecond) } // ebiten reads input once a frame
+	fitted := b.viewer()
+	if want := min(w/600, h/400); fitted.Zoom < want*0.99 || fitted.Zoom > want*1.01 || fitted.Divider != 0.5 {
+		t.Fatalf("not fitted: %+v (want zoom %.3f)", fitted, min(w/600, h/400))
+	}
+	mouse := func(typ input.DispatchMouseEventType, x, y float64, opts ...chromedp.MouseOption) chromedp.Action[chromedp.Void] {
+		return chromedp.MouseEvent(typ, left+x, top+y, opts...)
+	}
+	// Drag the divider from the middle to a quarter of the width.
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseMoved, w/2, h/2), mouse(input.DispatchMouseEventTypeMousePressed, w/2, h/2, chromedp.ButtonLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseMoved, w/4, h/2, chromedp.ButtonLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseReleased, w/4, h/2, chromedp.ButtonLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if d := b.viewer().Divider; d < 0.2 || d > 0.3 {
+		t.Errorf("divider at %.2f after dragging it to a quarter", d)
+	}
+	// Wheel up over a point: zoom in, that image point stays under the pointer.
+	px, py := math.Round(w*0.7), math.Round(h*0.4) // ebiten's cursor is in whole pixels
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseMoved, px, py)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	before := b.viewer()
+	imgX := (px - before.OffsetX) / before.Zoom
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseMoved, px, py)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseWheel, px, py, func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 1e-9, -300 })); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	after := b.viewer()
+	if !(after.Zoom > before.Zoom*1.05) {
+		t.Fatalf("wheel did not zoom in: %+v -> %+v", before, after)
+	}
+	if got := after.OffsetX + imgX*after.Zoom; got < px-2 || got > px+2 {
+		t.Errorf("the point under the pointer moved from x=%.1f to %.1f (%+v -> %+v)", px, got, before, after)
+	}
+	// Drag away from the divider: pan.
+	if err := b.do(mouse(input.DispatchMouseEventTypeMousePressed, px, py, chromedp.ButtonLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if err := b.do(mouse(input.DispatchMouseEventTypeMouseMoved, px-40, py+25, chromedp.ButtonLeft)); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	b.do(mouse(input.DispatchMouseEventTypeMouseReleased, px-40, py+25, chromedp.ButtonLeft))
+	waitFrames()
+	panned := b.viewer()
+	if dx, dy := panned.OffsetX-after.OffsetX, panned.OffsetY-after.OffsetY; dx > -30 || dy < 15 {
+		t.Errorf("drag did not pan: moved by (%.1f, %.1f)", dx, dy)
+	}
+	// 1:1 and Fit.
+	if err := b.do(chromedp.Click(chromedp.ID("actual"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if z := b.viewer().Zoom; z < 0.999 || z > 1.001 {
+		t.Errorf("1:1 gives zoom %g", z)
+	}
+	if err := b.do(chromedp.Click(chromedp.ID("fit"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames()
+	if z := b.viewer().Zoom; z < fitted.Zoom*0.999 || z > fitted.Zoom*1.001 {
+		t.Errorf("Fit gives zoom %g, want %g", z, fitted.Zoom)
+	}
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console error: %s", e)
 	}
 }

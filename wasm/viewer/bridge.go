@@ -5,6 +5,8 @@ package main
 import (
 	"image"
 	"syscall/js"
+
+	"github.com/hajimehoshi/ebiten/v2"
 )
 
 // registerBridge exposes the viewer to the page as window.upscalerViewer:
@@ -12,6 +14,7 @@ import (
 //	open(width, height)                         start a new image
 //	put(x, y, w, h, enhanced, bicubic)          RGBA regions (Uint8Array)
 //	fit(), actual()                             fit to window, 1:1 pixels
+//	state()                                     {zoom, offsetX, offsetY, divider, width, height, cursorX, cursorY, screenW}
 func registerBridge(v *viewer) {
 	// The arrays come from the page's window, another realm: view their
 	// buffers through this frame's Uint8Array before copying.
@@ -34,6 +37,12 @@ func registerBridge(v *viewer) {
 		}),
 		"fit":    js.FuncOf(func(js.Value, []js.Value) any { v.Command("fit"); return nil }),
 		"actual": js.FuncOf(func(js.Value, []js.Value) any { v.Command("actual"); return nil }),
+		"state": js.FuncOf(func(js.Value, []js.Value) any {
+			s := v.State()
+			cx, cy := ebiten.CursorPosition()
+			return map[string]any{"zoom": s.Zoom, "offsetX": s.OffX, "offsetY": s.OffY,
+				"divider": s.Divider, "width": s.W, "height": s.H, "cursorX": cx, "cursorY": cy, "screenW": v.screenW}
+		}),
 	}
 	js.Global().Set("upscalerViewer", api)
 	if ready := js.Global().Get("onViewerReady"); ready.Type() == js.TypeFunction {

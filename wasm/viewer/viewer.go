@@ -123,6 +123,21 @@ func (v *viewer) Put(r image.Rectangle, enhanced, bicubic []byte) {
 	v.pending = append(v.pending, update{r, enhanced, bicubic})
 }
 
+// ViewState is what the viewer shows: the image size, its zoom, where its
+// top-left corner is on the screen, and the divider's place as a fraction
+// of the width.
+type ViewState struct {
+	W, H             int
+	Zoom, OffX, OffY float64
+	Divider          float64
+}
+
+// State returns the current view (for the page and its tests). The game
+// loop and the page share one thread, so no lock is needed for these.
+func (v *viewer) State() ViewState {
+	return ViewState{v.w, v.h, v.zoom, v.offX, v.offY, v.divider}
+}
+
 // Command asks for "fit" or "actual" (1:1).
 func (v *viewer) Command(c string) {
 	v.mu.Lock()
@@ -225,7 +240,9 @@ func (v *viewer) move(x, y int) {
 func (v *viewer) handleMouse() {
 	x, y := ebiten.CursorPosition()
 	if _, dy := ebiten.Wheel(); dy != 0 {
-		v.zoomAround(math.Pow(1.15, dy), float64(x), float64(y))
+		// A mouse notch reports several units, a trackpad fractions:
+		// at most 1.5x per frame either way.
+		v.zoomAround(math.Pow(1.15, math.Max(-3, math.Min(3, dy))), float64(x), float64(y))
 	}
 	if inpututil.IsMouseButtonJustPressed(ebiten.MouseButtonLeft) {
 		v.press(x, y)
