@@ -22,6 +22,7 @@ var verbs = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"eval":    runEval,
 	"upscale": runUpscale,
 	"info":    runInfo,
+	"plot":    runPlot,
 }
 
 const usage = `usage: train VERB [flags]
@@ -31,6 +32,7 @@ verbs:
   eval     compare nearest, bilinear, bicubic and the model on image folders
   upscale  upscale one image
   info     describe weights files
+  plot     redraw a training run's curves from its CSV log
 
 Run "train VERB -h" for a verb's flags.
 `

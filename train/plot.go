@@ -39,7 +39,7 @@ func plotCurves(csvPath, pngPath string) error {
 			continue
 		}
 		if l > 0 {
-			loss = append(loss, plotter.XY{X: step, Y: math.Log10(l)})
+			loss = append(loss, plotter.XY{X: step, Y: l * 1000})
 		}
 		if err3 == nil && !math.IsNaN(p) && !math.IsInf(p, 0) {
 			psnr = append(psnr, plotter.XY{X: step, Y: p})
@@ -49,7 +49,7 @@ func plotCurves(csvPath, pngPath string) error {
 		return fmt.Errorf("no rows in %s yet", csvPath)
 	}
 	top := plot.New()
-	top.Title.Text = "training loss (MSE, log10)"
+	top.Title.Text = "training loss (MSE on Y in 0..1, x1000)"
 	top.X.Label.Text = "step"
 	bottom := plot.New()
 	bottom.Title.Text = "validation PSNR-Y (dB)"
@@ -77,4 +77,16 @@ func plotCurves(csvPath, pngPath string) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
 	})
+}
+
+// runPlot redraws a run's curves from its CSV log.
+func runPlot(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("plot", "RUN.csv OUT.png", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want a CSV log and a PNG to write")
+	}
+	return plotCurves(fs.Arg(0), fs.Arg(1))
 }
