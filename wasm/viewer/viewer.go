@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/hajimehoshi/ebiten/v2"
 	"github.com/hajimehoshi/ebiten/v2/ebitenutil"
@@ -86,6 +87,9 @@ type update struct {
 	enhanced, bic []byte
 }
 
+// flushEvery is how often tiles that arrived are drawn.
+const flushEvery = 400 * time.Millisecond
+
 // viewer is the ebiten game.
 type viewer struct {
 	mu      sync.Mutex // guards pending, which the page fills between frames
@@ -103,6 +107,7 @@ type viewer struct {
 	pinchDist         float64
 	fitted            bool
 	dirty             bool // the screen must be redrawn
+	lastFlush         time.Time
 }
 
 func newViewer() *viewer { return &viewer{divider: 0.5, zoom: 1, dirty: true} }
@@ -159,8 +164,15 @@ func premultiply(p []byte) {
 // every tick).
 func (v *viewer) Update() error {
 	v.mu.Lock()
-	reset, pending, command := v.reset, v.pending, v.command
-	v.reset, v.pending, v.command = nil, nil, ""
+	// Tiles arriving are shown at most every flushEvery: each redraw costs
+	// CPU where WebGL is software-rendered, CPU the workers need.
+	var pending []update
+	if time.Since(v.lastFlush) >= flushEvery {
+		pending, v.pending = v.pending, nil
+		v.lastFlush = time.Now()
+	}
+	reset, command := v.reset, v.command
+	v.reset, v.command = nil, ""
 	v.mu.Unlock()
 	if reset != nil || len(pending) > 0 || command != "" {
 		v.dirty = true
