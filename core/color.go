@@ -108,37 +108,6 @@ func Split(img image.Image, rgb bool) Planes {
 	return p
 }
 
-// Merge converts planes back into an 8-bit image: RGBA when there is no
-// alpha plane (fully opaque), NRGBA otherwise.
-func Merge(p Planes) image.Image {
-	w, h := p.C[0].W, p.C[0].H
-	var nrgba *image.NRGBA
-	var rgba *image.RGBA
-	if p.Alpha != nil {
-		nrgba = image.NewNRGBA(image.Rect(0, 0, w, h))
-	} else {
-		rgba = image.NewRGBA(image.Rect(0, 0, w, h))
-	}
-	for i := 0; i < w*h; i++ {
-		var r, g, b uint8
-		if p.RGB {
-			r, g, b = to8(float64(p.C[0].Pix[i])*255), to8(float64(p.C[1].Pix[i])*255), to8(float64(p.C[2].Pix[i])*255)
-		} else {
-			r, g, b = YCbCrToRGB(p.C[0].Pix[i], p.C[1].Pix[i], p.C[2].Pix[i])
-		}
-		if nrgba != nil {
-			nrgba.Pix[4*i], nrgba.Pix[4*i+1], nrgba.Pix[4*i+2] = r, g, b
-			nrgba.Pix[4*i+3] = to8(float64(p.Alpha.Pix[i]) * 255)
-		} else {
-			rgba.Pix[4*i], rgba.Pix[4*i+1], rgba.Pix[4*i+2], rgba.Pix[4*i+3] = r, g, b, 255
-		}
-	}
-	if nrgba != nil {
-		return nrgba
-	}
-	return rgba
-}
-
 // LumaY returns the Y plane of an image (0..1 scale), with Y rounded to an
 // integer level as MATLAB's rgb2ycbcr does for 8-bit images. Evaluation and
 // training use it.
