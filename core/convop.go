@@ -63,20 +63,20 @@ func (c *ConvOp) Forward() (mat.Tensor, error) {
 		addBias(out, l.bias, n)
 		return mat.NewDense[float32](mat.WithShape(l.out, n), mat.WithBacking(out)), nil
 	}
+	kk := l.in * l.k * l.k
 	if l.k == 1 {
 		c.cols = x
 	} else {
-		kk := l.in * l.k * l.k
 		c.cols = getBuffer(kk * n)
 		c.pooled = true
 		im2col(x, l.in, c.geom, l.k, c.cols)
 	}
-	kk := l.in * l.k * l.k
 	trainMatMul(l.out, n, kk, l.weight, kk, c.cols, n, out, n)
 	addBias(out, l.bias, n)
 	return mat.NewDense[float32](mat.WithShape(l.out, n), mat.WithBacking(out)), nil
 }
 
+// addBias adds each row's bias to its n values.
 func addBias(out, bias []float32, n int) {
 	for o, b := range bias {
 		row := out[o*n:][:n]
