@@ -85,7 +85,9 @@ func newFlags(verb, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(io.Discard) // errors come back to run, which prints one line
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: train %s %s\n\nflags:\n", verb, synopsis)
+		fs.SetOutput(stderr)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
 	return fs
 }

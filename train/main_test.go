@@ -53,6 +53,9 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"eval"}, 2, "at least one folder"},
 		{[]string{"eval", "-model", "anime", dir}, 2, "-model"},
 		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},
+		{[]string{"fit", "-h"}, 0, "-lr-decay-every"},
+		{[]string{"eval", "-h"}, 0, "-json"},
+		{[]string{"upscale", "-h"}, 0, "-scale"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := runCmd(tc.args...)
