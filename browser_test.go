@@ -510,19 +510,33 @@ func BenchmarkBrowser(b *testing.B) {
 	dir := b.TempDir()
 	big := testImagePNG(b, dir, "bench.png", 512, 512)
 	small := testImagePNG(b, dir, "small.png", 64, 64)
-	for _, workers := range []int{1, 0} {
-		name := "x2-512/workers=" + fmt.Sprint(workers)
-		if workers == 0 {
-			name = "x2-512/pool"
+	// Without the viewer (its wasm answered with 404) the page's own cost
+	// is left: the difference is what drawing the compare view takes.
+	noViewer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gen/viewer.wasm" {
+			http.NotFound(w, r)
+			return
 		}
-		b.Run(name, func(b *testing.B) {
+		s.ServeHTTP(w, r)
+	}))
+	defer noViewer.Close()
+	for _, v := range []struct {
+		name    string
+		workers int // 0: the page's pool
+		url     string
+	}{
+		{"x2-512/workers=1", 1, srv.URL},
+		{"x2-512/workers=1/no-viewer", 1, noViewer.URL},
+		{"x2-512/pool", 0, srv.URL},
+	} {
+		b.Run(v.name, func(b *testing.B) {
 			br := newBrowser(b)
 			q := ""
-			if workers > 0 {
-				q = fmt.Sprintf("?workers=%d", workers)
+			if v.workers > 0 {
+				q = fmt.Sprintf("?workers=%d", v.workers)
 			}
 			for i := 0; i < b.N; i++ {
-				if err := br.do(chromedp.Navigate(srv.URL+"/"+q),
+				if err := br.do(chromedp.Navigate(v.url+"/"+q),
 					waitJS(`!document.querySelector("#model option[value=general]").disabled`),
 					chromedp.SetUploadFiles(chromedp.ID("file"), []string{big}),
 					waitJS(`!document.getElementById("enhance").disabled`),

@@ -65,8 +65,7 @@ func TestConvForwardMatchesNaive(t *testing.T) {
 			in := randSlice(rng, tc.cin*tc.g.pixels())
 			l := convLayer{in: tc.cin, out: tc.cout, k: tc.k, weight: randSlice(rng, tc.cout*kk), bias: randSlice(rng, tc.cout)}
 			want := naiveConv(in, tc.cin, tc.g, l.weight, l.bias, tc.cout, tc.k)
-			got := make([]float32, tc.cout*tc.g.pixels())
-			l.forward(in, tc.g, got, nil, false)
+			got := sameConv(&l, in, tc.g, AllEdges, false)
 			if e := maxAbsDiff(got, want); e > 1e-5 {
 				t.Errorf("inference forward: max abs error %g", e)
 			}
@@ -176,58 +175,6 @@ func TestMatMulKernelsAgree(t *testing.T) {
 		matMulNT(m, n, k, a, k, bt, k, c, n)
 		if e := maxAbsDiff(c, want); e > 1e-4 {
 			t.Errorf("matMulNT %v: max abs error %g", s, e)
-		}
-	}
-}
-
-// TestNarrowLayersSameEitherWay: a narrow layer gives the same numbers
-// through the direct convolution and through im2col + GEMM.
-func TestNarrowLayersSameEitherWay(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 9))
-	g := convGeom{2, 11, 7}
-	for _, out := range []int{1, 3} {
-		l := convLayer{in: 5, out: out, k: 3, weight: randSlice(rng, out*45), bias: randSlice(rng, out)}
-		in := randSlice(rng, 5*g.pixels())
-		direct := make([]float32, out*g.pixels())
-		l.forward(in, g, direct, nil, false)
-		old := matMul
-		SetMatMul(old, true)
-		viaGEMM := make([]float32, out*g.pixels())
-		l.forward(in, g, viaGEMM, nil, false)
-		matMul, narrowByGEMM = old, false
-		for i := range direct {
-			if direct[i] != viaGEMM[i] {
-				t.Fatalf("out=%d: element %d: direct %g, GEMM %g", out, i, direct[i], viaGEMM[i])
-			}
-		}
-	}
-}
-
-// TestPaddedForwardMatchesIm2col: convolving through padded planes and an
-// offset kernel gives the im2col path's numbers bit for bit.
-func TestPaddedForwardMatchesIm2col(t *testing.T) {
-	rng := rand.New(rand.NewPCG(10, 11))
-	for _, tc := range []struct{ in, out, k, h, w int }{
-		{1, 16, 3, 13, 17}, {16, 16, 3, 5, 4}, {3, 8, 5, 9, 2}, {2, 4, 9, 1, 1}, {4, 6, 3, 1, 12},
-	} {
-		g := convGeom{1, tc.h, tc.w}
-		kk := tc.in * tc.k * tc.k
-		l := convLayer{in: tc.in, out: tc.out, k: tc.k, weight: randSlice(rng, tc.out*kk), bias: randSlice(rng, tc.out)}
-		for _, withReLU := range []bool{false, true} {
-			in := randSlice(rng, tc.in*g.pixels())
-			old := convKernel
-			SetConv(nil)
-			want := make([]float32, tc.out*g.pixels())
-			l.forward(in, g, want, nil, withReLU)
-			SetConv(ConvFromOffsets(OffsetMatMulGo))
-			got := make([]float32, tc.out*g.pixels())
-			l.forward(in, g, got, nil, withReLU)
-			SetConv(old)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("%+v relu %v: element %d: padded %g, im2col %g", tc, withReLU, i, got[i], want[i])
-				}
-			}
 		}
 	}
 }

@@ -73,7 +73,7 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 	if f == nil {
 		f = newInferer(e.Model)
 	}
-	out = cropPlanes(f.run(x, h, w), w, h, len(lr), inner)
+	out = f.run(x, h, w, edgesOf(ext, hrW, hrH)).crop(inner)
 	e.pool.Put(f)
 	return out, bicubic
 }

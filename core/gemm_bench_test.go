@@ -38,29 +38,3 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkLayer times whole layers on a 140x140 tile (a 128 tile and its
-// halo): im2col, GEMM or direct kernel, bias. GFLOP/s counts the layer's
-// multiply-adds twice.
-func BenchmarkLayer(b *testing.B) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	g := convGeom{1, 140, 140}
-	for _, s := range []struct {
-		name       string
-		in, out, k int
-	}{
-		{"9x9x1to64", 1, 64, 9}, {"1x1x64to32", 64, 32, 1}, {"5x5x32to1", 32, 1, 5},
-		{"3x3x1to16", 1, 16, 3}, {"3x3x16to16", 16, 16, 3}, {"3x3x16to1", 16, 1, 3},
-	} {
-		l := convLayer{in: s.in, out: s.out, k: s.k, weight: randSlice(rng, s.out*s.in*s.k*s.k), bias: randSlice(rng, s.out)}
-		in := randSlice(rng, s.in*g.pixels())
-		out := make([]float32, s.out*g.pixels())
-		var scratch []float32
-		b.Run(s.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				scratch = l.forward(in, g, out, scratch, false)
-			}
-			b.ReportMetric(2*float64(s.in*s.out*s.k*s.k*g.pixels())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
-}

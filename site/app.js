@@ -177,7 +177,11 @@ async function enhance() {
     const queue = tiles.slice();
     let done = 0;
     const t0 = performance.now();
-    await Promise.all(ws.map(async (w) => {
+    // Two requests in flight per worker: the next tile is already queued
+    // in the worker while this page shows the last one, so the worker never
+    // waits for the page.
+    const lanes = ws.flatMap((w) => [w, w]);
+    await Promise.all(lanes.map(async (w) => {
       while (queue.length && !run.cancelled) {
         const tile = queue.shift();
         const r = await w.call({ op: "tile", id: job.id, tile });

@@ -106,7 +106,8 @@ type viewer struct {
 	lastX, lastY      int
 	pinchDist         float64
 	fitted            bool
-	dirty             bool // the screen must be redrawn
+	dirty             bool            // the whole screen must be redrawn
+	damage            image.Rectangle // else this part of it (new tiles)
 	lastFlush         time.Time
 }
 
@@ -188,6 +189,7 @@ func (v *viewer) Update() error {
 		if v.w > 0 {
 			v.enhanced.write(u.r, u.enhanced)
 			v.bicubic.write(u.r, u.bic)
+			v.damage = v.damage.Union(v.onScreen(u.r))
 		}
 	}
 	if v.w == 0 || v.screenW == 0 {
@@ -206,6 +208,15 @@ func (v *viewer) Update() error {
 		v.dirty = true
 	}
 	return nil
+}
+
+// onScreen returns the screen pixels that show image rectangle r, with a
+// pixel more on every side for linear filtering's reach.
+func (v *viewer) onScreen(r image.Rectangle) image.Rectangle {
+	return image.Rect(
+		int(math.Floor(v.offX+float64(r.Min.X)*v.zoom))-1, int(math.Floor(v.offY+float64(r.Min.Y)*v.zoom))-1,
+		int(math.Ceil(v.offX+float64(r.Max.X)*v.zoom))+1, int(math.Ceil(v.offY+float64(r.Max.Y)*v.zoom))+1,
+	).Intersect(image.Rect(0, 0, v.screenW, v.screenH))
 }
 
 // fit shows the whole image, centred.
@@ -299,29 +310,40 @@ var (
 	dividerLine = color.RGBA{0xff, 0xff, 0xff, 0xe0}
 )
 
-// Draw redraws only when something changed: the screen keeps its pixels
-// between frames (SetScreenClearedEveryFrame(false)), so an idle viewer
-// costs no GPU work, which matters where WebGL is software-rendered and the
-// compute workers need the CPU.
+// Draw redraws only what changed: the screen keeps its pixels between
+// frames (SetScreenClearedEveryFrame(false)), so an idle viewer costs no GPU
+// work, and a tile that arrives redraws only its own part of the screen.
+// This matters where WebGL is software-rendered and the compute workers
+// need the CPU.
 func (v *viewer) Draw(screen *ebiten.Image) {
-	if !v.dirty {
-		return
+	region := v.damage
+	if v.dirty {
+		region = screen.Bounds()
 	}
-	v.dirty = false
-	screen.Fill(background)
+	v.dirty, v.damage = false, image.Rectangle{}
+	if !region.Empty() {
+		v.drawRegion(screen, region)
+	}
+}
+
+// drawRegion draws the part d of the screen: background, both sides of the
+// divider, then the divider and the labels, every drawing clipped to d.
+func (v *viewer) drawRegion(screen *ebiten.Image, d image.Rectangle) {
+	dst := screen.SubImage(d).(*ebiten.Image)
+	dst.Fill(background)
 	if v.w == 0 {
 		return
 	}
 	split := int(v.divider * float64(v.screenW))
-	left := screen.SubImage(image.Rect(0, 0, split, v.screenH)).(*ebiten.Image)
-	right := screen.SubImage(image.Rect(split, 0, v.screenW, v.screenH)).(*ebiten.Image)
+	left := screen.SubImage(image.Rect(0, 0, split, v.screenH).Intersect(d)).(*ebiten.Image)
+	right := screen.SubImage(image.Rect(split, 0, v.screenW, v.screenH).Intersect(d)).(*ebiten.Image)
 	v.bicubic.draw(left, v.zoom, v.offX, v.offY)
 	v.enhanced.draw(right, v.zoom, v.offX, v.offY)
-	vector.DrawFilledRect(screen, float32(split)-1, 0, 2, float32(v.screenH), dividerLine, false)
-	vector.DrawFilledCircle(screen, float32(split), float32(v.screenH)/2, 9, dividerLine, true)
-	ebitenutil.DebugPrintAt(screen, "Bicubic", 8, 6)
-	ebitenutil.DebugPrintAt(screen, "Enhanced", v.screenW-60, 6)
-	ebitenutil.DebugPrintAt(screen, fmt.Sprintf("%.0f%%", v.zoom*100), 8, v.screenH-20)
+	vector.DrawFilledRect(dst, float32(split)-1, 0, 2, float32(v.screenH), dividerLine, false)
+	vector.DrawFilledCircle(dst, float32(split), float32(v.screenH)/2, 9, dividerLine, true)
+	ebitenutil.DebugPrintAt(dst, "Bicubic", 8, 6)
+	ebitenutil.DebugPrintAt(dst, "Enhanced", v.screenW-60, 6)
+	ebitenutil.DebugPrintAt(dst, fmt.Sprintf("%.0f%%", v.zoom*100), 8, v.screenH-20)
 }
 
 // Layout makes the screen the frame's size, refitting a fitted image.

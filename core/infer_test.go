@@ -1,0 +1,163 @@
+package core
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/nlpodyssey/spago/mat"
+)
+
+// sameConv runs the inference convolution of l over a batch of maps, image
+// by image, with replicated edges on the sides in e, and returns the
+// outputs as tight planes laid out as the batch was ([out][batch][h][w']),
+// where the sides not in e have shrunk by the radius.
+func sameConv(l *convLayer, in []float32, g convGeom, e Edges, withReLU bool) []float32 {
+	var outs [][]Plane
+	for b := 0; b < g.batch; b++ {
+		img := make([]float32, 0, l.in*g.plane())
+		for c := 0; c < l.in; c++ {
+			img = append(img, in[c*g.pixels()+b*g.plane():][:g.plane()]...)
+		}
+		m := maps{data: img, plane: g.plane(), stride: g.w, w: g.w, h: g.h, rect: image.Rect(0, 0, g.w, g.h), channels: l.in}
+		var pad, scratch []float32
+		res, _ := l.same(m, e, pad, nil, withReLU, &scratch)
+		outs = append(outs, res.crop(res.rect))
+	}
+	var flat []float32
+	for o := 0; o < l.out; o++ {
+		for b := range outs {
+			flat = append(flat, outs[b][o].Pix...)
+		}
+	}
+	return flat
+}
+
+// withKernels runs f with each inference path in turn: the build's own
+// kernels, im2col + the pure-Go GEMM, the reference offset kernel, and
+// narrow layers through the GEMM rather than directly.
+func withKernels(t *testing.T, f func(path string)) {
+	oldMM, oldNarrow, oldConv := matMul, narrowByGEMM, convKernel
+	defer func() { matMul, narrowByGEMM, convKernel = oldMM, oldNarrow, oldConv }()
+	for _, p := range []struct {
+		name   string
+		mm     MatMulFunc
+		narrow bool
+		conv   ConvFunc
+	}{
+		{"build", oldMM, oldNarrow, oldConv},
+		{"im2col", MatMulGo, false, nil},
+		{"im2col-narrow-gemm", MatMulGo, true, nil},
+		{"offsets", MatMulGo, false, ConvFromOffsets(OffsetMatMulGo)},
+		{"offsets-narrow-gemm", MatMulGo, true, ConvFromOffsets(OffsetMatMulGo)},
+	} {
+		matMul, narrowByGEMM, convKernel = p.mm, p.narrow, p.conv
+		f(p.name)
+	}
+}
+
+// TestInferencePathsAgree: every inference path gives the same numbers bit
+// for bit, for every combination of border sides, with and without ReLU.
+func TestInferencePathsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	for _, tc := range []struct{ in, out, k, h, w int }{
+		{1, 16, 3, 13, 17}, {16, 16, 3, 9, 8}, {3, 8, 5, 9, 6}, {2, 4, 9, 9, 9}, {4, 6, 3, 3, 12},
+		{16, 1, 3, 7, 11}, {5, 3, 3, 6, 6}, {8, 4, 1, 3, 5},
+	} {
+		g := convGeom{1, tc.h, tc.w}
+		kk := tc.in * tc.k * tc.k
+		l := convLayer{in: tc.in, out: tc.out, k: tc.k, weight: randSlice(rng, tc.out*kk), bias: randSlice(rng, tc.out)}
+		in := randSlice(rng, tc.in*g.pixels())
+		for sides := 0; sides < 16; sides++ {
+			e := Edges{sides&1 != 0, sides&2 != 0, sides&4 != 0, sides&8 != 0}
+			for _, withReLU := range []bool{false, true} {
+				var want []float32
+				withKernels(t, func(path string) {
+					got := sameConv(&l, in, g, e, withReLU)
+					if want == nil {
+						want = got
+						return
+					}
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%+v %+v relu %v: %s element %d: %g, first path %g", tc, e, withReLU, path, i, got[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestValidSidesMatchSame: a side not on the border gives the same pixels
+// as the whole map's same-size convolution there, less the radius.
+func TestValidSidesMatchSame(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	g := convGeom{1, 12, 15}
+	l := convLayer{in: 3, out: 4, k: 5, weight: randSlice(rng, 4*75), bias: randSlice(rng, 4)}
+	in := randSlice(rng, 3*g.pixels())
+	whole := sameConv(&l, in, g, AllEdges, true)
+	e := Edges{Left: true, Bottom: true} // shrinks by 2 at the top and right
+	got := sameConv(&l, in, g, e, true)
+	w, h := g.w-2, g.h-2
+	for o := 0; o < l.out; o++ {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				if a, b := got[o*w*h+y*w+x], whole[o*g.pixels()+(y+2)*g.w+x]; a != b {
+					t.Fatalf("filter %d pixel (%d,%d): %g, whole map %g", o, x, y, a, b)
+				}
+			}
+		}
+	}
+}
+
+// TestInferMatchesGraph: inference gives the training graph's output (up
+// to float rounding: training sums with fused multiply-adds).
+func TestInferMatchesGraph(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 15))
+	for _, cfg := range []Config{tinyY, tinyRGB, Presets["srcnn-915"], Presets["vdsr16-8"]} {
+		t.Run(cfg.Preset, func(t *testing.T) {
+			m := smallModel(t, cfg, 7)
+			h, w := 19, 23
+			x := randSlice(rng, cfg.Channels*h*w)
+			want := m.Forward(mat.NewDense[float32](mat.WithShape(cfg.Channels, h*w), mat.WithBacking(x)), 1, h, w).Value().Data().F32()
+			withKernels(t, func(path string) {
+				got := m.Infer(x, h, w)
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*math.Max(1, math.Abs(float64(want[i]))) {
+						t.Fatalf("%s element %d: %g, graph %g", path, i, got[i], want[i])
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkLayer times whole layers of inference on a 140x140 map (a 128
+// tile and its halo) with replicated edges all round. GFLOP/s counts the
+// layer's multiply-adds twice.
+func BenchmarkLayer(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	const side = 140
+	for _, s := range []struct {
+		name       string
+		in, out, k int
+	}{
+		{"9x9x1to64", 1, 64, 9}, {"1x1x64to32", 64, 32, 1}, {"5x5x32to1", 32, 1, 5},
+		{"3x3x1to16", 1, 16, 3}, {"3x3x16to16", 16, 16, 3}, {"3x3x16to1", 16, 1, 3},
+	} {
+		l := convLayer{in: s.in, out: s.out, k: s.k, weight: randSlice(rng, s.out*s.in*s.k*s.k), bias: randSlice(rng, s.out)}
+		in := maps{data: randSlice(rng, s.in*side*side), plane: side * side, stride: side, w: side, h: side,
+			rect: image.Rect(0, 0, side, side), channels: s.in}
+		var pad, out, scratch []float32
+		b.Run(s.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				var res maps
+				res, pad = l.same(in, AllEdges, pad, out, false, &scratch)
+				out = res.data
+			}
+			b.ReportMetric(2*float64(s.in*s.out*s.k*s.k*side*side)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
