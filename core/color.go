@@ -49,12 +49,11 @@ func invert3(m [3][3]float64) [3][3]float64 {
 
 // YCbCrToRGB inverts RGBToYCbCr and rounds to 8 bits, clamping.
 func YCbCrToRGB(y, cb, cr float32) (r, g, b uint8) {
-	v := [3]float64{float64(y)*255 - 16, float64(cb)*255 - 128, float64(cr)*255 - 128}
-	var o [3]uint8
-	for i, row := range rgbMatrix {
-		o[i] = to8(255 * (row[0]*v[0] + row[1]*v[1] + row[2]*v[2]))
-	}
-	return o[0], o[1], o[2]
+	Y, Cb, Cr := float64(y)*255-16, float64(cb)*255-128, float64(cr)*255-128
+	m := &rgbMatrix
+	return to8(255 * (m[0][0]*Y + m[0][1]*Cb + m[0][2]*Cr)),
+		to8(255 * (m[1][0]*Y + m[1][1]*Cb + m[1][2]*Cr)),
+		to8(255 * (m[2][0]*Y + m[2][1]*Cb + m[2][2]*Cr))
 }
 
 // to8 rounds to the nearest integer and clamps to 0..255.
@@ -65,7 +64,7 @@ func to8(v float64) uint8 {
 	if v >= 255 {
 		return 255
 	}
-	return uint8(math.Floor(v + 0.5))
+	return uint8(v + 0.5) // v+0.5 > 0: truncation is the floor
 }
 
 // Planes is an image split into float planes: Y, Cb, Cr (for Y models) or

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -63,9 +64,12 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 	rad := e.Model.Config.Radius()
 	ext := image.Rect(r.Min.X-rad, r.Min.Y-rad, r.Max.X+rad, r.Max.Y+rad).Intersect(image.Rect(0, 0, hrW, hrH))
 	w, h := ext.Dx(), ext.Dy()
-	x := make([]float32, len(lr)*w*h)
-	for c := range lr {
-		copy(x[c*w*h:], ResizeRegion(lr[c], hrW, hrH, Bicubic, ext).Pix)
+	x := ResizeRegion(lr[0], hrW, hrH, Bicubic, ext).Pix
+	if len(lr) > 1 {
+		x = slices.Grow(x, (len(lr)-1)*w*h)
+		for _, p := range lr[1:] {
+			x = append(x, ResizeRegion(p, hrW, hrH, Bicubic, ext).Pix...)
+		}
 	}
 	inner := r.Sub(ext.Min) // r inside ext
 	bicubic = cropPlanes(x, w, h, len(lr), inner)

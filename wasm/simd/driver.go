@@ -1,6 +1,10 @@
 package simd
 
-import "github.com/srcnn-web/upscaler/core"
+import (
+	"sync"
+
+	"github.com/srcnn-web/upscaler/core"
+)
 
 // Kernel calls the module's gemm: for `panels` mr-row panels of packed A
 // (a holds panels*k*mr values) and `blocks` nr-column blocks of b, it adds
@@ -68,13 +72,16 @@ func Conv(kern Kernel, offs OffsetKernel) core.ConvFunc {
 			offs(full, blocks, k, packed, b, boff, c, ldc, bias, relu)
 		}
 		if rows := m - full*mr; rows > 0 && blocks > 0 {
-			tmp := make([]float32, mr*blocks*nr)
+			// The kernel overwrites all of tmp (a layer's width of rows:
+			// pooled, as every tile's last layer comes here).
+			tmp := getScratch(mr * blocks * nr)
 			biasPad := make([]float32, mr)
 			copy(biasPad, bias[full*mr:])
-			offs(1, blocks, k, packed[full*k*mr:], b, boff, tmp, blocks*nr, biasPad, relu)
+			offs(1, blocks, k, packed[full*k*mr:], b, boff, *tmp, blocks*nr, biasPad, relu)
 			for r := 0; r < rows; r++ {
-				copy(c[(full*mr+r)*ldc:][:blocks*nr], tmp[r*blocks*nr:][:blocks*nr])
+				copy(c[(full*mr+r)*ldc:][:blocks*nr], (*tmp)[r*blocks*nr:][:blocks*nr])
 			}
+			scratchPool.Put(tmp)
 		}
 		if cols := n - blocks*nr; cols > 0 {
 			tail := make([]float32, k*nr)
@@ -95,6 +102,19 @@ func Conv(kern Kernel, offs OffsetKernel) core.ConvFunc {
 			}
 		}
 	}
+}
+
+var scratchPool sync.Pool // *[]float32
+
+// getScratch returns a pooled slice of n floats, not zeroed.
+func getScratch(n int) *[]float32 {
+	p, _ := scratchPool.Get().(*[]float32)
+	if p == nil || cap(*p) < n {
+		s := make([]float32, n)
+		return &s
+	}
+	*p = (*p)[:n]
+	return p
 }
 
 // pack lays A out in panels of mr rows, k steps of mr values each, with
