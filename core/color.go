@@ -86,9 +86,10 @@ func Split(img image.Image, rgb bool) Planes {
 	}
 	alpha := NewPlane(w, h)
 	opaque := true
+	row := make([]color.NRGBA, w)
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+		rowNRGBA(img, b.Min.Y+y, row)
+		for x, c := range row {
 			i := y*w + x
 			if rgb {
 				p.C[0].Pix[i], p.C[1].Pix[i], p.C[2].Pix[i] = float32(c.R)/255, float32(c.G)/255, float32(c.B)/255
@@ -113,12 +114,49 @@ func Split(img image.Image, rgb bool) Planes {
 func LumaY(img image.Image) Plane {
 	b := img.Bounds()
 	p := NewPlane(b.Dx(), b.Dy())
+	row := make([]color.NRGBA, p.W)
 	for y := 0; y < p.H; y++ {
-		for x := 0; x < p.W; x++ {
-			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+		rowNRGBA(img, b.Min.Y+y, row)
+		for x, c := range row {
 			R, G, B := float64(c.R), float64(c.G), float64(c.B)
 			p.Pix[y*p.W+x] = float32(math.Round(16+(65.481*R+128.553*G+24.966*B)/255) / 255)
 		}
 	}
 	return p
+}
+
+// rowNRGBA fills row with the un-premultiplied colours of image row y,
+// as color.NRGBAModel converts them, reading the decoders' usual image
+// types directly (img.At allocates for every pixel).
+func rowNRGBA(img image.Image, y int, row []color.NRGBA) {
+	x0 := img.Bounds().Min.X
+	switch m := img.(type) {
+	case *image.NRGBA:
+		for x := range row {
+			row[x] = m.NRGBAAt(x0+x, y)
+		}
+	case *image.RGBA:
+		for x := range row {
+			c := m.RGBAAt(x0+x, y)
+			if c.A == 255 {
+				row[x] = color.NRGBA{c.R, c.G, c.B, 255}
+			} else {
+				row[x] = color.NRGBAModel.Convert(c).(color.NRGBA)
+			}
+		}
+	case *image.YCbCr:
+		for x := range row {
+			r, g, b, _ := m.YCbCrAt(x0+x, y).RGBA()
+			row[x] = color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255}
+		}
+	case *image.Gray:
+		for x := range row {
+			v := m.GrayAt(x0+x, y).Y
+			row[x] = color.NRGBA{v, v, v, 255}
+		}
+	default:
+		for x := range row {
+			row[x] = color.NRGBAModel.Convert(img.At(x0+x, y)).(color.NRGBA)
+		}
+	}
 }

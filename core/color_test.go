@@ -3,6 +3,7 @@ package core
 import (
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -53,5 +54,55 @@ func TestSplitAndWriteKeepAlpha(t *testing.T) {
 	opaque := Split(testImage(3, 3), false)
 	if opaque.Alpha != nil {
 		t.Error("an opaque image got an alpha plane")
+	}
+}
+
+// TestRowNRGBAMatchesModel: the fast paths read every image type as
+// color.NRGBAModel converts img.At, translucent pixels and sub-images
+// included.
+func TestRowNRGBAMatchesModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	r := image.Rect(3, 2, 20, 11)
+	fill := func(set func(x, y int, c color.NRGBA)) {
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				a := uint8(255)
+				if rng.IntN(3) == 0 {
+					a = uint8(rng.IntN(256))
+				}
+				set(x, y, color.NRGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), a})
+			}
+		}
+	}
+	nrgba, rgba, gray, n64 := image.NewNRGBA(r), image.NewRGBA(r), image.NewGray(r), image.NewNRGBA64(r)
+	fill(func(x, y int, c color.NRGBA) { nrgba.Set(x, y, c) })
+	fill(func(x, y int, c color.NRGBA) { rgba.Set(x, y, c) })
+	fill(func(x, y int, c color.NRGBA) { gray.Set(x, y, c) })
+	fill(func(x, y int, c color.NRGBA) { n64.Set(x, y, c) })
+	ycc := image.NewYCbCr(r, image.YCbCrSubsampleRatio420)
+	for i := range ycc.Y {
+		ycc.Y[i] = uint8(rng.IntN(256))
+	}
+	for i := range ycc.Cb {
+		ycc.Cb[i], ycc.Cr[i] = uint8(rng.IntN(256)), uint8(rng.IntN(256))
+	}
+	for _, tc := range []struct {
+		name string
+		img  image.Image
+	}{
+		{"NRGBA", nrgba}, {"RGBA", rgba}, {"YCbCr", ycc}, {"Gray", gray}, {"NRGBA64", n64},
+		{"NRGBA sub-image", nrgba.SubImage(image.Rect(5, 4, 12, 9))},
+		{"YCbCr sub-image", ycc.SubImage(image.Rect(4, 3, 13, 10))},
+	} {
+		b := tc.img.Bounds()
+		row := make([]color.NRGBA, b.Dx())
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			rowNRGBA(tc.img, y, row)
+			for x, got := range row {
+				if want := color.NRGBAModel.Convert(tc.img.At(b.Min.X+x, y)).(color.NRGBA); got != want {
+					t.Fatalf("%s (%d,%d): %v, want %v", tc.name, b.Min.X+x, y, got, want)
+				}
+			}
+		}
 	}
 }
