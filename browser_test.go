@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"net/http"
@@ -437,6 +438,44 @@ func TestBrowserStaticExportFromSubPath(t *testing.T) {
 	}
 }
 
+// viewerBackground is the viewer's colour where there is no image, and
+// flushWait how long it may keep tiles before drawing them.
+var (
+	viewerBackground = color.RGBA{0x20, 0x22, 0x26, 0xff}
+	flushWait        = 400 * time.Millisecond
+)
+
+// viewerPixel returns the colour at (fx, fy), fractions of the viewer's
+// width and height, in a screenshot of its frame.
+func (b *browser) viewerPixel(fx, fy float64) (color.RGBA, error) {
+	shot, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.ID("viewer")))
+	if err != nil {
+		return color.RGBA{}, err
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		return color.RGBA{}, err
+	}
+	r := img.Bounds()
+	x, y := r.Min.X+int(fx*float64(r.Dx())), r.Min.Y+int(fy*float64(r.Dy()))
+	return color.RGBAModel.Convert(img.At(x, y)).(color.RGBA), nil
+}
+
+// viewerPixelsDiffer checks that the named points of the viewer are not
+// the colour c.
+func (b *browser) viewerPixelsDiffer(points map[string][2]float64, c color.RGBA) error {
+	for name, p := range points {
+		got, err := b.viewerPixel(p[0], p[1])
+		if err != nil {
+			return err
+		}
+		if got == c {
+			return fmt.Errorf("viewer %s at (%.2f, %.2f) is %v: nothing drawn there", name, p[0], p[1], got)
+		}
+	}
+	return nil
+}
+
 // gate holds back one path until released, to load the page without it.
 type gate struct {
 	h       http.Handler
@@ -680,6 +719,11 @@ func TestBrowserViewer(t *testing.T) {
 	if want := min(w/600, h/400); fitted.Zoom < want*0.99 || fitted.Zoom > want*1.01 || fitted.Divider != 0.5 {
 		t.Fatalf("not fitted: %+v (want zoom %.3f)", fitted, min(w/600, h/400))
 	}
+	// Both halves show the image: the viewer draws the tiles it was sent.
+	time.Sleep(2 * flushWait)
+	if err := b.viewerPixelsDiffer(map[string][2]float64{"bicubic side": {0.3, 0.5}, "enhanced side": {0.7, 0.5}}, viewerBackground); err != nil {
+		t.Error(err)
+	}
 	mouse := func(typ input.DispatchMouseEventType, x, y float64, opts ...chromedp.MouseOption) chromedp.Action[chromedp.Void] {
 		return chromedp.MouseEvent(typ, left+x, top+y, opts...)
 	}
@@ -698,6 +742,10 @@ func TestBrowserViewer(t *testing.T) {
 	waitFrames()
 	if d := b.viewer().Divider; d < 0.2 || d > 0.3 {
 		t.Errorf("divider at %.2f after dragging it to a quarter", d)
+	}
+	// The screen was redrawn: the divider's handle is at its new place.
+	if c, _ := b.viewerPixel(0.25, 0.5); c.R < 0xc0 || c.G < 0xc0 || c.B < 0xc0 {
+		t.Errorf("no divider handle at a quarter of the width after the drag: %v", c)
 	}
 	// Wheel up over a point: zoom in, that image point stays under the pointer.
 	px, py := math.Round(w*0.7), math.Round(h*0.4) // ebiten's cursor is in whole pixels

@@ -144,6 +144,9 @@ function closeJob(id) {
 
 // ---- enhancing -----------------------------------------------------------
 
+// progressEvery is the shortest time between two progress updates, in ms.
+const progressEvery = 400;
+
 async function enhance() {
   if (!chosen || running) return;
   hideAlert();
@@ -177,6 +180,7 @@ async function enhance() {
     const queue = tiles.slice();
     let done = 0;
     const t0 = performance.now();
+    let shownAt = t0;
     // Two requests in flight per worker: the next tile is already queued
     // in the worker while this page shows the last one, so the worker never
     // waits for the page.
@@ -189,8 +193,14 @@ async function enhance() {
         place(out, r.tile, r.enhanced, r.bicubic);
         viewerPut(r.tile, r.enhanced, r.bicubic);
         done++;
-        const perTile = (performance.now() - t0) / done;
-        showProgress(done, tiles.length, `${done} of ${tiles.length} tiles · about ${formatSeconds(perTile * (tiles.length - done) / 1000)} left`);
+        // A few updates a second: where the page is composited in software,
+        // every change of the page costs the workers a full frame's CPU.
+        const now = performance.now();
+        if (now - shownAt >= progressEvery || done === tiles.length) {
+          shownAt = now;
+          const perTile = (now - t0) / done;
+          showProgress(done, tiles.length, `${done} of ${tiles.length} tiles · about ${formatSeconds(perTile * (tiles.length - done) / 1000)} left`);
+        }
       }
     }));
     if (run.cancelled) {

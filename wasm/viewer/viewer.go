@@ -92,10 +92,11 @@ const flushEvery = 400 * time.Millisecond
 
 // viewer is the ebiten game.
 type viewer struct {
-	mu      sync.Mutex // guards pending, which the page fills between frames
-	pending []update
-	reset   *image.Point // a new image size to start over with
-	command string       // "fit" or "actual", from the page
+	mu         sync.Mutex // guards pending and flushTimer: the page fills pending between frames
+	pending    []update
+	flushTimer *time.Timer  // a frame is asked for when it fires
+	reset      *image.Point // a new image size to start over with
+	command    string       // "fit" or "actual", from the page
 
 	w, h              int // image size; 0 before the first image
 	enhanced, bicubic side
@@ -118,6 +119,7 @@ func (v *viewer) Open(w, h int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.reset, v.pending = &image.Point{w, h}, nil
+	ebiten.ScheduleFrame()
 }
 
 // Put queues a region of both images, as RGBA without premultiplication.
@@ -127,6 +129,22 @@ func (v *viewer) Put(r image.Rectangle, enhanced, bicubic []byte) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.pending = append(v.pending, update{r, enhanced, bicubic})
+	v.scheduleFlush()
+}
+
+// scheduleFlush asks for a frame when the tiles waiting are due (called
+// with mu held).
+func (v *viewer) scheduleFlush() {
+	if v.flushTimer != nil {
+		return
+	}
+	wait := flushEvery - time.Since(v.lastFlush)
+	v.flushTimer = time.AfterFunc(max(0, wait), func() {
+		v.mu.Lock()
+		v.flushTimer = nil
+		v.mu.Unlock()
+		ebiten.ScheduleFrame()
+	})
 }
 
 // ViewState is what the viewer shows: the image size, its zoom, where its
@@ -149,6 +167,7 @@ func (v *viewer) Command(c string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.command = c
+	ebiten.ScheduleFrame()
 }
 
 func premultiply(p []byte) {
@@ -171,6 +190,8 @@ func (v *viewer) Update() error {
 	if time.Since(v.lastFlush) >= flushEvery {
 		pending, v.pending = v.pending, nil
 		v.lastFlush = time.Now()
+	} else if len(v.pending) > 0 {
+		v.scheduleFlush()
 	}
 	reset, command := v.reset, v.command
 	v.reset, v.command = nil, ""

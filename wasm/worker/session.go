@@ -18,7 +18,7 @@ const (
 	MaxOutputPixels = 64_000_000
 	// PageTile is the side of the tiles the page hands to its workers: small
 	// enough for smooth progress and a prompt cancel.
-	PageTile = 128
+	PageTile = 256
 )
 
 // Session is one worker's state: the models it has loaded and the images
