@@ -12,10 +12,11 @@ import "image"
 // halo pixels that a later layer cannot use.
 //
 // Maps keep one row stride through all layers: a layer's output row y is
-// computed from offset y*stride, the last k-1 values of each row (which
-// read into the next row) being computed and ignored. So a layer reads its
-// input where the previous one wrote it, with no copies, unless a border
-// side needs padding.
+// computed from offset y*stride, the last values of each row (which read
+// into the next row) being computed and then ignored or overwritten. So a
+// layer reads its input where the previous one wrote it, with no copies. A
+// layer writes its output with room around it for the next layer's
+// replicated border, and fills that border in place.
 
 // Edges says which sides of a region lie on the image border.
 type Edges struct{ Left, Top, Right, Bottom bool }
@@ -41,47 +42,80 @@ type maps struct {
 // pixel returns the index of pixel (x, y) of channel c.
 func (m maps) pixel(c, x, y int) int { return c*m.plane + y*m.stride + x }
 
-// padSides copies src into dst, a tight (w+l+r) x (h+t+b) map per channel,
-// replicating src's edge pixels l, t, r and b pixels outward.
-func padSides(dst []float32, src maps, l, t, r, b int) maps {
-	pw, ph := src.w+l+r, src.h+t+b
-	out := maps{data: dst[:src.channels*pw*ph], plane: pw * ph, stride: pw, w: pw, h: ph,
-		rect: image.Rect(src.rect.Min.X-l, src.rect.Min.Y-t, src.rect.Max.X+r, src.rect.Max.Y+b), channels: src.channels}
-	for c := 0; c < src.channels; c++ {
-		p := out.data[c*out.plane:][:out.plane]
-		for y := 0; y < src.h; y++ {
-			row := p[(y+t)*pw:][:pw]
-			copy(row[l:l+src.w], src.data[src.pixel(c, 0, y):][:src.w])
-			for x := 0; x < l; x++ {
-				row[x] = row[l]
+// border is how many pixels a map is extended by on each side.
+type border struct{ l, t, r, b int }
+
+// borderFor returns the replicated border a layer of radius r needs on the
+// sides of e.
+func borderFor(e Edges, r int) border {
+	side := func(on bool) int {
+		if on {
+			return r
+		}
+		return 0
+	}
+	return border{side(e.Left), side(e.Top), side(e.Right), side(e.Bottom)}
+}
+
+// extend sets the border pixels of m (b around its inner pixels) to copies
+// of the nearest inner pixel.
+func (m maps) extend(b border) {
+	iw := m.w - b.l - b.r
+	for c := 0; c < m.channels; c++ {
+		p := m.data[c*m.plane:][:m.plane]
+		for y := b.t; y < m.h-b.b; y++ {
+			row := p[y*m.stride:][:m.w]
+			for x := 0; x < b.l; x++ {
+				row[x] = row[b.l]
 			}
-			for x := l + src.w; x < pw; x++ {
-				row[x] = row[l+src.w-1]
+			for x := b.l + iw; x < m.w; x++ {
+				row[x] = row[b.l+iw-1]
 			}
 		}
-		for y := 0; y < t; y++ {
-			copy(p[y*pw:][:pw], p[t*pw:][:pw])
+		for y := 0; y < b.t; y++ {
+			copy(p[y*m.stride:][:m.w], p[b.t*m.stride:][:m.w])
 		}
-		for y := t + src.h; y < ph; y++ {
-			copy(p[y*pw:][:pw], p[(t+src.h-1)*pw:][:pw])
+		for y := m.h - b.b; y < m.h; y++ {
+			copy(p[y*m.stride:][:m.w], p[(m.h-b.b-1)*m.stride:][:m.w])
 		}
 	}
+}
+
+// withBorder copies src into dst as maps of the given stride, extended by b
+// with replicated pixels.
+func withBorder(dst []float32, src maps, b border, stride int) maps {
+	w, h := src.w+b.l+b.r, src.h+b.t+b.b
+	out := maps{data: grow(dst, src.channels*h*stride), plane: h * stride, stride: stride, w: w, h: h,
+		rect: image.Rect(src.rect.Min.X-b.l, src.rect.Min.Y-b.t, src.rect.Max.X+b.r, src.rect.Max.Y+b.b), channels: src.channels}
+	for c := 0; c < src.channels; c++ {
+		for y := 0; y < src.h; y++ {
+			copy(out.data[out.pixel(c, b.l, b.t+y):][:src.w], src.data[src.pixel(c, 0, y):][:src.w])
+		}
+	}
+	out.extend(b)
 	return out
 }
 
 // valid computes the layer's valid convolution of in into out (grown as
-// needed and returned with the maps), through ReLU when withReLU is set.
-// Whichever path runs, each output is bias + (the sum of its products in
-// weight-row order), so all paths give identical numbers.
-func (l *convLayer) valid(in maps, out []float32, withReLU bool, scratch *[]float32) maps {
+// needed and returned with the maps), through ReLU when withReLU is set,
+// with a replicated border b around it for the next layer. Whichever path
+// runs, each output is bias + (the sum of its products in weight-row
+// order), so all paths give identical numbers.
+func (l *convLayer) valid(in maps, b border, out []float32, withReLU bool, scratch *[]float32) maps {
 	k := l.k
 	oh, ow := in.h-k+1, in.w-k+1
-	// The last row needs only its pixels: the reads then end inside the
-	// input's last plane.
-	n := (oh-1)*in.stride + ow
-	res := maps{plane: oh * in.stride, stride: in.stride, w: ow, h: oh,
-		rect: in.rect.Inset(k / 2), channels: l.out}
+	res := maps{stride: in.stride, w: ow + b.l + b.r, h: oh + b.t + b.b, channels: l.out}
+	if res.w > res.stride {
+		panic("core: a layer's border does not fit its stride")
+	}
+	res.plane = res.h * res.stride
+	r := in.rect.Inset(k / 2)
+	res.rect = image.Rect(r.Min.X-b.l, r.Min.Y-b.t, r.Max.X+b.r, r.Max.Y+b.b)
 	res.data = grow(out, l.out*res.plane)
+	// The outputs start inside the border; the last row needs only its
+	// pixels, so the reads end inside the input's last plane.
+	at := b.t*res.stride + b.l
+	n := (oh-1)*in.stride + ow
 	kk := l.in * k * k
 	boff := make([]int32, kk)
 	for c := 0; c < l.in; c++ {
@@ -95,21 +129,21 @@ func (l *convLayer) valid(in maps, out []float32, withReLU bool, scratch *[]floa
 	case l.narrow() && !narrowByGEMM:
 		// Narrow layers: one weight at a time over whole rows of the map.
 		for o := 0; o < l.out; o++ {
-			row := res.data[o*res.plane:][:n]
+			row := res.data[o*res.plane+at:][:n]
 			clear(row)
 			for p, wv := range l.weight[o*kk:][:kk] {
 				axpy(wv, in.data[boff[p]:][:n], row)
 			}
-			b := l.bias[o]
+			bias := l.bias[o]
 			for i := range row {
-				row[i] = b + row[i]
+				row[i] = bias + row[i]
 			}
 		}
 		if withReLU {
 			relu(res.data)
 		}
 	case convKernel != nil:
-		convKernel(l.out, n, kk, l.weight, kk, in.data, boff, res.data, res.plane, l.bias, withReLU)
+		convKernel(l.out, n, kk, l.weight, kk, in.data, boff, res.data[at:], res.plane, l.bias, withReLU)
 	default:
 		// The im2col matrix, gathered from the offsets, and the GEMM,
 		// which adds each sum into out once: starting out at the bias gives
@@ -119,43 +153,28 @@ func (l *convLayer) valid(in maps, out []float32, withReLU bool, scratch *[]floa
 		for p, off := range boff {
 			copy(cols[p*n:][:n], in.data[off:][:n])
 		}
-		for o, b := range l.bias {
-			row := res.data[o*res.plane:][:n]
+		for o, bias := range l.bias {
+			row := res.data[o*res.plane+at:][:n]
 			for i := range row {
-				row[i] = b
+				row[i] = bias
 			}
 		}
-		matMul(l.out, n, kk, l.weight, kk, cols, n, res.data, res.plane)
+		matMul(l.out, n, kk, l.weight, kk, cols, n, res.data[at:], res.plane)
 		if withReLU {
 			relu(res.data)
 		}
 	}
+	if b != (border{}) {
+		res.extend(b)
+	}
 	return res
-}
-
-// same computes the layer's same-size convolution of in with replicated
-// edges on the sides in e and a valid one on the others.
-func (l *convLayer) same(in maps, e Edges, pad, out []float32, relu bool, scratch *[]float32) (maps, []float32) {
-	r := l.k / 2
-	side := func(on bool) int {
-		if on {
-			return r
-		}
-		return 0
-	}
-	pl, pt, pr, pb := side(e.Left), side(e.Top), side(e.Right), side(e.Bottom)
-	if pl+pt+pr+pb > 0 {
-		pad = grow(pad, in.channels*(in.w+pl+pr)*(in.h+pt+pb))
-		in = padSides(pad, in, pl, pt, pr, pb)
-	}
-	return l.valid(in, out, relu, scratch), pad
 }
 
 // inferer holds an inference's buffers so that tiles can reuse them.
 type inferer struct {
-	layers             []convLayer
-	residual           bool
-	a, b, pad, scratch []float32
+	layers                []convLayer
+	residual              bool
+	a, b, padded, scratch []float32
 }
 
 func newInferer(m *Model) *inferer {
@@ -169,9 +188,22 @@ func newInferer(m *Model) *inferer {
 func (f *inferer) run(x []float32, h, w int, e Edges) maps {
 	channels := len(x) / (h * w)
 	cur := maps{data: x, plane: h * w, stride: w, w: w, h: h, rect: image.Rect(0, 0, w, h), channels: channels}
+	// One stride for all layers, wide enough for the widest border.
+	maxR := 0
+	for _, l := range f.layers {
+		maxR = max(maxR, l.k/2)
+	}
+	wide := borderFor(e, maxR)
+	if b := borderFor(e, f.layers[0].k/2); b != (border{}) {
+		cur = withBorder(f.padded, cur, b, w+wide.l+wide.r)
+		f.padded = cur.data
+	}
 	for i := range f.layers {
-		l := &f.layers[i]
-		cur, f.pad = l.same(cur, e, f.pad, f.a, i < len(f.layers)-1, &f.scratch)
+		var next border // the next layer's border, none after the last
+		if i+1 < len(f.layers) {
+			next = borderFor(e, f.layers[i+1].k/2)
+		}
+		cur = f.layers[i].valid(cur, next, f.a, i < len(f.layers)-1, &f.scratch)
 		f.a, f.b = f.b, cur.data
 	}
 	if f.residual {
