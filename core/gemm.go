@@ -59,6 +59,10 @@ var convKernel ConvFunc
 // passes, does.
 func SetConv(f ConvFunc) { convKernel = f }
 
+// ActiveConv returns the convolution kernel inference uses now, or nil
+// when convolutions go through im2col and the matrix kernel.
+func ActiveConv() ConvFunc { return convKernel }
+
 // ConvFromOffsets makes a ConvFunc of an OffsetMatMulFunc: the rows of c
 // start as the bias, the kernel adds the sums, ReLU follows.
 func ConvFromOffsets(f OffsetMatMulFunc) ConvFunc {

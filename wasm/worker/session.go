@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	"github.com/srcnn-web/upscaler/core"
@@ -163,8 +164,42 @@ func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float6
 			}
 			out[s.Name+"/"+k.name] = 2 * float64(s.M*s.N*s.K) * float64(runs) / time.Since(start).Seconds() / 1e9
 		}
+		if conv := core.ActiveConv(); conv != nil && strings.HasPrefix(s.Name, "3x3x") {
+			out[s.Name+"/conv"] = benchConv(conv, s, minTime)
+		}
 	}
 	return out
+}
+
+// benchConv times a 3x3 convolution the way inference runs it: the
+// product reads the rows of B at offsets into the input maps (a 140x140
+// tile with its one-pixel border, no im2col), with bias and ReLU.
+func benchConv(conv core.ConvFunc, s KernelShape, minTime time.Duration) float64 {
+	const side = 140
+	stride, in := side+2, s.K/9
+	maps := make([]float32, in*stride*stride)
+	for i := range maps {
+		maps[i] = float32(i%11) * 0.1
+	}
+	boff := make([]int32, s.K)
+	for p := range boff {
+		c, dy, dx := p/9, p/3%3, p%3
+		boff[p] = int32(c*stride*stride + dy*stride + dx)
+	}
+	a, bias := make([]float32, s.M*s.K), make([]float32, s.M)
+	for i := range a {
+		a[i] = float32(i%7) * 0.1
+	}
+	n := (side-1)*stride + side
+	out := make([]float32, s.M*side*stride)
+	conv(s.M, n, s.K, a, s.K, maps, boff, out, side*stride, bias, true) // warm up
+	start := time.Now()
+	runs := 0
+	for time.Since(start) < minTime || runs < 2 {
+		conv(s.M, n, s.K, a, s.K, maps, boff, out, side*stride, bias, true)
+		runs++
+	}
+	return 2 * float64(s.M*s.K*side*side) * float64(runs) / time.Since(start).Seconds() / 1e9
 }
 
 // enhanceAll runs every tile of a started job, as the page's pool does, and
