@@ -140,7 +140,7 @@ func TestConvBackwardMatchesFiniteDifferences(t *testing.T) {
 
 func TestMatMulKernelsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, s := range [][3]int{{1, 1, 1}, {4, 8, 3}, {5, 9, 7}, {64, 81, 33}, {3, 17, 800}, {32, 100, 64}, {7, 3, 1}} {
+	for _, s := range [][3]int{{1, 1, 1}, {4, 8, 3}, {5, 9, 7}, {64, 81, 33}, {3, 17, 800}, {32, 100, 64}, {7, 3, 1}, {16, 144, 1100}, {6, 5, 517}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 		c0 := randSlice(rng, m*n)
@@ -171,10 +171,15 @@ func TestMatMulKernelsAgree(t *testing.T) {
 				bt[j*k+p] = b[p*n+j]
 			}
 		}
-		c = append([]float32(nil), c0...)
-		matMulNT(m, n, k, a, k, bt, k, c, n)
-		if e := maxAbsDiff(c, want); e > 1e-4 {
-			t.Errorf("matMulNT %v: max abs error %g", s, e)
+		for _, nt := range []struct {
+			name string
+			f    MatMulFunc
+		}{{"matMulNT", matMulNT}, {"matMulNTGo", matMulNTGo}} {
+			c = append([]float32(nil), c0...)
+			nt.f(m, n, k, a, k, bt, k, c, n)
+			if e := maxAbsDiff(c, want); e > 1e-4 {
+				t.Errorf("%s %v: max abs error %g", nt.name, s, e)
+			}
 		}
 	}
 }

@@ -161,18 +161,27 @@ func (c *ConvOp) Backward(gy mat.Tensor) error {
 	return nil
 }
 
-// buffers recycles the large im2col matrices of training, which would
-// otherwise be allocated and zeroed by the runtime twice per layer and step.
-var buffers sync.Pool
+// bufferPool recycles large float buffers, which would otherwise be
+// allocated and zeroed by the runtime again and again. A recycled buffer
+// is not zeroed.
+type bufferPool struct{ sync.Pool }
 
-func getBuffer(n int) []float32 {
-	if p, ok := buffers.Get().(*[]float32); ok && cap(*p) >= n {
+func (bp *bufferPool) get(n int) []float32 {
+	if p, ok := bp.Get().(*[]float32); ok && cap(*p) >= n {
 		return (*p)[:n]
 	}
 	return make([]float32, n)
 }
 
-func putBuffer(b []float32) { buffers.Put(&b) }
+func (bp *bufferPool) put(b []float32) { bp.Put(&b) }
+
+// colBuffers holds training's im2col matrices (twice per layer and step),
+// packBuffers the kernels' packed panels: apart, as their sizes differ.
+var colBuffers, packBuffers bufferPool
+
+func getBuffer(n int) []float32 { return colBuffers.get(n) }
+
+func putBuffer(b []float32) { colBuffers.put(b) }
 
 // ReLUOp is max(0, x) as a spago autograd function; spago's own ReLU calls a
 // function per element, which costs more than a whole convolution here.

@@ -240,6 +240,14 @@ var (
 // outputs go through the GEMM kernel on transposed operands, narrow ones
 // (1 or 3 filters) are dot products.
 func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	trainMatMulNT(m, n, k, a, lda, b, ldb, c, ldc)
+}
+
+// trainMatMulNT is matMulNT's kernel: matMulNTGo, or one a build has.
+var trainMatMulNT = matMulNTGo
+
+// matMulNTGo is the portable matMulNT.
+func matMulNTGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 16 {
 		for i := 0; i < m; i++ {
 			for j := 0; j < n; j++ {
@@ -248,20 +256,29 @@ func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float
 		}
 		return
 	}
-	at := make([]float32, k*m)
-	for i := 0; i < m; i++ {
-		for p, v := range a[i*lda:][:k] {
-			at[p*m+i] = v
-		}
-	}
+	// Through the GEMM kernel as ct += b * at, a slice of ntChunk of the
+	// long dimension at a time, so that the kernel's packed copy of b
+	// stays in cache between being written and read.
+	at := make([]float32, min(k, ntChunk)*m)
 	ct := make([]float32, n*m)
-	trainMatMul(n, m, k, b, ldb, at, m, ct, m)
+	for p0 := 0; p0 < k; p0 += ntChunk {
+		kb := min(ntChunk, k-p0)
+		for i := 0; i < m; i++ {
+			for p, v := range a[i*lda+p0:][:kb] {
+				at[p*m+i] = v
+			}
+		}
+		trainMatMul(n, m, kb, b[p0:], ldb, at, m, ct, m)
+	}
 	for j := 0; j < n; j++ {
 		for i, v := range ct[j*m:][:m] {
 			c[i*ldc+j] += v
 		}
 	}
 }
+
+// ntChunk is how much of the long dimension matMulNT multiplies at a time.
+const ntChunk = 512
 
 func dot(x, y []float32) float32 {
 	y = y[:len(x)]

@@ -17,6 +17,9 @@ func dotFMA(n int, x, y *float32) float32
 func kern6x16Conv(k int, a, b *float32, boff *int32, c *float32, ldc int, bias *float32, relu int)
 
 //go:noescape
+func dotNT4x2(k int, a *float32, lda int, b *float32, ldb int, c *[8]float32)
+
+//go:noescape
 func axpyAVX2(n int, a float32, x, y *float32)
 
 //go:noescape
@@ -29,6 +32,7 @@ func init() {
 		matMul = MatMulAVX2
 		convKernel = ConvAVX2
 		trainMatMul = MatMulAVX2Fused
+		trainMatMulNT = matMulNTAVX2
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {
 				return 0
@@ -71,6 +75,7 @@ func ConvAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []
 	cols := n / nr * nr
 	if m > 0 && cols > 0 && k > 0 {
 		panels, packed := packPanels(m, k, a, lda, mr)
+		defer packBuffers.put(packed)
 		padBias := make([]float32, panels*mr)
 		copy(padBias, bias[:m])
 		flag := 0
@@ -106,12 +111,18 @@ func MatMulAVX2Fused(m, n, k int, a []float32, lda int, b []float32, ldb int, c 
 // zero rows padding the last panel.
 func packPanels(m, k int, a []float32, lda, mr int) (panels int, packed []float32) {
 	panels = (m + mr - 1) / mr
-	packed = make([]float32, panels*mr*k)
+	packed = packBuffers.get(panels * mr * k) // the callers give it back
 	for pi := 0; pi < panels; pi++ {
 		dst := packed[pi*mr*k:][:mr*k]
-		for r := 0; r < min(mr, m-pi*mr); r++ {
+		rows := min(mr, m-pi*mr)
+		for r := 0; r < rows; r++ {
 			for p, v := range a[(pi*mr+r)*lda:][:k] {
 				dst[p*mr+r] = v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := 0; p < k; p++ {
+				dst[p*mr+r] = 0
 			}
 		}
 	}
@@ -131,7 +142,9 @@ func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, boff []int32, l
 	}
 	const mr, nr = 6, 16
 	panels, packed := packPanels(m, k, a, lda, mr)
-	panel := make([]float32, k*nr)
+	panel := packBuffers.get(k * nr) // cleared below where it is not overwritten
+	defer packBuffers.put(packed)
+	defer packBuffers.put(panel)
 	var tmp [mr * nr]float32
 	for j := 0; j < n; j += nr {
 		cols := min(nr, n-j)
@@ -158,6 +171,43 @@ func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, boff []int32, l
 				crow := c[(i0+r)*ldc+j:][:cols]
 				for x := range crow {
 					crow[x] += tmp[r*nr+x]
+				}
+			}
+		}
+	}
+}
+
+// matMulNTAVX2 is matMulNT for training (weight gradients: a few long rows
+// times the transpose of many long rows) as dot products of four rows of a
+// with two rows of b at a time, read in place, ntChunk of the long
+// dimension at a time so that the chunk of b stays in cache across the
+// rows of a. Edges fall back to single dot products.
+func matMulNTAVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	var sums [8]float32
+	for p0 := 0; p0 < k; p0 += ntChunk {
+		kb := min(ntChunk, k-p0)
+		k8 := kb / 8 * 8
+		for i := 0; i < m; i += 4 {
+			for j := 0; j < n; j += 2 {
+				if i+4 > m || j+2 > n || k8 == 0 {
+					for ii := i; ii < min(i+4, m); ii++ {
+						for jj := j; jj < min(j+2, n); jj++ {
+							c[ii*ldc+jj] += trainDot(a[ii*lda+p0:][:kb], b[jj*ldb+p0:][:kb])
+						}
+					}
+					continue
+				}
+				_ = a[(i+3)*lda+p0+kb-1]
+				_ = b[(j+1)*ldb+p0+kb-1]
+				dotNT4x2(k8, &a[i*lda+p0], lda, &b[j*ldb+p0], ldb, &sums)
+				for ii := 0; ii < 4; ii++ {
+					for jj := 0; jj < 2; jj++ {
+						s := sums[2*ii+jj]
+						for p := p0 + k8; p < p0+kb; p++ {
+							s += a[(i+ii)*lda+p] * b[(j+jj)*ldb+p]
+						}
+						c[(i+ii)*ldc+j+jj] += s
+					}
 				}
 			}
 		}

@@ -461,3 +461,65 @@ cwrite:
 	VMOVUPS Y11, 32(DI)
 	VZEROUPPER
 	RET
+
+// func dotNT4x2(k int, a *float32, lda int, b *float32, ldb int, c *[8]float32)
+// c[2*i+j] = sum over p < k (k a multiple of 8) of a[i*lda+p] * b[j*ldb+p],
+// for i < 4, j < 2: eight dot products at once, each summed in eight lanes
+// with fused multiply-adds and then across the lanes.
+TEXT ·dotNT4x2(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	MOVQ c+40(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (DI)(R9*1), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
+ntloop:
+	CMPQ CX, $8
+	JLT ntdone
+	VMOVUPS (DI)(AX*1), Y8
+	VMOVUPS (R13)(AX*1), Y9
+	VMOVUPS (SI)(AX*1), Y10
+	VFMADD231PS Y8, Y10, Y0
+	VFMADD231PS Y9, Y10, Y1
+	VMOVUPS (R10)(AX*1), Y11
+	VFMADD231PS Y8, Y11, Y2
+	VFMADD231PS Y9, Y11, Y3
+	VMOVUPS (R11)(AX*1), Y12
+	VFMADD231PS Y8, Y12, Y4
+	VFMADD231PS Y9, Y12, Y5
+	VMOVUPS (R12)(AX*1), Y13
+	VFMADD231PS Y8, Y13, Y6
+	VFMADD231PS Y9, Y13, Y7
+	ADDQ $32, AX
+	SUBQ $8, CX
+	JMP ntloop
+ntdone:
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X8
+	VADDPS X8, X0, X0
+	VEXTRACTF128 $1, Y4, X9
+	VADDPS X9, X4, X4
+	VMOVUPS X0, (DX)
+	VMOVUPS X4, 16(DX)
+	VZEROUPPER
+	RET
