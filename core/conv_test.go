@@ -65,7 +65,7 @@ func TestConvForwardMatchesNaive(t *testing.T) {
 			in := randSlice(rng, tc.cin*tc.g.pixels())
 			l := convLayer{in: tc.cin, out: tc.cout, k: tc.k, weight: randSlice(rng, tc.cout*kk), bias: randSlice(rng, tc.cout)}
 			want := naiveConv(in, tc.cin, tc.g, l.weight, l.bias, tc.cout, tc.k)
-			got := sameConv(&l, in, tc.g, AllEdges, false)
+			got := sameConv(&l, in, tc.g, allEdges, false)
 			if e := maxAbsDiff(got, want); e > 1e-5 {
 				t.Errorf("inference forward: max abs error %g", e)
 			}

@@ -18,15 +18,15 @@ import "image"
 // layer writes its output with room around it for the next layer's
 // replicated border, and fills that border in place.
 
-// Edges says which sides of a region lie on the image border.
-type Edges struct{ Left, Top, Right, Bottom bool }
+// edges says which sides of a region lie on the image border.
+type edges struct{ Left, Top, Right, Bottom bool }
 
-// AllEdges is a region that is the whole image.
-var AllEdges = Edges{true, true, true, true}
+// allEdges is a region that is the whole image.
+var allEdges = edges{true, true, true, true}
 
 // edgesOf returns which sides of r lie on the border of an image of w x h.
-func edgesOf(r image.Rectangle, w, h int) Edges {
-	return Edges{r.Min.X == 0, r.Min.Y == 0, r.Max.X == w, r.Max.Y == h}
+func edgesOf(r image.Rectangle, w, h int) edges {
+	return edges{r.Min.X == 0, r.Min.Y == 0, r.Max.X == w, r.Max.Y == h}
 }
 
 // maps is a stack of feature maps: planes `plane` floats apart, each h rows
@@ -47,7 +47,7 @@ type border struct{ l, t, r, b int }
 
 // borderFor returns the replicated border a layer of radius r needs on the
 // sides of e.
-func borderFor(e Edges, r int) border {
+func borderFor(e edges, r int) border {
 	side := func(on bool) int {
 		if on {
 			return r
@@ -185,7 +185,7 @@ func newInferer(m *Model) *inferer {
 // region whose sides e lie on the image border. The output covers the
 // region less the network's radius on its other sides; its data is the
 // inferer's own, overwritten by the next call.
-func (f *inferer) run(x []float32, h, w int, e Edges) maps {
+func (f *inferer) run(x []float32, h, w int, e edges) maps {
 	channels := len(x) / (h * w)
 	cur := maps{data: x, plane: h * w, stride: w, w: w, h: h, rect: image.Rect(0, 0, w, h), channels: channels}
 	// One stride for all layers, wide enough for the widest border.
@@ -237,7 +237,7 @@ func (m maps) crop(r image.Rectangle) []Plane {
 // Infer runs the network on one pre-upsampled h x w image x ([channels][h*w])
 // and returns the output in a new slice.
 func (m *Model) Infer(x []float32, h, w int) []float32 {
-	out := newInferer(m).run(x, h, w, AllEdges)
+	out := newInferer(m).run(x, h, w, allEdges)
 	var res []float32
 	for _, p := range out.crop(image.Rect(0, 0, w, h)) {
 		res = append(res, p.Pix...)

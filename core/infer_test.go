@@ -13,7 +13,7 @@ import (
 // by image, with replicated edges on the sides in e, and returns the
 // outputs as tight planes laid out as the batch was ([out][batch][h][w']),
 // where the sides not in e have shrunk by the radius.
-func sameConv(l *convLayer, in []float32, g convGeom, e Edges, withReLU bool) []float32 {
+func sameConv(l *convLayer, in []float32, g convGeom, e edges, withReLU bool) []float32 {
 	var outs [][]Plane
 	for b := 0; b < g.batch; b++ {
 		img := make([]float32, 0, l.in*g.plane())
@@ -73,7 +73,7 @@ func TestInferencePathsAgree(t *testing.T) {
 		l := convLayer{in: tc.in, out: tc.out, k: tc.k, weight: randSlice(rng, tc.out*kk), bias: randSlice(rng, tc.out)}
 		in := randSlice(rng, tc.in*g.pixels())
 		for sides := 0; sides < 16; sides++ {
-			e := Edges{sides&1 != 0, sides&2 != 0, sides&4 != 0, sides&8 != 0}
+			e := edges{sides&1 != 0, sides&2 != 0, sides&4 != 0, sides&8 != 0}
 			for _, withReLU := range []bool{false, true} {
 				var want []float32
 				withKernels(t, func(path string) {
@@ -100,8 +100,8 @@ func TestValidSidesMatchSame(t *testing.T) {
 	g := convGeom{1, 12, 15}
 	l := convLayer{in: 3, out: 4, k: 5, weight: randSlice(rng, 4*75), bias: randSlice(rng, 4)}
 	in := randSlice(rng, 3*g.pixels())
-	whole := sameConv(&l, in, g, AllEdges, true)
-	e := Edges{Left: true, Bottom: true} // shrinks by 2 at the top and right
+	whole := sameConv(&l, in, g, allEdges, true)
+	e := edges{Left: true, Bottom: true} // shrinks by 2 at the top and right
 	got := sameConv(&l, in, g, e, true)
 	w, h := g.w-2, g.h-2
 	for o := 0; o < l.out; o++ {

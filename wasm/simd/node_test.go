@@ -50,7 +50,7 @@ func BenchmarkSIMDKernel(b *testing.B) {
 
 // BenchmarkSIMDConv reports gemmoff's GFLOP/s in V8 on a 3 x 3 convolution
 // of 16 to 16 channels read from edge-padded planes, as core's
-// forwardPadded calls it, for tiles of several sides: the wider the rows,
+// inference calls it, for tiles of several sides: the wider the rows,
 // the less of the three input rows of all channels stays in L1.
 func BenchmarkSIMDConv(b *testing.B) {
 	wa := js.Global().Get("WebAssembly")
