@@ -193,9 +193,10 @@ func (f *inferer) run(x []float32, h, w int, e edges) maps {
 	for _, l := range f.layers {
 		maxR = max(maxR, l.k/2)
 	}
-	wide := borderFor(e, maxR)
-	if b := borderFor(e, f.layers[0].k/2); b != (border{}) {
-		cur = withBorder(f.padded, cur, b, w+wide.l+wide.r)
+	// A region with a border side starts in a copy at that stride (with the
+	// first layer's border, none for a 1x1 layer); one without keeps x's.
+	if wide := borderFor(e, maxR); wide != (border{}) {
+		cur = withBorder(f.padded, cur, borderFor(e, f.layers[0].k/2), w+wide.l+wide.r)
 		f.padded = cur.data
 	}
 	for i := range f.layers {

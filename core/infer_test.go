@@ -119,7 +119,8 @@ func TestValidSidesMatchSame(t *testing.T) {
 // to float rounding: training sums with fused multiply-adds).
 func TestInferMatchesGraph(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 15))
-	for _, cfg := range []Config{tinyY, tinyRGB, Presets["srcnn-915"], Presets["vdsr16-8"]} {
+	first1x1 := Config{Preset: "first-1x1", Channels: 1, Layers: []Layer{{1, 4}, {3, 4}, {5, 1}}}
+	for _, cfg := range []Config{tinyY, tinyRGB, first1x1, Presets["srcnn-915"], Presets["vdsr16-8"]} {
 		t.Run(cfg.Preset, func(t *testing.T) {
 			m := smallModel(t, cfg, 7)
 			h, w := 19, 23
