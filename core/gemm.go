@@ -236,17 +236,13 @@ var (
 
 // matMulNT adds a times the transpose of b into c: c[i*ldc+j] += sum_p
 // a[i*lda+p] * b[j*ldb+p]. Training uses it for weight gradients, where
-// rows are long (all pixels of a batch) and the output is small: wide
-// outputs go through the GEMM kernel on transposed operands, narrow ones
-// (1 or 3 filters) are dot products.
-func matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	trainMatMulNT(m, n, k, a, lda, b, ldb, c, ldc)
-}
+// rows are long (all pixels of a batch) and the output is small. Builds
+// with a faster kernel replace it at init.
+var matMulNT = matMulNTGo
 
-// trainMatMulNT is matMulNT's kernel: matMulNTGo, or one a build has.
-var trainMatMulNT = matMulNTGo
-
-// matMulNTGo is the portable matMulNT.
+// matMulNTGo is the portable matMulNT: wide outputs go through the GEMM
+// kernel on transposed operands, narrow ones (1 or 3 filters) are dot
+// products.
 func matMulNTGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if m < 16 {
 		for i := 0; i < m; i++ {
@@ -256,29 +252,20 @@ func matMulNTGo(m, n, k int, a []float32, lda int, b []float32, ldb int, c []flo
 		}
 		return
 	}
-	// Through the GEMM kernel as ct += b * at, a slice of ntChunk of the
-	// long dimension at a time, so that the kernel's packed copy of b
-	// stays in cache between being written and read.
-	at := make([]float32, min(k, ntChunk)*m)
-	ct := make([]float32, n*m)
-	for p0 := 0; p0 < k; p0 += ntChunk {
-		kb := min(ntChunk, k-p0)
-		for i := 0; i < m; i++ {
-			for p, v := range a[i*lda+p0:][:kb] {
-				at[p*m+i] = v
-			}
+	at := make([]float32, k*m)
+	for i := 0; i < m; i++ {
+		for p, v := range a[i*lda:][:k] {
+			at[p*m+i] = v
 		}
-		trainMatMul(n, m, kb, b[p0:], ldb, at, m, ct, m)
 	}
+	ct := make([]float32, n*m)
+	trainMatMul(n, m, k, b, ldb, at, m, ct, m)
 	for j := 0; j < n; j++ {
 		for i, v := range ct[j*m:][:m] {
 			c[i*ldc+j] += v
 		}
 	}
 }
-
-// ntChunk is how much of the long dimension matMulNT multiplies at a time.
-const ntChunk = 512
 
 func dot(x, y []float32) float32 {
 	y = y[:len(x)]

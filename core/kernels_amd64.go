@@ -32,7 +32,7 @@ func init() {
 		matMul = MatMulAVX2
 		convKernel = ConvAVX2
 		trainMatMul = MatMulAVX2Fused
-		trainMatMulNT = matMulNTAVX2
+		matMulNT = matMulNTAVX2
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {
 				return 0
@@ -213,3 +213,6 @@ func matMulNTAVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 		}
 	}
 }
+
+// ntChunk is how much of the long dimension matMulNTAVX2 takes at a time.
+const ntChunk = 512
