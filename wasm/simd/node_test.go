@@ -9,23 +9,23 @@ import (
 	"time"
 )
 
-// nodeKernel instantiates the module in the JavaScript engine running the
-// test (V8 under node) on a memory of its own, and returns its gemm and a
-// view of that memory.
-func nodeKernel(t testing.TB) (js.Value, js.Value) {
+// nodeModule instantiates the module in the JavaScript engine running the
+// test (V8 under node) on a memory of its own, and returns its exports and
+// that memory's buffer.
+func nodeModule() (exports, buffer js.Value) {
 	wa := js.Global().Get("WebAssembly")
 	mem := wa.Get("Memory").New(map[string]any{"initial": 2048})
 	bytes := js.Global().Get("Uint8Array").New(len(Module()))
 	js.CopyBytesToJS(bytes, Module())
-	mod := wa.Get("Module").New(bytes)
-	inst := wa.Get("Instance").New(mod, map[string]any{"env": map[string]any{"memory": mem}})
-	return inst.Get("exports").Get("gemm"), js.Global().Get("Float32Array").New(mem.Get("buffer"))
+	inst := wa.Get("Instance").New(wa.Get("Module").New(bytes), map[string]any{"env": map[string]any{"memory": mem}})
+	return inst.Get("exports"), mem.Get("buffer")
 }
 
 // BenchmarkSIMDKernel reports the module's GFLOP/s in V8 on the GEMMs of
 // SRCNN layers over a 140x140 tile (M filters, K inputs x k x k, N pixels).
 func BenchmarkSIMDKernel(b *testing.B) {
-	gemm, f32 := nodeKernel(b)
+	exports, buffer := nodeModule()
+	gemm, f32 := exports.Get("gemm"), js.Global().Get("Float32Array").New(buffer)
 	for _, s := range []struct {
 		name    string
 		m, k, n int
@@ -53,14 +53,9 @@ func BenchmarkSIMDKernel(b *testing.B) {
 // inference calls it, for tiles of several sides: the wider the rows,
 // the less of the three input rows of all channels stays in L1.
 func BenchmarkSIMDConv(b *testing.B) {
-	wa := js.Global().Get("WebAssembly")
-	mem := wa.Get("Memory").New(map[string]any{"initial": 2048})
-	bytes := js.Global().Get("Uint8Array").New(len(Module()))
-	js.CopyBytesToJS(bytes, Module())
-	inst := wa.Get("Instance").New(wa.Get("Module").New(bytes), map[string]any{"env": map[string]any{"memory": mem}})
-	gemmoff := inst.Get("exports").Get("gemmoff")
-	i32 := js.Global().Get("Int32Array").New(mem.Get("buffer"))
-	f32 := js.Global().Get("Float32Array").New(mem.Get("buffer"))
+	exports, buffer := nodeModule()
+	gemmoff := exports.Get("gemmoff")
+	i32, f32 := js.Global().Get("Int32Array").New(buffer), js.Global().Get("Float32Array").New(buffer)
 	const m, ch = 16, 16
 	k := ch * 9
 	for _, side := range []int{64, 140, 272} {

@@ -23,7 +23,6 @@ func main() {
 	// No frames at all while nothing happens: ebiten runs Update and Draw
 	// on input, and when the page sends something (ScheduleFrame).
 	ebiten.SetFPSMode(ebiten.FPSModeVsyncOffMinimum) //nolint:staticcheck // the only way to stop the idle game loop
-
 	if err := ebiten.RunGame(v); err != nil {
 		log.Fatal(err)
 	}
