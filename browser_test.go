@@ -331,9 +331,7 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 
 func TestBrowserCancelAndBadFile(t *testing.T) {
 	b := newBrowser(t)
-	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 8), 2)
-	srv := httptest.NewServer(testSite(t, weights))
+	srv := httptest.NewServer(tinySite(t, 8))
 	defer srv.Close()
 	dir := t.TempDir()
 	big := testImagePNG(t, dir, "big.png", 1200, 900)
@@ -486,6 +484,14 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// tinySite is the site with a tiny untrained model as its general x2
+// weights (the seed picks it).
+func tinySite(t testing.TB, seed uint64) *site {
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", tinyModel(t, seed), 2)
+	return testSite(t, weights)
+}
+
 // gate holds back one path until released, to load the page without it.
 type gate struct {
 	h       http.Handler
@@ -505,9 +511,7 @@ func (g *gate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // viewer shows the result once it arrives.
 func TestBrowserWorksBeforeTheViewerLoads(t *testing.T) {
 	b := newBrowser(t)
-	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 10), 2)
-	g := &gate{h: testSite(t, weights), path: "/gen/viewer.wasm", release: make(chan struct{})}
+	g := &gate{h: tinySite(t, 10), path: "/gen/viewer.wasm", release: make(chan struct{})}
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 	released := false
@@ -657,9 +661,7 @@ func BenchmarkBrowser(b *testing.B) {
 // everything; with the server gone the page still loads and enhances.
 func TestBrowserWorksOffline(t *testing.T) {
 	b := newBrowser(t)
-	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 11), 2)
-	srv := httptest.NewServer(testSite(t, weights))
+	srv := httptest.NewServer(tinySite(t, 11))
 	in := testImagePNG(t, t.TempDir(), "offline.png", 40, 40)
 	err := b.do(
 		chromedp.Navigate(srv.URL+"/"),
@@ -708,9 +710,7 @@ func (b *browser) viewer() viewState {
 // pans, 1:1 and Fit do what they say.
 func TestBrowserViewer(t *testing.T) {
 	b := newBrowser(t)
-	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 12), 2)
-	srv := httptest.NewServer(testSite(t, weights))
+	srv := httptest.NewServer(tinySite(t, 12))
 	defer srv.Close()
 	in := testImagePNG(t, t.TempDir(), "view.png", 300, 200)
 	if err := b.do(chromedp.Navigate(srv.URL+"/"), enhanceSteps(in),
