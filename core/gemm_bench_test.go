@@ -18,14 +18,12 @@ var layerShapes = []struct {
 	{"seed-L2-3x3x128to64", 64, 1152, 128 * 128},
 }
 
-// BenchmarkMatMul reports GFLOP/s of the kernel in use (matMul) and of the
-// pure-Go kernel on each layer shape.
+// BenchmarkMatMul reports GFLOP/s on each layer shape of the kernels in use
+// for inference (active) and training (train), of the pure-Go kernel, and
+// of every kernel this CPU can run (archKernels).
 func BenchmarkMatMul(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	kernels := []struct {
-		name string
-		f    MatMulFunc
-	}{{"active", matMul}, {"go", MatMulGo}, {"train", trainMatMul}}
+	kernels := append([]namedKernel{{"active", matMul}, {"go", MatMulGo}, {"train", trainMatMul}}, archKernels...)
 	for _, s := range layerShapes {
 		a, bm, c := randSlice(rng, s.m*s.k), randSlice(rng, s.k*s.n), make([]float32, s.m*s.n)
 		for _, kern := range kernels {
@@ -37,4 +35,10 @@ func BenchmarkMatMul(b *testing.B) {
 			})
 		}
 	}
+}
+
+// namedKernel is a matrix kernel with a name for benchmarks.
+type namedKernel struct {
+	name string
+	f    MatMulFunc
 }

@@ -32,6 +32,11 @@ func init() {
 		matMul = MatMulAVX2
 		convKernel = ConvAVX2
 		trainMatMul = MatMulAVX2Fused
+		if cpu.X86.HasAVX512F {
+			matMul = MatMulAVX512
+			convKernel = ConvAVX512
+			trainMatMul = MatMulAVX512Fused
+		}
 		matMulNT = matMulNTAVX2
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {

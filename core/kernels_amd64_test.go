@@ -11,38 +11,67 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// TestAVX2KernelsMatchGo: the plain AVX2 kernel must give MatMulGo's numbers
-// bit for bit (the page and the command line then agree); the fused one
-// must agree within 1e-5 relative. Shapes include ragged edges in every
-// dimension.
-func TestAVX2KernelsMatchGo(t *testing.T) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
-		t.Skip("this CPU has no AVX2/FMA; the pure-Go kernel is in use")
+// TestKernelsMatchGo: the plain AVX2 and AVX-512 kernels must give
+// MatMulGo's numbers bit for bit (the page and the command line then
+// agree); the fused ones must agree within 1e-5 relative. Shapes include
+// ragged edges in every dimension and, for the AVX-512 kernels' blocking,
+// k and n longer than one block.
+func TestKernelsMatchGo(t *testing.T) {
+	kernels := []struct {
+		name  string
+		f     MatMulFunc
+		exact bool
+		ok    bool
+	}{
+		{"AVX2", MatMulAVX2, true, hasAVX2},
+		{"AVX2Fused", MatMulAVX2Fused, false, hasAVX2},
+		{"AVX512", MatMulAVX512, true, hasAVX512},
+		{"AVX512Fused", MatMulAVX512Fused, false, hasAVX512},
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {64, 81, 81}, {32, 100, 64}, {5, 33, 800}, {12, 48, 5}, {81, 64, 1000}} {
+	shapes := [][3]int{{1, 1, 1}, {6, 16, 1}, {7, 17, 3}, {64, 81, 81}, {32, 100, 64}, {5, 33, 800},
+		{12, 48, 5}, {81, 64, 1000}, {8, 32, 256}, {9, 1100, 257}, {32, 2100, 600}, {16, 40, 1600}}
+	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
-		t.Run(fmt.Sprint(s), func(t *testing.T) {
-			a, b, c0 := randSlice(rng, m*k), randSlice(rng, k*n), randSlice(rng, m*n)
-			want := append([]float32(nil), c0...)
-			MatMulGo(m, n, k, a, k, b, n, want, n)
-			got := append([]float32(nil), c0...)
-			MatMulAVX2(m, n, k, a, k, b, n, got, n)
-			for i := range want {
-				if got[i] != want[i] {
-					t.Fatalf("MatMulAVX2 differs from MatMulGo at %d: %g vs %g", i, got[i], want[i])
-				}
+		a, b, c0 := randSlice(rng, m*k), randSlice(rng, k*n), randSlice(rng, m*n)
+		want := append([]float32(nil), c0...)
+		MatMulGo(m, n, k, a, k, b, n, want, n)
+		for _, kern := range kernels {
+			if !kern.ok {
+				continue
 			}
-			fused := append([]float32(nil), c0...)
-			MatMulAVX2Fused(m, n, k, a, k, b, n, fused, n)
-			for i := range want {
-				if d := math.Abs(float64(fused[i] - want[i])); d > 1e-5*math.Max(1, math.Abs(float64(want[i])))*math.Sqrt(float64(k)) {
-					t.Fatalf("MatMulAVX2Fused at %d: %g vs %g", i, fused[i], want[i])
+			t.Run(fmt.Sprint(kern.name, s), func(t *testing.T) {
+				got := append([]float32(nil), c0...)
+				kern.f(m, n, k, a, k, b, n, got, n)
+				for i := range want {
+					d := math.Abs(float64(got[i] - want[i]))
+					if (kern.exact && d != 0) || d > 1e-5*math.Max(1, math.Abs(float64(want[i])))*math.Sqrt(float64(k)) {
+						t.Fatalf("element %d: %g, MatMulGo gives %g", i, got[i], want[i])
+					}
 				}
-			}
-		})
+			})
+		}
+	}
+	if !hasAVX2 && !hasAVX512 {
+		t.Log("this CPU has neither AVX2/FMA nor AVX-512; only the pure-Go kernel runs")
 	}
 }
+
+// archKernels are the amd64 kernels this CPU can run, for BenchmarkMatMul.
+var archKernels = func() (ks []namedKernel) {
+	if hasAVX2 {
+		ks = append(ks, namedKernel{"avx2", MatMulAVX2}, namedKernel{"avx2-fused", MatMulAVX2Fused})
+	}
+	if hasAVX512 {
+		ks = append(ks, namedKernel{"avx512", MatMulAVX512}, namedKernel{"avx512-fused", MatMulAVX512Fused})
+	}
+	return ks
+}()
+
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = cpu.X86.HasAVX512F
+)
 
 func TestDotFMA(t *testing.T) {
 	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
@@ -85,26 +114,37 @@ func TestOffsetAVX2MatchesGo(t *testing.T) {
 	}
 }
 
-func TestConvAVX2MatchesGo(t *testing.T) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
-		t.Skip("no AVX2/FMA")
-	}
+// TestConvKernelsMatchGo: the convolution kernels give the reference's
+// numbers bit for bit, signs of zeros included.
+func TestConvKernelsMatchGo(t *testing.T) {
+	kernels := []struct {
+		name string
+		f    ConvFunc
+		ok   bool
+	}{{"AVX2", ConvAVX2, hasAVX2}, {"AVX512", ConvAVX512, hasAVX512}}
 	rng := rand.New(rand.NewPCG(13, 14))
 	ref := ConvFromOffsets(OffsetMatMulGo)
-	for _, s := range [][3]int{{1, 1, 1}, {6, 16, 9}, {16, 150, 144}, {7, 33, 27}, {64, 40, 81}, {12, 32, 3}} {
-		for _, relu := range []bool{false, true} {
-			m, n, k := s[0], s[1], s[2]
-			boff := make([]int32, k)
-			for p := range boff {
-				boff[p] = int32((p/3)*(n+2) + p%3)
-			}
-			a, b, bias := randSlice(rng, m*k), randSlice(rng, int(boff[k-1])+n), randSlice(rng, m)
-			want, got := randSlice(rng, m*n), randSlice(rng, m*n)
-			ref(m, n, k, a, k, b, boff, want, n, bias, relu)
-			ConvAVX2(m, n, k, a, k, b, boff, got, n, bias, relu)
-			for i := range want {
-				if got[i] != want[i] || (got[i] == 0 && math.Signbit(float64(got[i])) != math.Signbit(float64(want[i]))) {
-					t.Fatalf("%v relu %v element %d: %g, Go gives %g", s, relu, i, got[i], want[i])
+	shapes := [][3]int{{1, 1, 1}, {6, 16, 9}, {16, 150, 144}, {7, 33, 27}, {64, 40, 81}, {12, 32, 3},
+		{8, 32, 9}, {9, 95, 25}, {32, 64, 64}}
+	for _, kern := range kernels {
+		if !kern.ok {
+			continue
+		}
+		for _, s := range shapes {
+			for _, relu := range []bool{false, true} {
+				m, n, k := s[0], s[1], s[2]
+				boff := make([]int32, k)
+				for p := range boff {
+					boff[p] = int32((p/3)*(n+2) + p%3)
+				}
+				a, b, bias := randSlice(rng, m*k), randSlice(rng, int(boff[k-1])+n), randSlice(rng, m)
+				want, got := randSlice(rng, m*n), randSlice(rng, m*n)
+				ref(m, n, k, a, k, b, boff, want, n, bias, relu)
+				kern.f(m, n, k, a, k, b, boff, got, n, bias, relu)
+				for i := range want {
+					if got[i] != want[i] || (got[i] == 0 && math.Signbit(float64(got[i])) != math.Signbit(float64(want[i]))) {
+						t.Fatalf("%s %v relu %v element %d: %g, Go gives %g", kern.name, s, relu, i, got[i], want[i])
+					}
 				}
 			}
 		}
