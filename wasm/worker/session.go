@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"strings"
 	"time"
 
 	"github.com/srcnn-web/upscaler/core"
@@ -125,17 +124,18 @@ func EncodePNG(w, h int, rgba []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// KernelShape is a GEMM: M filters, K inputs x k x k, N pixels.
+// KernelShape is a GEMM: M filters, K inputs x k x k, N pixels; Side is
+// the convolution's k (0 for a product with no convolution behind it).
 type KernelShape struct {
-	Name    string
-	M, K, N int
+	Name          string
+	M, K, N, Side int
 }
 
 // KernelShapes are the GEMMs of SRCNN layers on a 140x140 tile (a 128 tile
 // and its halo).
 var KernelShapes = []KernelShape{
-	{"9x9x1to64", 64, 81, 19600}, {"1x1x64to32", 32, 64, 19600}, {"5x5x64to32", 32, 1600, 19600},
-	{"3x3x16to16", 16, 144, 19600}, {"3x3x128to64", 64, 1152, 19600},
+	{"9x9x1to64", 64, 81, 19600, 9}, {"1x1x64to32", 32, 64, 19600, 1}, {"5x5x64to32", 32, 1600, 19600, 5},
+	{"3x3x16to16", 16, 144, 19600, 3}, {"3x3x128to64", 64, 1152, 19600, 3},
 }
 
 // BenchKernels times the active matrix kernel and the pure-Go one on each
@@ -164,26 +164,27 @@ func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float6
 			}
 			out[s.Name+"/"+k.name] = 2 * float64(s.M*s.N*s.K) * float64(runs) / time.Since(start).Seconds() / 1e9
 		}
-		if conv := core.ActiveConv(); conv != nil && strings.HasPrefix(s.Name, "3x3x") {
+		if conv := core.ActiveConv(); conv != nil && s.Side > 0 {
 			out[s.Name+"/conv"] = benchConv(conv, s, minTime)
 		}
 	}
 	return out
 }
 
-// benchConv times a 3x3 convolution the way inference runs it: the
-// product reads the rows of B at offsets into the input maps (a 140x140
-// tile with its one-pixel border, no im2col), with bias and ReLU.
+// benchConv times a convolution the way inference runs it: the product
+// reads the rows of B at offsets into the input maps (a 140x140 tile with
+// its border, no im2col), with bias and ReLU.
 func benchConv(conv core.ConvFunc, s KernelShape, minTime time.Duration) float64 {
 	const side = 140
-	stride, in := side+2, s.K/9
+	k := s.Side
+	stride, in := side+k-1, s.K/(k*k)
 	maps := make([]float32, in*stride*stride)
 	for i := range maps {
 		maps[i] = float32(i%11) * 0.1
 	}
 	boff := make([]int32, s.K)
 	for p := range boff {
-		c, dy, dx := p/9, p/3%3, p%3
+		c, dy, dx := p/(k*k), p/k%k, p%k
 		boff[p] = int32(c*stride*stride + dy*stride + dx)
 	}
 	a, bias := make([]float32, s.M*s.K), make([]float32, s.M)

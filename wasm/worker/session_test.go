@@ -161,11 +161,11 @@ func TestSessionErrors(t *testing.T) {
 }
 
 func TestBenchKernelsReportsEveryShape(t *testing.T) {
-	shapes := []KernelShape{{"a", 4, 9, 64}, {"b", 8, 3, 100}, {"3x3x2to4", 4, 18, 100}}
+	shapes := []KernelShape{{"a", 4, 9, 64, 0}, {"b", 8, 3, 100, 0}, {"3x3x2to4", 4, 18, 100, 3}, {"1x1x5to2", 2, 5, 100, 1}}
 	res := BenchKernels(shapes, time.Millisecond)
 	for _, s := range shapes {
 		kernels := []string{"active", "go"}
-		if s.Name == "3x3x2to4" && core.ActiveConv() != nil {
+		if s.Side > 0 && core.ActiveConv() != nil {
 			kernels = append(kernels, "conv")
 		}
 		for _, k := range kernels {
