@@ -12,6 +12,9 @@ func kern8x32Fused(k int, a, b, s, c *float32, ldc, flags int)
 func kern8x32Conv(k int, a, b *float32, boff *int32, c *float32, ldc int, bias *float32, relu int)
 
 //go:noescape
+func dotNT4x4(k int, a *float32, lda int, b *float32, ldb int, c *[16]float32)
+
+//go:noescape
 func packRow32(chunks int, src, dst *float32, stride int, next *float32)
 
 // kernel512 is an 8x32 micro-kernel; see gemm512_amd64.s for its flags.

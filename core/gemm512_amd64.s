@@ -203,6 +203,15 @@ intoc: \
 	VADDPS Z19, z0, z0 \
 	VADDPS Z20, z1, z1
 
+// NTROW adds row a (at the register's address plus AX) times the four rows
+// of b in Z16-Z19 into four accumulators.
+#define NTROW(ra, z0, z1, z2, z3) \
+	VMOVUPS (ra)(AX*1), Z20 \
+	VFMADD231PS Z16, Z20, z0 \
+	VFMADD231PS Z17, Z20, z1 \
+	VFMADD231PS Z18, Z20, z2 \
+	VFMADD231PS Z19, Z20, z3
+
 // STEP applies ROW to the eight rows of one step of k and moves on.
 #define STEP(ROW) \
 	VMOVUPS 0(BX), Z16 \
@@ -371,5 +380,102 @@ write:
 	ADDQ SI, DI
 	VMOVUPS Z14, 0(DI)
 	VMOVUPS Z15, 64(DI)
+	VZEROUPPER
+	RET
+
+// func dotNT4x4(k int, a *float32, lda int, b *float32, ldb int, c *[16]float32)
+//
+// dotNT4x4 sets c[4*i+j] = sum over p < k (k a multiple of 16) of
+// a[i*lda+p] * b[j*ldb+p], for i, j < 4: sixteen dot products at once, each
+// summed in sixteen lanes with fused multiply-adds and then across the
+// lanes. Eight loads feed sixteen FMAs (dotNT4x2: six feed eight).
+TEXT ·dotNT4x4(SB), NOSPLIT, $0-48
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R9
+	MOVQ c+40(FP), DX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(R8*1), R11
+	LEAQ (R11)(R8*1), R12
+	LEAQ (DI)(R9*1), R13
+	LEAQ (R13)(R9*1), BX
+	LEAQ (BX)(R9*1), R9
+	ZERO16
+	XORQ AX, AX
+	SHRQ $4, CX
+	JE reduce
+loop:
+	VMOVUPS (DI)(AX*1), Z16
+	VMOVUPS (R13)(AX*1), Z17
+	VMOVUPS (BX)(AX*1), Z18
+	VMOVUPS (R9)(AX*1), Z19
+	NTROW(SI, Z0, Z1, Z2, Z3)
+	NTROW(R10, Z4, Z5, Z6, Z7)
+	NTROW(R11, Z8, Z9, Z10, Z11)
+	NTROW(R12, Z12, Z13, Z14, Z15)
+	ADDQ $64, AX
+	DECQ CX
+	JNZ loop
+reduce:
+	VEXTRACTF64X4 $1, Z0, Y16
+	VADDPS Y16, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y16
+	VADDPS Y16, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y16
+	VADDPS Y16, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y16
+	VADDPS Y16, Y3, Y3
+	VEXTRACTF64X4 $1, Z4, Y16
+	VADDPS Y16, Y4, Y4
+	VEXTRACTF64X4 $1, Z5, Y16
+	VADDPS Y16, Y5, Y5
+	VEXTRACTF64X4 $1, Z6, Y16
+	VADDPS Y16, Y6, Y6
+	VEXTRACTF64X4 $1, Z7, Y16
+	VADDPS Y16, Y7, Y7
+	VEXTRACTF64X4 $1, Z8, Y16
+	VADDPS Y16, Y8, Y8
+	VEXTRACTF64X4 $1, Z9, Y16
+	VADDPS Y16, Y9, Y9
+	VEXTRACTF64X4 $1, Z10, Y16
+	VADDPS Y16, Y10, Y10
+	VEXTRACTF64X4 $1, Z11, Y16
+	VADDPS Y16, Y11, Y11
+	VEXTRACTF64X4 $1, Z12, Y16
+	VADDPS Y16, Y12, Y12
+	VEXTRACTF64X4 $1, Z13, Y16
+	VADDPS Y16, Y13, Y13
+	VEXTRACTF64X4 $1, Z14, Y16
+	VADDPS Y16, Y14, Y14
+	VEXTRACTF64X4 $1, Z15, Y16
+	VADDPS Y16, Y15, Y15
+	VHADDPS Y1, Y0, Y0
+	VHADDPS Y3, Y2, Y2
+	VHADDPS Y5, Y4, Y4
+	VHADDPS Y7, Y6, Y6
+	VHADDPS Y2, Y0, Y0
+	VHADDPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VEXTRACTF128 $1, Y4, X5
+	VADDPS X5, X4, X4
+	VMOVUPS X0, (DX)
+	VMOVUPS X4, 16(DX)
+	VHADDPS Y9, Y8, Y8
+	VHADDPS Y11, Y10, Y10
+	VHADDPS Y13, Y12, Y12
+	VHADDPS Y15, Y14, Y14
+	VHADDPS Y10, Y8, Y8
+	VHADDPS Y14, Y12, Y12
+	VEXTRACTF128 $1, Y8, X9
+	VADDPS X9, X8, X8
+	VEXTRACTF128 $1, Y12, X13
+	VADDPS X13, X12, X12
+	VMOVUPS X8, 32(DX)
+	VMOVUPS X12, 48(DX)
 	VZEROUPPER
 	RET

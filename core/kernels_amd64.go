@@ -32,12 +32,7 @@ func init() {
 		matMul = MatMulAVX2
 		convKernel = ConvAVX2
 		trainMatMul = MatMulAVX2Fused
-		if cpu.X86.HasAVX512F {
-			matMul = MatMulAVX512
-			convKernel = ConvAVX512
-			trainMatMul = MatMulAVX512Fused
-		}
-		matMulNT = matMulNTAVX2
+		matMulNT = ntAVX2.matMulNT
 		trainDot = func(x, y []float32) float32 {
 			if len(x) == 0 {
 				return 0
@@ -56,6 +51,13 @@ func init() {
 				axpyFMA(len(x), a, &x[0], &y[0])
 			}
 		}
+	}
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		// The same rounding as the AVX2 kernels, twice the width.
+		matMul = MatMulAVX512
+		convKernel = ConvAVX512
+		trainMatMul = MatMulAVX512Fused
+		matMulNT = ntAVX512.matMulNT
 	}
 }
 
@@ -182,33 +184,49 @@ func gemmBlocked(m, n, k int, a []float32, lda int, b []float32, boff []int32, l
 	}
 }
 
-// matMulNTAVX2 is matMulNT for training (weight gradients: a few long rows
-// times the transpose of many long rows) as dot products of four rows of a
-// with two rows of b at a time, read in place, ntChunk of the long
-// dimension at a time so that the chunk of b stays in cache across the
-// rows of a. Edges fall back to single dot products.
-func matMulNTAVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	var sums [8]float32
+// ntKernel computes 4 x nb dot products of four rows of a with nb rows of
+// b, over k values (a multiple of step), into sums[nb*i+j].
+type ntKernel struct {
+	nb, step int
+	dots     func(k int, a *float32, lda int, b *float32, ldb int, sums *[16]float32)
+}
+
+// The weight-gradient kernels: 4x2 dot products in YMM lanes, 4x4 in ZMM.
+var (
+	ntAVX2 = ntKernel{2, 8, func(k int, a *float32, lda int, b *float32, ldb int, sums *[16]float32) {
+		dotNT4x2(k, a, lda, b, ldb, (*[8]float32)(sums[:8]))
+	}}
+	ntAVX512 = ntKernel{4, 16, dotNT4x4}
+)
+
+// matMulNT is matMulNT for training (weight gradients: a few long rows
+// times the transpose of many long rows) as blocks of dot products, read
+// in place, ntChunk of the long dimension at a time so that the chunk of b
+// stays in cache across the rows of a. Edges fall back to single dot
+// products.
+func (nt ntKernel) matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	var sums [16]float32
+	nb := nt.nb
 	for p0 := 0; p0 < k; p0 += ntChunk {
 		kb := min(ntChunk, k-p0)
-		k8 := kb / 8 * 8
+		kv := kb / nt.step * nt.step
 		for i := 0; i < m; i += 4 {
-			for j := 0; j < n; j += 2 {
-				if i+4 > m || j+2 > n || k8 == 0 {
+			for j := 0; j < n; j += nb {
+				if i+4 > m || j+nb > n || kv == 0 {
 					for ii := i; ii < min(i+4, m); ii++ {
-						for jj := j; jj < min(j+2, n); jj++ {
+						for jj := j; jj < min(j+nb, n); jj++ {
 							c[ii*ldc+jj] += trainDot(a[ii*lda+p0:][:kb], b[jj*ldb+p0:][:kb])
 						}
 					}
 					continue
 				}
 				_ = a[(i+3)*lda+p0+kb-1]
-				_ = b[(j+1)*ldb+p0+kb-1]
-				dotNT4x2(k8, &a[i*lda+p0], lda, &b[j*ldb+p0], ldb, &sums)
+				_ = b[(j+nb-1)*ldb+p0+kb-1]
+				nt.dots(kv, &a[i*lda+p0], lda, &b[j*ldb+p0], ldb, &sums)
 				for ii := 0; ii < 4; ii++ {
-					for jj := 0; jj < 2; jj++ {
-						s := sums[2*ii+jj]
-						for p := p0 + k8; p < p0+kb; p++ {
+					for jj := 0; jj < nb; jj++ {
+						s := sums[nb*ii+jj]
+						for p := p0 + kv; p < p0+kb; p++ {
 							s += a[(i+ii)*lda+p] * b[(j+jj)*ldb+p]
 						}
 						c[(i+ii)*ldc+j+jj] += s
@@ -219,5 +237,5 @@ func matMulNTAVX2(m, n, k int, a []float32, lda int, b []float32, ldb int, c []f
 	}
 }
 
-// ntChunk is how much of the long dimension matMulNTAVX2 takes at a time.
+// ntChunk is how much of the long dimension matMulNT takes at a time.
 const ntChunk = 512

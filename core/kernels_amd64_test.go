@@ -150,3 +150,37 @@ func TestConvKernelsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestNTKernelsMatchFloat64: both weight-gradient kernels give a * b^T
+// within float32 rounding, on blocks with ragged edges, long dimensions
+// that are not a multiple of the vector or of the chunk, and short ones.
+func TestNTKernelsMatchFloat64(t *testing.T) {
+	kernels := []struct {
+		name string
+		nt   ntKernel
+		ok   bool
+	}{{"AVX2", ntAVX2, hasAVX2}, {"AVX512", ntAVX512, hasAVX512}}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range [][3]int{{4, 4, 16}, {16, 144, 1100}, {64, 81, 2000}, {5, 9, 37}, {8, 6, 513}, {3, 2, 40}, {4, 5, 7}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b, c0 := randSlice(rng, m*k), randSlice(rng, n*k), randSlice(rng, m*n)
+		for _, kern := range kernels {
+			if !kern.ok {
+				continue
+			}
+			c := append([]float32(nil), c0...)
+			kern.nt.matMulNT(m, n, k, a, k, b, k, c, n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					want := float64(c0[i*n+j])
+					for p := 0; p < k; p++ {
+						want += float64(a[i*k+p]) * float64(b[j*k+p])
+					}
+					if d := math.Abs(float64(c[i*n+j]) - want); d > 1e-5*math.Sqrt(float64(k))*math.Max(1, math.Abs(want)) {
+						t.Fatalf("%s %v: c[%d][%d] = %g, want %g", kern.name, s, i, j, c[i*n+j], want)
+					}
+				}
+			}
+		}
+	}
+}
