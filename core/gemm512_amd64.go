@@ -53,35 +53,7 @@ func MatMulAVX512Fused(m, n, k int, a []float32, lda int, b []float32, ldb int, 
 // ragged columns go through ConvAVX2, whose per-element instructions are the
 // same.
 func ConvAVX512(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
-	const mr, nr = mr512, nr512
-	cols := n / nr * nr
-	if m > 0 && cols > 0 && k > 0 {
-		panels, packed := packPanels(m, k, a, lda, mr)
-		defer packBuffers.put(packed)
-		padBias := make([]float32, panels*mr)
-		copy(padBias, bias[:m])
-		flag := 0
-		if relu {
-			flag = 1
-		}
-		var tmp [mr * nr]float32
-		for j := 0; j < cols; j += nr {
-			for pi := 0; pi < panels; pi++ {
-				i := pi * mr
-				if i+mr <= m {
-					kern8x32Conv(k, &packed[i*k], &b[j], &boff[0], &c[i*ldc+j], ldc, &padBias[i], flag)
-					continue
-				}
-				kern8x32Conv(k, &packed[i*k], &b[j], &boff[0], &tmp[0], nr, &padBias[i], flag)
-				for r := 0; r < m-i; r++ {
-					copy(c[(i+r)*ldc+j:][:nr], tmp[r*nr:][:nr])
-				}
-			}
-		}
-	}
-	if cols < n {
-		ConvAVX2(m, n-cols, k, a, lda, b[cols:], boff, c[cols:], ldc, bias, relu)
-	}
+	convBlocked(mr512, nr512, kern8x32Conv, ConvAVX2, m, n, k, a, lda, b, boff, c, ldc, bias, relu)
 }
 
 // gemm512 drives an 8x32 micro-kernel in the manner of GotoBLAS: for each

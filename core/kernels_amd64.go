@@ -78,7 +78,19 @@ func OffsetMatMulAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int
 // than six rows goes through a zero-padded copy); the ragged columns go
 // through OffsetMatMulAVX2, whose per-element instructions are the same.
 func ConvAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
-	const mr, nr = 6, 16
+	convBlocked(6, 16, kern6x16Conv, ConvFromOffsets(OffsetMatMulAVX2), m, n, k, a, lda, b, boff, c, ldc, bias, relu)
+}
+
+// convMicroKernel is a convolution's mr x nr block without im2col (see
+// kern6x16Conv): C = act(bias + A*B), B's row p at boff[p] floats from b.
+type convMicroKernel func(k int, a, b *float32, boff *int32, c *float32, ldc int, bias *float32, relu int)
+
+// convBlocked runs a convolution micro-kernel of mr rows by nr columns over
+// every whole nr-column block of C, A packed in panels of mr rows; a last
+// panel of fewer than mr rows goes through a zero-padded copy, and the
+// ragged columns through rest.
+func convBlocked(mr, nr int, kern convMicroKernel, rest ConvFunc,
+	m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
 	cols := n / nr * nr
 	if m > 0 && cols > 0 && k > 0 {
 		panels, packed := packPanels(m, k, a, lda, mr)
@@ -89,15 +101,16 @@ func ConvAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []
 		if relu {
 			flag = 1
 		}
-		var tmp [mr * nr]float32
+		var block [mr512 * nr512]float32 // the largest kernel's
+		tmp := block[:mr*nr]
 		for j := 0; j < cols; j += nr {
 			for pi := 0; pi < panels; pi++ {
 				i := pi * mr
 				if i+mr <= m {
-					kern6x16Conv(k, &packed[i*k], &b[j], &boff[0], &c[i*ldc+j], ldc, &padBias[i], flag)
+					kern(k, &packed[i*k], &b[j], &boff[0], &c[i*ldc+j], ldc, &padBias[i], flag)
 					continue
 				}
-				kern6x16Conv(k, &packed[i*k], &b[j], &boff[0], &tmp[0], nr, &padBias[i], flag)
+				kern(k, &packed[i*k], &b[j], &boff[0], &tmp[0], nr, &padBias[i], flag)
 				for r := 0; r < m-i; r++ {
 					copy(c[(i+r)*ldc+j:][:nr], tmp[r*nr:][:nr])
 				}
@@ -105,7 +118,7 @@ func ConvAVX2(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []
 		}
 	}
 	if cols < n {
-		ConvFromOffsets(OffsetMatMulAVX2)(m, n-cols, k, a, lda, b[cols:], boff, c[cols:], ldc, bias, relu)
+		rest(m, n-cols, k, a, lda, b[cols:], boff, c[cols:], ldc, bias, relu)
 	}
 }
 
