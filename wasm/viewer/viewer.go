@@ -196,7 +196,7 @@ func (v *viewer) Update() error {
 	reset, command := v.reset, v.command
 	v.reset, v.command = nil, ""
 	v.mu.Unlock()
-	if reset != nil || len(pending) > 0 || command != "" {
+	if reset != nil || command != "" {
 		v.dirty = true
 	}
 	if reset != nil {
@@ -206,7 +206,7 @@ func (v *viewer) Update() error {
 		v.enhanced, v.bicubic = newSide(v.w, v.h), newSide(v.w, v.h)
 		v.fitted = false
 	}
-	for _, u := range pending {
+	for _, u := range pending { // new tiles redraw only their part of the screen
 		if v.w > 0 {
 			v.enhanced.write(u.r, u.enhanced)
 			v.bicubic.write(u.r, u.bic)
