@@ -60,8 +60,10 @@ type OffsetKernel func(panels, blocks, k int, a []float32, b []float32, boff []i
 
 // Conv returns a core.ConvFunc that runs whole blocks through offs and the
 // ragged edges on zero-padded copies (the column tail through kern, with
-// bias and ReLU applied here the same way).
-func Conv(kern Kernel, offs OffsetKernel) core.ConvFunc {
+// bias and ReLU applied here the same way). A single row past the whole
+// panels (a one-filter layer) goes through row, if given (the module's
+// gemmoff1), 32 columns at a time, instead of a panel of three zero rows.
+func Conv(kern Kernel, offs, row OffsetKernel) core.ConvFunc {
 	return func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
 		if m <= 0 || n <= 0 || k <= 0 {
 			return
@@ -71,7 +73,19 @@ func Conv(kern Kernel, offs OffsetKernel) core.ConvFunc {
 		if full > 0 && blocks > 0 {
 			offs(full, blocks, k, packed, b, boff, c, ldc, bias, relu)
 		}
-		if rows := m - full*mr; rows > 0 && blocks > 0 {
+		if rows, wide := m-full*mr, n/nr1; rows == 1 && row != nil && wide > 0 {
+			i := full * mr
+			row(1, wide, k, a[i*lda:][:k], b, boff, c[i*ldc:], ldc, bias[i:i+1], relu)
+			// The columns between the last 32-column block and the
+			// ragged tail, as the panel path below would make them.
+			if rest := blocks - wide*nr1/nr; rest > 0 {
+				tmp := getScratch(mr * rest * nr)
+				biasPad := []float32{bias[i], 0, 0, 0}
+				offs(1, rest, k, packed[full*k*mr:], b[wide*nr1:], boff, *tmp, rest*nr, biasPad, relu)
+				copy(c[i*ldc+wide*nr1:][:rest*nr], (*tmp)[:rest*nr])
+				scratchPool.Put(tmp)
+			}
+		} else if rows > 0 && blocks > 0 {
 			// The kernel overwrites all of tmp (a layer's width of rows:
 			// pooled, as every tile's last layer comes here).
 			tmp := getScratch(mr * blocks * nr)

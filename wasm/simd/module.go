@@ -20,7 +20,14 @@
 // nonzero: Go's bias + sum, and core's relu, for every finite value. Each
 // element is summed from zero in increasing k with a rounded product and a
 // rounded sum, then added to C once: exactly Go's float32 arithmetic in
-// core.MatMulGo, so the page's pixels equal the command line's.
+// core.MatMulGo, so the page's pixels equal the command line's. The third
+// export,
+//
+//	gemmoff1(1, blocks, k, a, b, boff, c, ldc, bias, relu)
+//
+// is gemmoff for a single row of A (k values, not packed) and blocks of 32
+// columns: a network's one-filter last layer, where a 4-row panel would be
+// three quarters zero rows.
 package simd
 
 //go:generate go run gen.go
@@ -78,21 +85,37 @@ const (
 	lCPtr
 	lLdbBytes
 	lLdcBytes
-	lAcc // mr*nq v128 accumulators: row r, column group q at lAcc+nq*r+q
+	lAcc // then v128 locals: see shape's methods
 )
 
-// Block shape: mr rows of A by nq groups of 4 columns of B. 4x8 keeps 8
-// accumulators, 2 vectors of B and a splat in x64's 16 vector registers
-// without spilling; measured in V8 against 4x16, 2x16, 3x16 and 6x8 it was
-// the fastest on most SRCNN layer shapes (about 30 GFLOP/s on the wide ones
-// on this machine).
+// Block shape of gemm and gemmoff: mr rows of A by nq groups of 4 columns
+// of B. 4x8 keeps 8 accumulators, 2 vectors of B and a splat in x64's 16
+// vector registers without spilling; measured in V8 against 4x16, 2x16,
+// 3x16 and 6x8 it was the fastest on most SRCNN layer shapes (about 30
+// GFLOP/s on the wide ones on this machine).
 const (
-	mr  = 4
-	nq  = 2
-	nr  = 4 * nq
-	lB0 = lAcc + mr*nq // nq v128: the nr values of B at step p
-	lS  = lB0 + nq     // v128: A's value splatted
+	mr = 4
+	nq = 2
+	nr = 4 * nq
 )
+
+// nr1 is the block width of gemmoff1, which computes one row of C 32
+// columns at a time: for a one-filter layer (a network's last), where a
+// 4-row panel would be three quarters zero rows.
+const nr1 = 32
+
+// shape is a block of mr rows of A by nq groups of 4 columns of B.
+type shape struct{ mr, nq int }
+
+var (
+	panelShape = shape{mr, nq}
+	rowShape   = shape{1, nr1 / 4}
+)
+
+func (s shape) nr() int          { return 4 * s.nq }
+func (s shape) acc(r, q int) int { return lAcc + s.nq*r + q }    // accumulator of row r, column group q
+func (s shape) b(q int) int      { return lAcc + s.mr*s.nq + q } // B's column group q at this step
+func (s shape) splat() int       { return s.b(s.nq) }            // A's value splatted
 
 // code accumulates a function body.
 type code []byte
@@ -114,7 +137,8 @@ func (c *code) v128Store(offset uint32) *code { return c.simd(simdStore).u32(2).
 // gemmBody is the kernel, as structured loops. With offsets, B's rows are
 // not ldb floats apart: parameter pLdb is then the byte address of an int32
 // table holding each row's offset in floats from b (gemmoff).
-func gemmBody(offsets bool) []byte {
+func gemmBody(s shape, offsets bool) []byte {
+	mr, nq, nr := int32(s.mr), s.nq, int32(s.nr())
 	var c code
 	// Byte strides.
 	if !offsets {
@@ -131,7 +155,7 @@ func gemmBody(offsets bool) []byte {
 		c.op(opBlock, blockVoid).op(opLoop, blockVoid) // panels
 		{
 			c.get(lI).get(pPanels).op(opI32GeU).op(opBrIf).u32(1)
-			for i := 0; i < mr*nq; i++ { // accumulators = 0
+			for i := 0; i < s.mr*nq; i++ { // accumulators = 0
 				c.simd(simdConst).op(make([]byte, 16)...).set(lAcc + i)
 			}
 			// aPtr = a + i*k*mr*4; bPtr = b + j*nr*4
@@ -153,14 +177,23 @@ func gemmBody(offsets bool) []byte {
 					c.get(lBPtr).op(opI32Load).u32(2).u32(0).i32(2).op(opI32Shl).get(lLdbBytes).op(opI32Add).set(lCPtr)
 					row = lCPtr
 				}
-				for q := 0; q < nq; q++ {
-					c.get(row).v128Load(uint32(16 * q)).set(lB0 + q)
-				}
-				for r := 0; r < mr; r++ {
-					c.get(lAPtr).simd(simdLoadSplat32).u32(2).u32(uint32(4 * r)).set(lS)
+				if mr == 1 {
+					// One row: A's value once, then each group of B as it
+					// is loaded (nq vectors of B need not be live at once).
+					c.get(lAPtr).simd(simdLoadSplat32).u32(2).u32(0).set(s.splat())
 					for q := 0; q < nq; q++ {
-						// acc = acc + s*b
-						c.get(lAcc + nq*r + q).get(lS).get(lB0 + q).simd(simdMul).simd(simdAdd).set(lAcc + nq*r + q)
+						c.get(s.acc(0, q)).get(s.splat()).get(row).v128Load(uint32(16 * q)).simd(simdMul).simd(simdAdd).set(s.acc(0, q))
+					}
+				} else {
+					for q := 0; q < nq; q++ {
+						c.get(row).v128Load(uint32(16 * q)).set(s.b(q))
+					}
+					for r := 0; r < s.mr; r++ {
+						c.get(lAPtr).simd(simdLoadSplat32).u32(2).u32(uint32(4 * r)).set(s.splat())
+						for q := 0; q < nq; q++ {
+							// acc = acc + s*b
+							c.get(s.acc(r, q)).get(s.splat()).get(s.b(q)).simd(simdMul).simd(simdAdd).set(s.acc(r, q))
+						}
 					}
 				}
 				c.get(lAPtr).i32(mr * 4).op(opI32Add).set(lAPtr)
@@ -176,10 +209,10 @@ func gemmBody(offsets bool) []byte {
 			c.get(pC).get(lI).i32(mr).op(opI32Mul).get(lLdcBytes).op(opI32Mul).op(opI32Add).get(lJ).i32(nr * 4).op(opI32Mul).op(opI32Add).set(lCPtr)
 			if !offsets {
 				// Each element += its accumulator.
-				for r := 0; r < mr; r++ {
+				for r := 0; r < s.mr; r++ {
 					for q := 0; q < nq; q++ {
 						c.get(lCPtr) // address for the store
-						c.get(lCPtr).v128Load(uint32(16 * q)).get(lAcc + nq*r + q).simd(simdAdd)
+						c.get(lCPtr).v128Load(uint32(16 * q)).get(s.acc(r, q)).simd(simdAdd)
 						c.v128Store(uint32(16 * q))
 					}
 					c.get(lCPtr).get(lLdcBytes).op(opI32Add).set(lCPtr)
@@ -189,9 +222,9 @@ func gemmBody(offsets bool) []byte {
 				// free now, points at the panel's biases.
 				c.get(pBias).get(lI).i32(mr * 4).op(opI32Mul).op(opI32Add).set(lP)
 				c.get(pReLU).op(opIf, blockVoid)
-				storeBiased(&c, true)
+				storeBiased(&c, s, true)
 				c.op(opElse)
-				storeBiased(&c, false)
+				storeBiased(&c, s, false)
 				c.op(opEnd)
 			}
 			c.get(lI).i32(1).op(opI32Add).set(lI)
@@ -206,19 +239,19 @@ func gemmBody(offsets bool) []byte {
 	// Locals: 8 i32, then the v128 ones.
 	var body []byte
 	body = appendU32(body, 2)
-	body = appendU32(append(appendU32(body, lAcc-lI), typeI32), uint32(lS+1-lAcc))
+	body = appendU32(append(appendU32(body, lAcc-lI), typeI32), uint32(s.splat()+1-lAcc))
 	body = append(body, typeV128)
 	return append(body, c...)
 }
 
 // storeBiased writes bias + accumulators (through ReLU when withReLU) into
 // the block of C at lCPtr, the biases at lP.
-func storeBiased(c *code, withReLU bool) {
-	for r := 0; r < mr; r++ {
-		c.get(lP).simd(simdLoadSplat32).u32(2).u32(uint32(4 * r)).set(lS)
-		for q := 0; q < nq; q++ {
+func storeBiased(c *code, s shape, withReLU bool) {
+	for r := 0; r < s.mr; r++ {
+		c.get(lP).simd(simdLoadSplat32).u32(2).u32(uint32(4 * r)).set(s.splat())
+		for q := 0; q < s.nq; q++ {
 			c.get(lCPtr) // address for the store
-			c.get(lS).get(lAcc + nq*r + q).simd(simdAdd)
+			c.get(s.splat()).get(s.acc(r, q)).simd(simdAdd)
 			if withReLU {
 				c.simd(simdConst).op(make([]byte, 16)...).simd(simdMax)
 			}
@@ -245,20 +278,21 @@ func Module() []byte {
 	imp = appendName(imp, "memory")
 	imp = append(imp, 0x02, 0x00, 0x01)
 	m = section(m, 2, imp)
-	// Function section: functions 0 and 1 have type 0.
-	m = section(m, 3, []byte{2, 0, 0})
-	// Export section: "gemm" is function 0, "gemmoff" function 1.
-	exp := appendName(appendU32(nil, 2), "gemm")
-	exp = append(exp, 0x00, 0)
-	exp = appendName(exp, "gemmoff")
-	exp = append(exp, 0x00, 1)
-	m = section(m, 7, exp)
-	// Code section.
-	code := appendU32(nil, 2)
-	for _, offsets := range []bool{false, true} {
-		body := gemmBody(offsets)
+	// The functions, all of type 0, in order.
+	funcs := []struct {
+		name    string
+		s       shape
+		offsets bool
+	}{{"gemm", panelShape, false}, {"gemmoff", panelShape, true}, {"gemmoff1", rowShape, true}}
+	m = section(m, 3, append(appendU32(nil, uint32(len(funcs))), make([]byte, len(funcs))...))
+	exp := appendU32(nil, uint32(len(funcs)))
+	code := appendU32(nil, uint32(len(funcs)))
+	for i, f := range funcs {
+		exp = append(appendName(exp, f.name), 0x00, byte(i))
+		body := gemmBody(f.s, f.offsets)
 		code = append(appendU32(code, uint32(len(body))), body...)
 	}
+	m = section(m, 7, exp)
 	return section(m, 10, code)
 }
 

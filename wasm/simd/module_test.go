@@ -38,11 +38,12 @@ func memoryModule(pages uint32) []byte {
 // wazeroKernel runs the module in wazero: the slices are copied into its
 // memory, the kernel runs, and c is copied back.
 func wazeroKernel(t testing.TB) (Kernel, func()) {
-	kern, _, done := wazeroKernels(t)
+	kern, _, _, done := wazeroKernels(t)
 	return kern, done
 }
 
-func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
+// wazeroKernels returns the module's gemm, gemmoff and gemmoff1 in wazero.
+func wazeroKernels(t testing.TB) (kern Kernel, offs, row OffsetKernel, done func()) {
 	ctx := context.Background()
 	r := wazero.NewRuntime(ctx)
 	if _, err := r.InstantiateWithConfig(ctx, memoryModule(256), wazero.NewModuleConfig().WithName("env")); err != nil {
@@ -53,7 +54,7 @@ func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 		t.Fatal(err)
 	}
 	mem := r.Module("env").Memory()
-	gemm, gemmoff := mod.ExportedFunction("gemm"), mod.ExportedFunction("gemmoff")
+	gemm := mod.ExportedFunction("gemm")
 	put := func(at uint32, s []float32) {
 		buf := make([]byte, 4*len(s))
 		for i, v := range s {
@@ -63,7 +64,7 @@ func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 			t.Fatal("write out of range")
 		}
 	}
-	kern := func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
+	kern = func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
 		aAt, bAt := uint32(64), uint32(64+4*len(a))
 		cAt := bAt + uint32(4*len(b))
 		put(aAt, a)
@@ -79,35 +80,37 @@ func wazeroKernels(t testing.TB) (Kernel, OffsetKernel, func()) {
 			c[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
 		}
 	}
-	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
-		aAt, bAt := uint32(64), uint32(64+4*len(a))
-		tAt := bAt + uint32(4*len(b))
-		biasAt := tAt + uint32(4*len(boff))
-		cAt := biasAt + uint32(4*len(bias))
-		put(aAt, a)
-		put(bAt, b)
-		put(biasAt, bias)
-		flag := uint64(0)
-		if relu {
-			flag = 1
-		}
-		table := make([]byte, 4*len(boff))
-		for i, v := range boff {
-			binary.LittleEndian.PutUint32(table[4*i:], uint32(v))
-		}
-		mem.Write(tAt, table)
-		put(cAt, c)
-		_, err := gemmoff.Call(ctx, api.EncodeI32(int32(panels)), api.EncodeI32(int32(blocks)), api.EncodeI32(int32(k)),
-			uint64(aAt), uint64(bAt), uint64(tAt), uint64(cAt), api.EncodeI32(int32(ldc)), uint64(biasAt), flag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		buf, _ := mem.Read(cAt, uint32(4*len(c)))
-		for i := range c {
-			c[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+	withOffsets := func(f api.Function) OffsetKernel {
+		return func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
+			aAt, bAt := uint32(64), uint32(64+4*len(a))
+			tAt := bAt + uint32(4*len(b))
+			biasAt := tAt + uint32(4*len(boff))
+			cAt := biasAt + uint32(4*len(bias))
+			put(aAt, a)
+			put(bAt, b)
+			put(biasAt, bias)
+			flag := uint64(0)
+			if relu {
+				flag = 1
+			}
+			table := make([]byte, 4*len(boff))
+			for i, v := range boff {
+				binary.LittleEndian.PutUint32(table[4*i:], uint32(v))
+			}
+			mem.Write(tAt, table)
+			put(cAt, c)
+			_, err := f.Call(ctx, api.EncodeI32(int32(panels)), api.EncodeI32(int32(blocks)), api.EncodeI32(int32(k)),
+				uint64(aAt), uint64(bAt), uint64(tAt), uint64(cAt), api.EncodeI32(int32(ldc)), uint64(biasAt), flag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf, _ := mem.Read(cAt, uint32(4*len(c)))
+			for i := range c {
+				c[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+			}
 		}
 	}
-	return kern, offs, func() { r.Close(ctx) }
+	return kern, withOffsets(mod.ExportedFunction("gemmoff")), withOffsets(mod.ExportedFunction("gemmoff1")), func() { r.Close(ctx) }
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -147,26 +150,34 @@ func TestKernelMatchesGo(t *testing.T) {
 // TestConvKernelMatchesGo: gemmoff with shifted, overlapping rows (as a
 // convolution reads them), bias and ReLU gives core's numbers bit for bit.
 func TestConvKernelMatchesGo(t *testing.T) {
-	kern, offs, done := wazeroKernels(t)
+	kern, offs, row, done := wazeroKernels(t)
 	defer done()
-	conv := Conv(kern, offs)
 	ref := core.ConvFromOffsets(core.OffsetMatMulGo)
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, s := range [][3]int{{1, 1, 1}, {4, 8, 9}, {16, 150, 144}, {5, 13, 27}, {3, 7, 4}, {1, 40, 144}} {
-		for _, relu := range []bool{false, true} {
-			m, n, k := s[0], s[1], s[2]
-			boff := make([]int32, k)
-			for p := range boff {
-				boff[p] = int32((p/3)*(n+2) + p%3) // a 3-wide kernel over rows of n+2
-			}
-			b := randSlice(rng, int(boff[k-1])+n)
-			a, bias := randSlice(rng, m*k), randSlice(rng, m)
-			want, got := randSlice(rng, m*n), randSlice(rng, m*n)
-			ref(m, n, k, a, k, b, boff, want, n, bias, relu)
-			conv(m, n, k, a, k, b, boff, got, n, bias, relu)
-			for i := range want {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("%v relu %v element %d: %g, Go gives %g", s, relu, i, got[i], want[i])
+	// One-row layers (m = 1, or m = 5: a panel and a row) with and without
+	// the one-row kernel, over 32-column blocks, 8-column blocks and a tail.
+	shapes := [][3]int{{1, 1, 1}, {4, 8, 9}, {16, 150, 144}, {5, 13, 27}, {3, 7, 4}, {1, 40, 144},
+		{1, 100, 144}, {5, 77, 27}, {1, 32, 9}, {1, 64, 3}}
+	for _, s := range shapes {
+		for _, c := range []struct {
+			name string
+			conv core.ConvFunc
+		}{{"gemmoff", Conv(kern, offs, nil)}, {"gemmoff1", Conv(kern, offs, row)}} {
+			for _, relu := range []bool{false, true} {
+				m, n, k := s[0], s[1], s[2]
+				boff := make([]int32, k)
+				for p := range boff {
+					boff[p] = int32((p/3)*(n+2) + p%3) // a 3-wide kernel over rows of n+2
+				}
+				b := randSlice(rng, int(boff[k-1])+n)
+				a, bias := randSlice(rng, m*k), randSlice(rng, m)
+				want, got := randSlice(rng, m*n), randSlice(rng, m*n)
+				ref(m, n, k, a, k, b, boff, want, n, bias, relu)
+				c.conv(m, n, k, a, k, b, boff, got, n, bias, relu)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s %v relu %v element %d: %g, Go gives %g", c.name, s, relu, i, got[i], want[i])
+					}
 				}
 			}
 		}

@@ -78,5 +78,20 @@ func BenchmarkSIMDConv(b *testing.B) {
 			}
 			b.ReportMetric(2*float64(m*k*(n/nr*nr))*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
 		})
+		// A one-filter layer (the network's last): a 4-row panel with three
+		// zero rows, or gemmoff1's single row; GFLOP/s of the one row.
+		for _, f := range []struct {
+			name   string
+			kernel js.Value
+			width  int
+		}{{"panel", gemmoff, nr}, {"row", exports.Get("gemmoff1"), nr1}} {
+			b.Run(fmt.Sprintf("3x3x16to1-%s/side%d", f.name, side), func(b *testing.B) {
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					f.kernel.Invoke(1, n/f.width, k, aAt, bAt, tAt, cAt, n, aAt, 1)
+				}
+				b.ReportMetric(2*float64(k*(n/f.width*f.width))*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }

@@ -22,9 +22,9 @@ func main() {
 	kernels := js.Global().Get("upscalerSIMD")
 	useSIMD := kernels.Type() == js.TypeObject
 	if useSIMD {
-		kern, offs := simdKernels(kernels.Get("gemm"), kernels.Get("gemmoff"))
+		kern, offs, row := simdKernels(kernels)
 		core.SetMatMul(simd.MatMul(kern), true)
-		core.SetConv(simd.Conv(kern, offs))
+		core.SetConv(simd.Conv(kern, offs, row))
 	}
 	s := NewSession()
 	js.Global().Set("upscalerWorker", js.FuncOf(func(this js.Value, args []js.Value) any {
@@ -120,26 +120,29 @@ func toJS(b []byte) js.Value {
 // simdKernels call the SIMD module on Go's own memory: a slice's address
 // in linear memory is its pointer. The slices stay alive across the call,
 // and heap objects do not move in Go.
-func simdKernels(gemm, gemmoff js.Value) (simd.Kernel, simd.OffsetKernel) {
-	kern := func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
+func simdKernels(exports js.Value) (kern simd.Kernel, offs, row simd.OffsetKernel) {
+	gemm := exports.Get("gemm")
+	kern = func(panels, blocks, k int, a, b []float32, ldb int, c []float32, ldc int) {
 		gemm.Invoke(panels, blocks, k, addr(a), addr(b), ldb, addr(c), ldc, 0, 0)
 		runtime.KeepAlive(a)
 		runtime.KeepAlive(b)
 		runtime.KeepAlive(c)
 	}
-	offs := func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
-		flag := 0
-		if relu {
-			flag = 1
+	withOffsets := func(f js.Value) simd.OffsetKernel {
+		return func(panels, blocks, k int, a, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
+			flag := 0
+			if relu {
+				flag = 1
+			}
+			f.Invoke(panels, blocks, k, addr(a), addr(b), int(uintptr(unsafe.Pointer(unsafe.SliceData(boff)))), addr(c), ldc, addr(bias), flag)
+			runtime.KeepAlive(a)
+			runtime.KeepAlive(b)
+			runtime.KeepAlive(boff)
+			runtime.KeepAlive(c)
+			runtime.KeepAlive(bias)
 		}
-		gemmoff.Invoke(panels, blocks, k, addr(a), addr(b), int(uintptr(unsafe.Pointer(unsafe.SliceData(boff)))), addr(c), ldc, addr(bias), flag)
-		runtime.KeepAlive(a)
-		runtime.KeepAlive(b)
-		runtime.KeepAlive(boff)
-		runtime.KeepAlive(c)
-		runtime.KeepAlive(bias)
 	}
-	return kern, offs
+	return kern, withOffsets(exports.Get("gemmoff")), withOffsets(exports.Get("gemmoff1"))
 }
 
 func addr(s []float32) int { return int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))) }
