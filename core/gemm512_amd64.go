@@ -75,7 +75,7 @@ func gemm512(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float3
 	strips := packBuffers.get(maxK * maxCols)
 	defer packBuffers.put(strips)
 	var tmp [mr * nr]float32
-	sums := tmp[:]
+	var sums []float32 // partial sums between k-blocks, when there are several
 	if k > kc512 {
 		sums = packBuffers.get(panels * mr * maxCols)
 		defer packBuffers.put(sums)
@@ -99,8 +99,8 @@ func gemm512(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float3
 				for pi := 0; pi < panels; pi++ {
 					i := pi * mr
 					rows := min(mr, m-i)
-					s := &sums[0]
-					if k > kc512 {
+					s := &tmp[0] // not read or written with one k-block
+					if sums != nil {
 						s = &sums[(js*panels+pi)*mr*nr]
 					}
 					apanel := &packed[(pi*k+pc)*mr]

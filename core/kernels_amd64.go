@@ -25,8 +25,15 @@ func axpyAVX2(n int, a float32, x, y *float32)
 //go:noescape
 func axpyFMA(n int, a float32, x, y *float32)
 
+// What this CPU can run: the AVX2/FMA kernels, and the AVX-512 ones (which
+// use AVX-512F only, beside AVX2/FMA for the edges they hand on).
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
+
 func init() {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if hasAVX2 {
 		// Inference keeps Go's rounding (a product, then a sum) so that the
 		// command line's pixels equal the page's; training takes the FMA.
 		matMul = MatMulAVX2
@@ -52,7 +59,7 @@ func init() {
 			}
 		}
 	}
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if hasAVX512 {
 		// The same rounding as the AVX2 kernels, twice the width.
 		matMul = MatMulAVX512
 		convKernel = ConvAVX512
@@ -212,11 +219,11 @@ var (
 	ntAVX512 = ntKernel{4, 16, dotNT4x4}
 )
 
-// matMulNT is matMulNT for training (weight gradients: a few long rows
-// times the transpose of many long rows) as blocks of dot products, read
-// in place, ntChunk of the long dimension at a time so that the chunk of b
-// stays in cache across the rows of a. Edges fall back to single dot
-// products.
+// matMulNT is the amd64 matMulNT, for training (weight gradients: a few
+// long rows times the transpose of many long rows), as blocks of dot
+// products read in place, ntChunk of the long dimension at a time so that
+// the chunk of b stays in cache across the rows of a. Edges fall back to
+// single dot products.
 func (nt ntKernel) matMulNT(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	var sums [16]float32
 	nb := nt.nb

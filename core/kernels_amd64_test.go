@@ -7,8 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
-
-	"golang.org/x/sys/cpu"
 )
 
 // TestKernelsMatchGo: the plain AVX2 and AVX-512 kernels must give
@@ -68,13 +66,8 @@ var archKernels = func() (ks []namedKernel) {
 	return ks
 }()
 
-var (
-	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	hasAVX512 = cpu.X86.HasAVX512F
-)
-
 func TestDotFMA(t *testing.T) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+	if !hasAVX2 {
 		t.Skip("no AVX2/FMA")
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -91,7 +84,7 @@ func TestDotFMA(t *testing.T) {
 }
 
 func TestOffsetAVX2MatchesGo(t *testing.T) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+	if !hasAVX2 {
 		t.Skip("no AVX2/FMA")
 	}
 	rng := rand.New(rand.NewPCG(11, 12))

@@ -139,8 +139,9 @@ var KernelShapes = []KernelShape{
 }
 
 // BenchKernels times the active matrix kernel and the pure-Go one on each
-// layer shape and returns GFLOP/s, as "shape/kernel" -> value: the numbers
-// of the browser this runs in.
+// layer shape, and the active convolution kernel ("conv") where there is
+// one and the shape has a convolution side, and returns GFLOP/s, as
+// "shape/kernel" -> value: the numbers of the browser this runs in.
 func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float64 {
 	out := map[string]float64{}
 	for _, s := range shapes {
