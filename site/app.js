@@ -82,7 +82,8 @@ function updateModelChoices() {
     opt.disabled = !available || !available[`${opt.value}-x${scale}`];
     opt.hidden = opt.disabled;
   }
-  if (ui.model.selectedOptions[0]?.disabled) {
+  const selected = ui.model.selectedOptions[0]; // none while every option was disabled
+  if (!selected || selected.disabled) {
     const first = [...ui.model.options].find((o) => !o.disabled);
     if (first) ui.model.value = first.value;
   }
