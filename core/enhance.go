@@ -61,6 +61,9 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 		}
 		return out, out
 	}
+	if e.Model.Config.LowRes() {
+		return e.regionLowRes(lr, hrW, hrH, r)
+	}
 	rad := e.Model.Config.Radius()
 	ext := image.Rect(r.Min.X-rad, r.Min.Y-rad, r.Max.X+rad, r.Max.Y+rad).Intersect(image.Rect(0, 0, hrW, hrH))
 	w, h := ext.Dx(), ext.Dy()
@@ -78,6 +81,55 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 		f = newInferer(e.Model)
 	}
 	out = f.run(x, h, w, edgesOf(ext, hrW, hrH)).crop(inner)
+	e.pool.Put(f)
+	return out, bicubic
+}
+
+// regionLowRes is Region for a network at the input's resolution: the
+// network runs on the low-resolution cells under r with a halo of its
+// radius, depth-to-space spreads each cell's outputs over its s x s
+// output pixels, and the bicubic enlargement (the anchor) is added.
+func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []Plane) {
+	s, rad := e.Model.Config.Shuffle, e.Model.Config.Radius()
+	lrW, lrH := lr[0].W, lr[0].H
+	cells := image.Rect(r.Min.X/s, r.Min.Y/s, (r.Max.X+s-1)/s, (r.Max.Y+s-1)/s)
+	ext := cells.Inset(-rad).Intersect(image.Rect(0, 0, lrW, lrH))
+	w, h := ext.Dx(), ext.Dy()
+	x := make([]float32, 0, len(lr)*w*h)
+	for _, p := range lr {
+		for y := ext.Min.Y; y < ext.Max.Y; y++ {
+			x = append(x, p.Pix[y*p.W+ext.Min.X:][:w]...)
+		}
+	}
+	bicubic = make([]Plane, len(lr))
+	for c := range lr {
+		bicubic[c] = ResizeRegion(lr[c], hrW, hrH, Bicubic, r)
+	}
+	f, _ := e.pool.Get().(*inferer)
+	if f == nil {
+		f = newInferer(e.Model)
+	}
+	net := f.run(x, h, w, edgesOf(ext, lrW, lrH))
+	off := ext.Min.Add(net.rect.Min) // the image's cell of net's pixel (0, 0)
+	out = make([]Plane, len(lr))
+	for c := range out {
+		o := NewPlane(r.Dx(), r.Dy())
+		anchor := bicubic[c].Pix
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			cy, dy := y/s, y%s
+			row := o.Pix[(y-r.Min.Y)*o.W:][:o.W]
+			for x := r.Min.X; x < r.Max.X; x++ {
+				cx, dx := x/s, x%s
+				ch := c*s*s + dy*s + dx
+				v := net.data[net.pixel(ch, cx-off.X, cy-off.Y)]
+				if e.Model.Config.Residual {
+					v += anchor[(y-r.Min.Y)*o.W+x-r.Min.X]
+				}
+				row[x-r.Min.X] = v
+			}
+		}
+		out[c] = o
+	}
 	e.pool.Put(f)
 	return out, bicubic
 }

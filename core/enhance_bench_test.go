@@ -12,7 +12,7 @@ import (
 // general model's shape), one worker and all cores.
 func BenchmarkEnhance(b *testing.B) {
 	for _, preset := range []string{"srcnn-915", "vdsr16-8"} {
-		cfg, _ := Preset(preset, true)
+		cfg, _ := Preset(preset, 2, true)
 		m, _ := NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
 		img := image.NewNRGBA(image.Rect(0, 0, 256, 256))
 		rng := rand.New(rand.NewPCG(2, 2))

@@ -37,14 +37,59 @@ func randomPlanes(rng *rand.Rand, n, w, h int) []Plane {
 var tinyY = Config{Preset: "tiny-y", Channels: 1, Residual: true, Layers: []Layer{{5, 8}, {1, 4}, {3, 1}}}
 var tinyRGB = Config{Preset: "tiny-rgb", Channels: 3, Layers: []Layer{{3, 8}, {3, 3}}}
 
+// tinyLR is a network at the input's resolution for a scale.
+func tinyLR(scale int) Config {
+	return Config{Preset: fmt.Sprintf("tiny-lr-x%d", scale), Channels: 1, Residual: true, Shuffle: scale,
+		Layers: []Layer{{3, 8}, {1, 4}, {3, scale * scale}}}
+}
+
+// referenceOutput is what a whole image must give: for a network after
+// bicubic, the network on the bicubic enlargement; for one at the input's
+// resolution, the network on the input, depth-to-space written out pixel
+// by pixel, plus the bicubic enlargement.
+func referenceOutput(m *Model, lr []Plane, scale int) [][]float32 {
+	cfg := m.Config
+	w, h := lr[0].W, lr[0].H
+	hrW, hrH := w*scale, h*scale
+	var x, up []float32
+	for _, p := range lr {
+		x = append(x, p.Pix...)
+		up = append(up, Resize(p, hrW, hrH, Bicubic).Pix...)
+	}
+	out := make([][]float32, len(lr))
+	if !cfg.LowRes() {
+		plain := m.Infer(up, hrH, hrW)
+		for c := range out {
+			out[c] = plain[c*hrW*hrH:][:hrW*hrH]
+		}
+		return out
+	}
+	net := m.Infer(x, h, w)
+	s := cfg.Shuffle
+	for c := range out {
+		out[c] = make([]float32, hrW*hrH)
+		for y := 0; y < hrH; y++ {
+			for x := 0; x < hrW; x++ {
+				v := net[(c*s*s+(y%s)*s+x%s)*w*h+(y/s)*w+x/s]
+				out[c][y*hrW+x] = v + up[c*hrW*hrH+y*hrW+x]
+			}
+		}
+	}
+	return out
+}
+
 // TestTiledEqualsWhole: cutting the output into tiles must not change a
 // single value, whatever the tile size, image shape, or worker count.
 func TestTiledEqualsWhole(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, cfg := range []Config{tinyY, tinyRGB} {
+	for _, tc := range []struct {
+		cfg    Config
+		scales []int
+	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}} {
+		cfg := tc.cfg
 		m := smallModel(t, cfg, 3)
 		for _, size := range []image.Point{{1, 1}, {1, 9}, {9, 1}, {13, 7}, {31, 17}} {
-			for _, scale := range []int{2, 3} {
+			for _, scale := range tc.scales {
 				lr := randomPlanes(rng, cfg.Channels, size.X, size.Y)
 				whole := NewEnhancer(m, scale)
 				whole.Tile = 1 << 20
@@ -52,21 +97,16 @@ func TestTiledEqualsWhole(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// The whole image in one piece is the plain network on bicubic.
-				hrW, hrH := size.X*scale, size.Y*scale
-				x := make([]float32, 0, cfg.Channels*hrW*hrH)
-				for _, p := range lr {
-					x = append(x, Resize(p, hrW, hrH, Bicubic).Pix...)
-				}
-				plain := m.Infer(x, hrH, hrW)
+				ref := referenceOutput(m, lr, scale)
 				for c := range want {
 					for i, v := range want[c].Pix {
-						if plain[c*hrW*hrH+i] != v {
-							t.Fatalf("%s %v x%d: one-tile output differs from Infer", cfg.Preset, size, scale)
+						if ref[c][i] != v {
+							t.Fatalf("%s %v x%d: one-tile output differs from the reference at channel %d pixel %d: %g, want %g",
+								cfg.Preset, size, scale, c, i, v, ref[c][i])
 						}
 					}
 				}
-				for _, tile := range []int{1, 5, 16} {
+				for _, tile := range []int{1, 5, 7, 16} {
 					for _, workers := range []int{1, 3} {
 						name := fmt.Sprintf("%s/%dx%d/x%d/tile%d/w%d", cfg.Preset, size.X, size.Y, scale, tile, workers)
 						e := NewEnhancer(m, scale)

@@ -178,7 +178,7 @@ type inferer struct {
 }
 
 func newInferer(m *Model) *inferer {
-	return &inferer{layers: m.layers(), residual: m.Config.Residual}
+	return &inferer{layers: m.layers(), residual: m.Config.Residual && !m.Config.LowRes()}
 }
 
 // run returns the network's output for x, the tight h x w planes of a

@@ -21,12 +21,21 @@ type Layer struct {
 
 // Config describes a network: its convolutions in order (ReLU between
 // them), the image channels it works on (1: Y, 3: RGB), and whether it
-// learns a residual (output = pre-upsampled input + network output).
+// learns a residual over the bicubic enlargement.
+//
+// With Shuffle 0 the network runs on the bicubic enlargement itself (SRCNN,
+// VDSR): every layer on every output pixel, and a residual network adds
+// its input. With Shuffle s > 0 it runs on the low-resolution image
+// (FSRCNN, ESPCN, ECBSR): its last layer has Channels*s*s outputs, which
+// depth-to-space rearranges into s x s output pixels each (channel
+// c*s*s + dy*s + dx becomes pixel (dx, dy) of the block), and a residual
+// network adds them to the bicubic enlargement (the anchor).
 type Config struct {
 	Preset   string
 	Layers   []Layer
 	Channels int
 	Residual bool
+	Shuffle  int
 }
 
 // Presets are the networks the product knows by name.
@@ -44,6 +53,20 @@ var Presets = map[string]Config{
 	"vdsr16-8": {Preset: "vdsr16-8", Channels: 1, Layers: thinStack(8, 16)},
 	// The original student project's network: 3x3 x3, 128/64 filters, RGB.
 	"seed": {Preset: "seed", Channels: 3, Layers: []Layer{{3, 128}, {3, 64}, {3, 3}}},
+	// ECBSR-shaped networks at the input's resolution (Zhang et al. 2021):
+	// a 3x3 head to C channels, M 3x3 body layers of C, a 3x3 tail to
+	// scale² channels, depth-to-space. Named ecb-m<M>c<C>; the tail's
+	// width is set by the scale (see Preset).
+	"ecb-m4c16": lrStack(4, 16),
+	"ecb-m4c24": lrStack(4, 24),
+	"ecb-m4c32": lrStack(4, 32),
+	"ecb-m6c16": lrStack(6, 16),
+}
+
+// lrStack is an ECBSR-shaped network of m body layers of c channels on Y;
+// its tail's width is filled in for a scale by Preset.
+func lrStack(m, c int) Config {
+	return Config{Preset: fmt.Sprintf("ecb-m%dc%d", m, c), Channels: 1, Shuffle: -1, Layers: thinStack(m+2, c)}
 }
 
 // thinStack is n 3x3 layers of `filters` filters ending in one output.
@@ -66,16 +89,24 @@ func PresetNames() []string {
 	return names
 }
 
-// Preset returns the named preset's config, with residual learning as asked.
-func Preset(name string, residual bool) (Config, error) {
+// Preset returns the named preset's config for a scale, with residual
+// learning as asked.
+func Preset(name string, scale int, residual bool) (Config, error) {
 	c, ok := Presets[name]
 	if !ok {
 		return Config{}, fmt.Errorf("unknown preset %q (known: %v)", name, PresetNames())
 	}
 	c.Layers = slices.Clone(c.Layers)
 	c.Residual = residual
+	if c.Shuffle < 0 {
+		c.Shuffle = scale
+		c.Layers[len(c.Layers)-1].Filters = c.Channels * scale * scale
+	}
 	return c, nil
 }
+
+// LowRes reports whether the network runs at the input's resolution.
+func (c Config) LowRes() bool { return c.Shuffle > 0 }
 
 // Validate reports whether the config describes a network this package runs.
 func (c Config) Validate() error {
@@ -93,14 +124,17 @@ func (c Config) Validate() error {
 			return fmt.Errorf("model: layer %d has %d filters, want 1 to 1024", i, l.Filters)
 		}
 	}
-	if last := c.Layers[len(c.Layers)-1].Filters; last != c.Channels {
-		return fmt.Errorf("model: last layer has %d filters, want %d (the channels)", last, c.Channels)
+	if c.Shuffle < 0 || c.Shuffle > 8 {
+		return fmt.Errorf("model: depth-to-space factor %d, want 0 (none) to 8", c.Shuffle)
+	}
+	if last, want := c.Layers[len(c.Layers)-1].Filters, c.Channels*max(1, c.Shuffle*c.Shuffle); last != want {
+		return fmt.Errorf("model: last layer has %d filters, want %d (the channels times the depth-to-space factor squared)", last, want)
 	}
 	return nil
 }
 
-// Radius is how far, in pixels, an output pixel sees into its input: the
-// halo a tile needs.
+// Radius is how far, in pixels of the network's input, an output pixel
+// sees into it: the halo a tile needs.
 func (c Config) Radius() int {
 	r := 0
 	for _, l := range c.Layers {
@@ -109,7 +143,8 @@ func (c Config) Radius() int {
 	return r
 }
 
-// MACsPerPixel is the number of multiply-adds per output pixel.
+// MACsPerPixel is the number of multiply-adds per pixel of the network's
+// input (the output pixel for a network that runs after bicubic).
 func (c Config) MACsPerPixel() int {
 	n, in := 0, c.Channels
 	for _, l := range c.Layers {
@@ -117,6 +152,11 @@ func (c Config) MACsPerPixel() int {
 		in = l.Filters
 	}
 	return n
+}
+
+// MACsPerOutputPixel is the number of multiply-adds per output pixel.
+func (c Config) MACsPerOutputPixel() float64 {
+	return float64(c.MACsPerPixel()) / float64(max(1, c.Shuffle*c.Shuffle))
 }
 
 // ParamCount is the number of weights and biases.
@@ -132,13 +172,16 @@ func (c Config) biasCount() int {
 	return n
 }
 
-// Model is an SRCNN as a spago module. Weights[i] is [filters][in*size*size]
-// and Biases[i] is [filters][1].
+// Model is a network as a spago module. Weights[i] is [filters][in*size*size]
+// and Biases[i] is [filters][1]. A model being trained with
+// re-parameterized layers has Branches[i] set for those layers instead: its
+// kernel and bias are then the collapse of the branches.
 type Model struct {
 	nn.Module
-	Config  Config
-	Weights []*nn.Param
-	Biases  []*nn.Param
+	Config   Config
+	Weights  []*nn.Param
+	Biases   []*nn.Param
+	Branches []*ECB
 }
 
 // NewModel returns a model with He-initialised weights drawn from rng. The
@@ -166,14 +209,45 @@ func NewModel(c Config, rng *rand.Rand) (*Model, error) {
 	return m, nil
 }
 
+// NewECBModel returns a model for training whose layers are all
+// re-parameterized 3x3 blocks (ECB), drawn from rng; the last starts
+// small. Its weights files hold the collapsed plain network.
+func NewECBModel(c Config, rng *rand.Rand) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: c, Weights: make([]*nn.Param, len(c.Layers)), Biases: make([]*nn.Param, len(c.Layers))}
+	in := c.Channels
+	for i, l := range c.Layers {
+		if l.Size != 3 {
+			return nil, fmt.Errorf("model: layer %d is %dx%d; re-parameterized layers are 3x3", i, l.Size, l.Size)
+		}
+		gain := 1.0
+		if i == len(c.Layers)-1 {
+			gain = 0.05
+		}
+		m.Branches = append(m.Branches, NewECB(in, l.Filters, gain, rng))
+		in = l.Filters
+	}
+	return m, nil
+}
+
 func newParam(data []float32, rows, cols int) *nn.Param {
 	return nn.NewParam(mat.NewDense[float32](mat.WithShape(rows, cols), mat.WithBacking(data)))
 }
 
-// Params lists the parameters, layer by layer, weights before bias.
+// reparam reports whether layer i is trained as branches.
+func (m *Model) reparam(i int) bool { return i < len(m.Branches) && m.Branches[i] != nil }
+
+// Params lists the parameters, layer by layer: weights before bias, or a
+// re-parameterized layer's branch parameters.
 func (m *Model) Params() []*nn.Param {
 	var ps []*nn.Param
-	for i := range m.Weights {
+	for i := range m.Config.Layers {
+		if m.reparam(i) {
+			ps = append(ps, m.Branches[i].Params()...)
+			continue
+		}
 		ps = append(ps, m.Weights[i], m.Biases[i])
 	}
 	return ps
@@ -182,29 +256,68 @@ func (m *Model) Params() []*nn.Param {
 // Clone returns a model with copies of m's parameters (without gradients or
 // optimizer state).
 func (m *Model) Clone() *Model {
-	c := &Model{Config: m.Config}
+	c := &Model{Config: m.Config, Weights: make([]*nn.Param, len(m.Weights)), Biases: make([]*nn.Param, len(m.Biases))}
 	c.Config.Layers = slices.Clone(m.Config.Layers)
-	for i := range m.Weights {
-		c.Weights = append(c.Weights, nn.NewParam(m.Weights[i].Value().(mat.Matrix)))
-		c.Biases = append(c.Biases, nn.NewParam(m.Biases[i].Value().(mat.Matrix)))
+	for i := range m.Config.Layers {
+		if m.reparam(i) {
+			c.Branches = append(c.Branches, m.Branches[i].Clone())
+			continue
+		}
+		if m.Branches != nil {
+			c.Branches = append(c.Branches, nil)
+		}
+		c.Weights[i] = nn.NewParam(m.Weights[i].Value().(mat.Matrix))
+		c.Biases[i] = nn.NewParam(m.Biases[i].Value().(mat.Matrix))
 	}
 	return c
 }
 
-// Forward builds the autograd graph of the network over a batch of
-// pre-upsampled inputs x ([channels][batch*h*w]) and returns its output.
+// Forward builds the autograd graph of the network over a batch of inputs
+// x ([channels][batch*h*w]) and returns its output: for a network after
+// bicubic, the output image (with the input added for a residual one); for
+// a low-resolution network, its last layer's maps before depth-to-space
+// (the caller adds the anchor).
 func (m *Model) Forward(x mat.Tensor, batch, h, w int) mat.Tensor {
 	y := x
 	for i, l := range m.Config.Layers {
-		y = Conv2D(y, m.Weights[i], m.Biases[i], batch, h, w, l.Size)
+		wt, b := mat.Tensor(m.Weights[i]), mat.Tensor(m.Biases[i])
+		if m.reparam(i) {
+			wt, b = m.Branches[i].Weight(), m.Branches[i].Bias()
+		}
+		y = Conv2D(y, wt, b, batch, h, w, l.Size)
 		if i < len(m.Config.Layers)-1 {
 			y = ReLU(y)
 		}
 	}
-	if m.Config.Residual {
+	if m.Config.Residual && !m.Config.LowRes() {
 		y = ag.Add(y, x)
 	}
 	return y
+}
+
+// Kernel returns layer i's weights ([filters][in*size*size]) and bias as
+// plain slices: a re-parameterized layer's collapse.
+func (m *Model) Kernel(i int) (w, b []float32) {
+	if m.reparam(i) {
+		return m.Branches[i].Collapse()
+	}
+	return m.Weights[i].Value().Data().F32(), m.Biases[i].Value().Data().F32()
+}
+
+// Plain returns the model as plain convolutions: re-parameterized layers
+// collapsed into their kernels. A plain model is returned as it is.
+func (m *Model) Plain() *Model {
+	if m.Branches == nil {
+		return m
+	}
+	p := &Model{Config: m.Config}
+	p.Config.Layers = slices.Clone(m.Config.Layers)
+	for i, l := range m.Config.Layers {
+		w, b := m.Kernel(i)
+		p.Weights = append(p.Weights, newParam(slices.Clone(w), l.Filters, len(w)/l.Filters))
+		p.Biases = append(p.Biases, newParam(slices.Clone(b), l.Filters, 1))
+	}
+	return p
 }
 
 // layers returns the parameters as plain slices for inference.
@@ -212,8 +325,8 @@ func (m *Model) layers() []convLayer {
 	ls := make([]convLayer, len(m.Config.Layers))
 	in := m.Config.Channels
 	for i, l := range m.Config.Layers {
-		ls[i] = convLayer{in: in, out: l.Filters, k: l.Size,
-			weight: m.Weights[i].Value().Data().F32(), bias: m.Biases[i].Value().Data().F32()}
+		w, b := m.Kernel(i)
+		ls[i] = convLayer{in: in, out: l.Filters, k: l.Size, weight: w, bias: b}
 		in = l.Filters
 	}
 	return ls

@@ -20,8 +20,10 @@ import (
 // WeightsMagic starts every weights file.
 const WeightsMagic = "SRCNN-GOB\n"
 
-// WeightsVersion is the format version this build writes and the newest it reads.
-const WeightsVersion = 1
+// WeightsVersion is the newest format version this build reads. Version 1
+// holds networks that run after bicubic enlargement; version 2, written
+// only for networks at the input's resolution (Config.Shuffle), adds them.
+const WeightsVersion = 2
 
 // maxWeightsBytes bounds the body a reader accepts (the largest preset is
 // well under 1 MiB).
@@ -56,9 +58,14 @@ type envelope struct {
 // SaveWeights writes m, trained for scale, with its training record.
 func SaveWeights(w io.Writer, m *Model, scale int, info TrainingInfo) error {
 	f := WeightsFile{Config: m.Config, Scale: scale, Training: info}
-	for i := range m.Weights {
-		f.Weights = append(f.Weights, append([]float32(nil), m.Weights[i].Value().Data().F32()...))
-		f.Biases = append(f.Biases, append([]float32(nil), m.Biases[i].Value().Data().F32()...))
+	for i := range m.Config.Layers {
+		w, b := m.Kernel(i)
+		f.Weights = append(f.Weights, append([]float32(nil), w...))
+		f.Biases = append(f.Biases, append([]float32(nil), b...))
+	}
+	version := 1
+	if m.Config.LowRes() {
+		version = 2 // older builds cannot run it: they refuse the version
 	}
 	var body bytes.Buffer
 	if err := gob.NewEncoder(&body).Encode(&f); err != nil {
@@ -67,7 +74,7 @@ func SaveWeights(w io.Writer, m *Model, scale int, info TrainingInfo) error {
 	if _, err := io.WriteString(w, WeightsMagic); err != nil {
 		return err
 	}
-	return gob.NewEncoder(w).Encode(&envelope{Version: WeightsVersion, CRC: crc32.ChecksumIEEE(body.Bytes()), Body: body.Bytes()})
+	return gob.NewEncoder(w).Encode(&envelope{Version: version, CRC: crc32.ChecksumIEEE(body.Bytes()), Body: body.Bytes()})
 }
 
 // ErrNotWeights is returned for a file that is not a weights file at all.
@@ -111,6 +118,9 @@ func (f *WeightsFile) Model() (*Model, error) {
 	}
 	if f.Scale < 2 || f.Scale > 4 {
 		return nil, fmt.Errorf("weights file: scale %d, want 2, 3 or 4", f.Scale)
+	}
+	if f.Config.LowRes() && f.Config.Shuffle != f.Scale {
+		return nil, fmt.Errorf("weights file: a x%d network that rearranges its output by %d", f.Scale, f.Config.Shuffle)
 	}
 	c := f.Config
 	if len(f.Weights) != len(c.Layers) || len(f.Biases) != len(c.Layers) {

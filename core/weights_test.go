@@ -2,8 +2,12 @@ package core
 
 import (
 	"bytes"
+	"context"
+	"math/rand/v2"
 	"encoding/gob"
+	"fmt"
 	"hash/crc32"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -78,11 +82,15 @@ func TestWeightsBadFiles(t *testing.T) {
 		{"magic only", []byte(WeightsMagic), "truncated or corrupt"},
 		{"truncated", good[:len(good)/2], "truncated or corrupt"},
 		{"flipped bit", flipped, "corrupt"},
-		{"newer version", reenvelope(t, good, func(f *WeightsFile, e *envelope) { e.Version = WeightsVersion + 1 }), "format version 2"},
+		{"newer version", reenvelope(t, good, func(f *WeightsFile, e *envelope) { e.Version = WeightsVersion + 1 }), fmt.Sprintf("format version %d", WeightsVersion+1)},
 		{"shape mismatch", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Weights[1] = f.Weights[1][1:] }), "layer 1 has"},
 		{"missing layer", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Biases = f.Biases[:2] }), "bias arrays"},
 		{"bad config", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Config.Layers[0].Size = 4 }), "kernel size 4"},
 		{"bad scale", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Scale = 7 }), "scale 7"},
+		{"shuffle not the scale", reenvelope(t, good, func(f *WeightsFile, e *envelope) {
+			f.Config.Shuffle = 2
+			f.Config.Layers[2].Filters = 4
+		}), "rearranges its output by 2"},
 		{"nan", reenvelope(t, good, func(f *WeightsFile, e *envelope) { f.Biases[0][0] = float32(nan()) }), "NaN"},
 	}
 	for _, tc := range cases {
@@ -99,3 +107,60 @@ func TestWeightsBadFiles(t *testing.T) {
 }
 
 func nan() float64 { var z float64; return z / z }
+
+// TestWeightsLowResRoundTrip: a network at the input's resolution is saved
+// collapsed, as format version 2, and loads back as the same plain network.
+func TestWeightsLowResRoundTrip(t *testing.T) {
+	cfg, err := Preset("ecb-m4c16", 4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewECBModel(cfg, rand.New(rand.NewPCG(7, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := SaveWeights(&buf, m, 4, TrainingInfo{Steps: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var env envelope
+	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 2 {
+		t.Fatalf("envelope version %d (err %v), want 2", env.Version, err)
+	}
+	got, f, err := LoadWeights(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Config.Shuffle != 4 || got.Branches != nil || f.Config.Layers[len(f.Config.Layers)-1].Filters != 16 {
+		t.Fatalf("loaded %+v", f.Config)
+	}
+	for i := range cfg.Layers {
+		w, b := m.Kernel(i)
+		gw, gb := got.Kernel(i)
+		if fmt.Sprint(w, b) != fmt.Sprint(gw, gb) {
+			t.Fatalf("layer %d differs after the round trip", i)
+		}
+	}
+}
+
+// TestOldWeightsStillLoad: a version-1 file as the product shipped it
+// (vdsr16-8 at x2, after bicubic) loads and runs.
+func TestOldWeightsStillLoad(t *testing.T) {
+	f, err := os.Open("testdata/vdsr16-8-x2-v1.gob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, wf, err := LoadWeights(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wf.Config.Preset != "vdsr16-8" || wf.Config.LowRes() || wf.Scale != 2 || m.Config.MACsPerPixel() != 14112 {
+		t.Fatalf("loaded %+v at x%d", wf.Config, wf.Scale)
+	}
+	lr := randomPlanes(rand.New(rand.NewPCG(1, 1)), 1, 9, 7)
+	out, err := NewEnhancer(m, 2).Planes(context.Background(), lr, 1, nil)
+	if err != nil || out[0].W != 18 || out[0].H != 14 {
+		t.Fatalf("enhancing with the old weights: %v", err)
+	}
+}

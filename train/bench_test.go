@@ -21,7 +21,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	writeNoiseImages(b, dir, 4, 128, 128, 1)
 	for _, preset := range []string{"srcnn-915", "vdsr16-8"} {
 		b.Run(preset, func(b *testing.B) {
-			cfg, _ := core.Preset(preset, true)
+			cfg, _ := core.Preset(preset, 2, true)
 			ds, err := openDataset([]string{dir}, 2, 48, cfg.Channels, 1<<26, func(string) {})
 			if err != nil {
 				b.Fatal(err)

@@ -83,6 +83,7 @@ type dataset struct {
 	patch    int // high-resolution patch side (a multiple of scale)
 	margin   int // context kept around a patch while resampling
 	channels int
+	lowRes   bool // the network's input is the low-resolution patch
 	cache    *planeCache
 }
 
@@ -138,9 +139,19 @@ func (d *dataset) sample(rng *rand.Rand) patchSpec {
 	return patchSpec{img: i, x: rng.IntN(s.X - need + 1), y: rng.IntN(s.Y - need + 1), aug: rng.IntN(8)}
 }
 
-// make builds one patch: the pre-upsampled input and the target, each
-// [channels][patch*patch], written into in and target.
-func (d *dataset) make(s patchSpec, in, target []float32) error {
+// inputSide is the side of the network's input patch.
+func (d *dataset) inputSide() int {
+	if d.lowRes {
+		return d.patch / d.scale
+	}
+	return d.patch
+}
+
+// make builds one patch: the network's input (the low-resolution patch,
+// [channels][side*side], or the bicubic enlargement), the bicubic
+// enlargement (the anchor; nil to skip) and the target, each
+// [channels][patch*patch].
+func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 	planes, err := d.cache.get(d.files[s.img], d.channels)
 	if err != nil {
 		return err
@@ -157,8 +168,19 @@ func (d *dataset) make(s patchSpec, in, target []float32) error {
 		lr := core.Resize(crop, need/d.scale, need/d.scale, core.Bicubic)
 		up := core.Resize(lr, need, need, core.Bicubic)
 		for y := 0; y < p; y++ {
-			copy(in[c*p*p+y*p:][:p], up.Pix[(y+m)*need+m:][:p])
+			if !d.lowRes {
+				copy(in[c*p*p+y*p:][:p], up.Pix[(y+m)*need+m:][:p])
+			}
+			if anchor != nil {
+				copy(anchor[c*p*p+y*p:][:p], up.Pix[(y+m)*need+m:][:p])
+			}
 			copy(target[c*p*p+y*p:][:p], crop.Pix[(y+m)*need+m:][:p])
+		}
+		if d.lowRes {
+			ls, lm := p/d.scale, m/d.scale
+			for y := 0; y < ls; y++ {
+				copy(in[c*ls*ls+y*ls:][:ls], lr.Pix[(y+lm)*lr.W+lm:][:ls])
+			}
 		}
 	}
 	return nil

@@ -43,6 +43,8 @@ type fitOptions struct {
 	Seed        uint64
 	Init        string
 	ValEvery    int
+	Plain       bool   // low-resolution presets: no re-parameterized branches
+	Loss        string // "mse" or "l1" ("" in old checkpoints: mse)
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -82,7 +84,9 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint file (default: -out with .ckpt)")
 	resume := fs.Bool("resume", false, "continue the run in -checkpoint")
 	seed := fs.Uint64("seed", 1, "random seed")
-	initW := fs.String("init", "", "start from these weights (same preset)")
+	initW := fs.String("init", "", "start from these weights (same preset), or from a checkpoint of a re-parameterized run (its layers whose shapes match: x3/x4 from x2)")
+	plain := fs.Bool("plain", false, "train ecb-* presets as plain 3x3 convolutions, without the re-parameterized branches")
+	loss := fs.String("loss", "mse", "training loss: mse or l1")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
 	cacheMB := fs.Int("cache-mb", 512, "memory for decoded training images, in MiB")
@@ -94,7 +98,8 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	o := fitOptions{Val: *val, Scale: *scale, Preset: *preset, Residual: *residual, Batch: *batch, Shard: *shard,
-		LR: *lr, DecayEvery: *decayEvery, DecayFactor: *decay, Steps: *steps, Seed: *seed, Init: *initW, ValEvery: *valEvery}
+		LR: *lr, DecayEvery: *decayEvery, DecayFactor: *decay, Steps: *steps, Seed: *seed, Init: *initW, ValEvery: *valEvery,
+		Plain: *plain, Loss: *loss}
 	if *data != "" {
 		o.Data = strings.Split(*data, ",")
 	}
@@ -122,8 +127,10 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-workers %d: want at least 1", *workers)
 	case *cacheMB < 1:
 		return usagef("-cache-mb %d: want at least 1", *cacheMB)
+	case o.Loss != "mse" && o.Loss != "l1":
+		return usagef("-loss %q: want mse or l1", o.Loss)
 	}
-	cfg, err := core.Preset(o.Preset, o.Residual)
+	cfg, err := core.Preset(o.Preset, o.Scale, o.Residual)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -144,6 +151,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ds.lowRes = cfg.LowRes()
 	if *epochs > 0 {
 		o.Steps = max(1, int(math.Ceil(*epochs*float64(ds.area())/float64(o.Batch*o.Patch*o.Patch))))
 	}
@@ -157,8 +165,12 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	} else if err := t.start(cfg); err != nil {
 		return err
 	}
-	logf("training %s (%d parameters, %d multiply-adds per pixel) at x%d on %d images (%.1f MP), %d steps of %d patches of %dx%d",
-		cfg.Preset, cfg.ParamCount(), cfg.MACsPerPixel(), o.Scale, len(ds.files), float64(ds.area())/1e6, o.Steps, o.Batch, o.Patch, o.Patch)
+	kind := "plain"
+	if t.model.Branches != nil {
+		kind = "re-parameterized"
+	}
+	logf("training %s, %s (%d parameters, %.0f multiply-adds per output pixel) at x%d on %d images (%.1f MP), %d steps of %d patches of %dx%d, %s loss",
+		cfg.Preset, kind, cfg.ParamCount(), cfg.MACsPerOutputPixel(), o.Scale, len(ds.files), float64(ds.area())/1e6, o.Steps, o.Batch, o.Patch, o.Patch, o.Loss)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -187,14 +199,82 @@ type trainer struct {
 	csv     *os.File
 }
 
+// newModel returns a freshly initialised model of the run's kind: with
+// re-parameterized layers for a low-resolution preset unless -plain.
+func (o fitOptions) newModel(cfg core.Config, rng *rand.Rand) (*core.Model, error) {
+	if cfg.LowRes() && !o.Plain {
+		return core.NewECBModel(cfg, rng)
+	}
+	return core.NewModel(cfg, rng)
+}
+
+// setParams copies saved parameter values into m, in Params order.
+func setParams(m *core.Model, data [][]float32) error {
+	ps := m.Params()
+	if len(data) != len(ps) {
+		return fmt.Errorf("%d parameter arrays for a model with %d", len(data), len(ps))
+	}
+	for i, p := range ps {
+		if len(data[i]) != p.Value().Size() {
+			return fmt.Errorf("parameter %d has %d values, the model wants %d", i, len(data[i]), p.Value().Size())
+		}
+		copy(p.Value().Data().F32(), data[i])
+	}
+	return nil
+}
+
+// readCheckpoint decodes a checkpoint file.
+func readCheckpoint(path string) (*checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var c checkpoint
+	if err := gob.NewDecoder(f).Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s is not a readable checkpoint: %v", path, err)
+	}
+	if c.Version != checkpointVersion {
+		return nil, fmt.Errorf("%s has checkpoint version %d, want %d", path, c.Version, checkpointVersion)
+	}
+	return &c, nil
+}
+
+// initFromCheckpoint copies into m, in order, the parameters of a
+// checkpoint's model whose shapes match m's (a x2 run's head and body into
+// a x3 or x4 model, whose tail differs) and returns how many it copied.
+func initFromCheckpoint(m *core.Model, path string) (int, error) {
+	c, err := readCheckpoint(path)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for i, p := range m.Params() {
+		if i < len(c.Params) && len(c.Params[i]) == p.Value().Size() {
+			copy(p.Value().Data().F32(), c.Params[i])
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (t *trainer) start(cfg core.Config) error {
 	t.pcg = rand.NewPCG(t.opts.Seed, 0x5eed)
 	t.rng = rand.New(t.pcg)
-	m, err := core.NewModel(cfg, t.rng)
+	m, err := t.opts.newModel(cfg, t.rng)
 	if err != nil {
 		return err
 	}
-	if t.opts.Init != "" {
+	if strings.HasSuffix(t.opts.Init, ".ckpt") {
+		n, err := initFromCheckpoint(m, t.opts.Init)
+		if err != nil {
+			return fmt.Errorf("-init: %v", err)
+		}
+		t.log("initialised %d of %d parameter arrays from %s", n, len(m.Params()), t.opts.Init)
+	} else if t.opts.Init != "" {
+		if m.Branches != nil {
+			return fmt.Errorf("-init %s: a re-parameterized run starts from a checkpoint (.ckpt), which keeps the branches", t.opts.Init)
+		}
 		im, _, err := loadWeightsFile(t.opts.Init)
 		if err != nil {
 			return err
@@ -232,30 +312,23 @@ func (t *trainer) openCSV(appendTo bool) error {
 }
 
 func (t *trainer) resume() error {
-	f, err := os.Open(t.ckptPath)
+	c, err := readCheckpoint(t.ckptPath)
 	if err != nil {
 		return fmt.Errorf("-resume: %v", err)
 	}
-	defer f.Close()
-	var c checkpoint
-	if err := gob.NewDecoder(f).Decode(&c); err != nil {
-		return fmt.Errorf("-resume: %s is not a readable checkpoint: %v", t.ckptPath, err)
-	}
-	if c.Version != checkpointVersion {
-		return fmt.Errorf("-resume: %s has checkpoint version %d, want %d", t.ckptPath, c.Version, checkpointVersion)
-	}
 	want, got := c.Options, t.opts
 	want.Steps, got.Steps = 0, 0 // a resumed run may be extended
+	if want.Loss == "" {
+		want.Loss = "mse" // checkpoints from before -loss
+	}
 	if fmt.Sprint(want) != fmt.Sprint(got) {
 		return fmt.Errorf("-resume: the flags differ from the checkpoint's run:\n  checkpoint: %+v\n  now:        %+v", want, got)
 	}
-	wf := core.WeightsFile{Config: c.Config, Scale: c.Options.Scale}
-	for i := 0; i < len(c.Params); i += 2 {
-		wf.Weights = append(wf.Weights, c.Params[i])
-		wf.Biases = append(wf.Biases, c.Params[i+1])
-	}
-	if t.model, err = wf.Model(); err != nil {
+	if t.model, err = got.newModel(c.Config, rand.New(rand.NewPCG(0, 0))); err != nil {
 		return fmt.Errorf("-resume: %v", err)
+	}
+	if err := setParams(t.model, c.Params); err != nil {
+		return fmt.Errorf("-resume: %s: %v", t.ckptPath, err)
 	}
 	t.opt = adam.New(adam.Config{StepSize: t.opts.LR, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8})
 	t.opt.TimeStep = c.AdamStep
@@ -359,7 +432,7 @@ func (t *trainer) loop(ctx context.Context, stdout, stderr io.Writer, quiet bool
 			progressbar.OptionClearOnFinish())
 		_ = bar.Set(t.step)
 	}
-	px := t.opts.Patch * t.opts.Patch
+	px := t.data.inputSide() * t.data.inputSide()
 	flopsPerStep := 6 * float64(t.model.Config.MACsPerPixel()) * float64(t.opts.Batch*px) // forward + two backward products
 	intervalStart, intervalSteps := time.Now(), 0
 	for t.step < t.opts.Steps {
@@ -448,7 +521,7 @@ func (t *trainer) trainStep() (float64, error) {
 		err   error
 	}
 	results := make([]result, nShards)
-	norm := float32(2 / float64(o.Batch*o.Patch*o.Patch*t.model.Config.Channels))
+	norm := float32(1 / float64(o.Batch*o.Patch*o.Patch*t.model.Config.Channels))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < min(t.workers, nShards); w++ {
@@ -504,35 +577,67 @@ func (t *trainer) trainStep() (float64, error) {
 }
 
 // shardGradient builds a shard's patches, runs the network on a copy of the
-// parameters, and returns the gradient of sum(norm/2 * err^2) and the sum
-// of squared errors.
+// parameters, and returns the gradient of the shard's part of the loss
+// (norm times the sum of squared or absolute errors, which are returned).
 func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, float64, error) {
 	p, ch := t.opts.Patch, t.model.Config.Channels
-	n := len(specs) * p * p
-	in := make([]float32, ch*n)
-	target := make([]float32, ch*n)
-	pin, ptarget := make([]float32, ch*p*p), make([]float32, ch*p*p)
-	for i, s := range specs {
-		if err := t.data.make(s, pin, ptarget); err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", t.data.files[s.img], err)
+	side := t.data.inputSide()
+	n, nIn := len(specs)*p*p, len(specs)*side*side
+	cfg := t.model.Config
+	in := make([]float32, ch*nIn)
+	target := make([]float32, ch*n) // in the layout of the network's output
+	pin, ptarget := make([]float32, ch*side*side), make([]float32, ch*p*p)
+	var panchor []float32
+	if cfg.LowRes() && cfg.Residual {
+		panchor = make([]float32, ch*p*p)
+	}
+	s := max(1, cfg.Shuffle)
+	for i, sp := range specs {
+		if err := t.data.make(sp, pin, panchor, ptarget); err != nil {
+			return nil, 0, fmt.Errorf("%s: %v", t.data.files[sp.img], err)
 		}
 		for c := 0; c < ch; c++ { // [C][B][H][W]
-			copy(in[c*n+i*p*p:][:p*p], pin[c*p*p:][:p*p])
-			copy(target[c*n+i*p*p:][:p*p], ptarget[c*p*p:][:p*p])
+			copy(in[c*nIn+i*side*side:][:side*side], pin[c*side*side:][:side*side])
+		}
+		// The target of a low-resolution network: its residual over the
+		// anchor, space-to-depth, so that channel c*s*s + dy*s + dx of
+		// cell (x, y) is output pixel (x*s + dx, y*s + dy).
+		for c := 0; c < ch; c++ {
+			for y := 0; y < p; y++ {
+				for x := 0; x < p; x++ {
+					v := ptarget[c*p*p+y*p+x]
+					if panchor != nil {
+						v -= panchor[c*p*p+y*p+x]
+					}
+					plane := c*s*s + (y%s)*s + x%s
+					target[plane*nIn+i*side*side+(y/s)*side+x/s] = v
+				}
+			}
 		}
 	}
 	m := t.model.Clone()
-	x := mat.NewDense[float32](mat.WithShape(ch, n), mat.WithBacking(in))
-	y := m.Forward(x, len(specs), p, p)
+	x := mat.NewDense[float32](mat.WithShape(ch, nIn), mat.WithBacking(in))
+	y := m.Forward(x, len(specs), side, side)
 	out := y.Value().Data().F32()
 	grad := make([]float32, len(out))
-	var sse float64
+	var sum float64
+	l1 := t.opts.Loss == "l1"
 	for i, v := range out {
 		d := v - target[i]
-		sse += float64(d) * float64(d)
-		grad[i] = norm * d
+		if l1 {
+			sum += math.Abs(float64(d))
+			switch {
+			case d > 0:
+				grad[i] = norm
+			case d < 0:
+				grad[i] = -norm
+			}
+			continue
+		}
+		sum += float64(d) * float64(d)
+		grad[i] = 2 * norm * d
 	}
-	y.AccGrad(mat.NewDense[float32](mat.WithShape(ch, n), mat.WithBacking(grad)))
+	y.AccGrad(mat.NewDense[float32](mat.WithShape(y.Value().Shape()...), mat.WithBacking(grad)))
 	if err := ag.Backward(y); err != nil {
 		return nil, 0, err
 	}
@@ -545,5 +650,5 @@ func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 		}
 		grads = append(grads, g.Data().F32())
 	}
-	return grads, sse, nil
+	return grads, sum, nil
 }

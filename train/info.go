@@ -32,8 +32,15 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		if c.Channels == 3 {
 			channels = "RGB"
 		}
-		fmt.Fprintf(stdout, "%s\n  preset      %s (%s, residual %v)\n  layers      %s\n  parameters  %d\n  cost        %d multiply-adds (%d FLOPs) per output pixel\n  scale       x%d\n",
-			path, c.Preset, channels, c.Residual, strings.Join(layers, ", "), c.ParamCount(), c.MACsPerPixel(), 2*c.MACsPerPixel(), wf.Scale)
+		runs := "after bicubic enlargement"
+		if c.LowRes() {
+			runs = fmt.Sprintf("at the input's resolution, depth-to-space by %d", c.Shuffle)
+			if c.Residual {
+				runs += ", bicubic anchor"
+			}
+		}
+		fmt.Fprintf(stdout, "%s\n  preset      %s (%s, residual %v)\n  runs        %s\n  layers      %s\n  parameters  %d\n  cost        %.0f multiply-adds (%.0f FLOPs) per output pixel\n  scale       x%d\n",
+			path, c.Preset, channels, c.Residual, runs, strings.Join(layers, ", "), c.ParamCount(), c.MACsPerOutputPixel(), 2*c.MACsPerOutputPixel(), wf.Scale)
 		fmt.Fprintf(stdout, "  data        %s\n  validation  %s (%.3f dB PSNR-Y at the end)\n  steps       %d (%.1f epochs of the data's pixels)\n  wall time   %s\n  command     %s\n",
 			strings.Join(t.Data, ", "), t.Val, t.ValPSNR, t.Steps, t.Epochs, t.WallTime.Round(1e9), t.Command)
 	}

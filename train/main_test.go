@@ -121,27 +121,73 @@ func TestFitReducesLossAndSkipsCorruptImages(t *testing.T) {
 }
 
 // TestResumeMatchesUninterrupted: a run stopped and resumed reaches exactly
-// the parameters of a run that was never stopped, whatever the workers.
+// the parameters of a run that was never stopped, whatever the workers:
+// for a network after bicubic and for a re-parameterized one at the
+// input's resolution (whose checkpoint keeps the branches).
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	data := t.TempDir()
 	writeNoiseImages(t, data, 2, 40, 40, 3)
-	whole := filepath.Join(t.TempDir(), "w.gob")
-	if code, _, stderr := runCmd(fitArgs(data, whole, "-steps", "8", "-val-every", "4", "-workers", "1")...); code != 0 {
-		t.Fatal(stderr)
+	for _, kind := range [][]string{nil, {"-preset", "ecb-m4c16", "-loss", "l1"}} {
+		args := func(out string, extra ...string) []string { return fitArgs(data, out, append(extra, kind...)...) }
+		whole := filepath.Join(t.TempDir(), "w.gob")
+		if code, _, stderr := runCmd(args(whole, "-steps", "8", "-val-every", "4", "-workers", "1")...); code != 0 {
+			t.Fatal(stderr)
+		}
+		split := filepath.Join(t.TempDir(), "w.gob")
+		if code, _, stderr := runCmd(args(split, "-steps", "4", "-val-every", "4", "-workers", "2")...); code != 0 {
+			t.Fatal(stderr)
+		}
+		if code, _, stderr := runCmd(args(split, "-steps", "8", "-val-every", "4", "-workers", "3", "-resume")...); code != 0 {
+			t.Fatal(stderr)
+		}
+		if !sameParams(loadParams(t, whole), loadParams(t, split)) {
+			t.Fatalf("%v: resumed run differs from the uninterrupted one", kind)
+		}
+		// Resuming with other settings is refused.
+		if code, _, stderr := runCmd(args(split, "-steps", "9", "-val-every", "4", "-lr", "0.1", "-resume")...); code == 0 || !strings.Contains(stderr, "differ") {
+			t.Errorf("%v: resume with another -lr: exit %d, %s", kind, code, stderr)
+		}
 	}
-	split := filepath.Join(t.TempDir(), "w.gob")
-	if code, _, stderr := runCmd(fitArgs(data, split, "-steps", "4", "-val-every", "4", "-workers", "2")...); code != 0 {
-		t.Fatal(stderr)
+}
+
+// TestLowResFit: a re-parameterized network at the input's resolution
+// learns, its weights file holds the collapsed x2 network, and a x4 run
+// starts from the x2 checkpoint's head and body.
+func TestLowResFit(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 3, 48, 48, 7)
+	dir := t.TempDir()
+	x2 := filepath.Join(dir, "x2.gob")
+	code, stdout, stderr := runCmd(fitArgs(data, x2, "-preset", "ecb-m4c16", "-loss", "l1", "-steps", "40", "-val-every", "20", "-lr", "2e-3", "-val", data)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if code, _, stderr := runCmd(fitArgs(data, split, "-steps", "8", "-val-every", "4", "-workers", "3", "-resume")...); code != 0 {
-		t.Fatal(stderr)
+	var psnr []float64
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var v float64
+		if i := strings.Index(line, "val "); i >= 0 {
+			if _, err := fmt.Sscanf(line[i:], "val %f dB", &v); err == nil {
+				psnr = append(psnr, v)
+			}
+		}
 	}
-	if !sameParams(loadParams(t, whole), loadParams(t, split)) {
-		t.Fatal("resumed run differs from the uninterrupted one")
+	if len(psnr) != 2 || !(psnr[1] > psnr[0]) {
+		t.Fatalf("validation PSNR %v: want two reports, rising\n%s", psnr, stdout)
 	}
-	// Resuming with other settings is refused.
-	if code, _, stderr := runCmd(fitArgs(data, split, "-steps", "9", "-val-every", "4", "-lr", "0.1", "-resume")...); code == 0 || !strings.Contains(stderr, "differ") {
-		t.Errorf("resume with another -lr: exit %d, %s", code, stderr)
+	m, wf, err := loadWeightsFile(x2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Branches != nil || wf.Config.Shuffle != 2 || wf.Scale != 2 {
+		t.Fatalf("x2 weights hold %+v", wf.Config)
+	}
+	x4 := filepath.Join(dir, "x4.gob")
+	code, _, stderr = runCmd(fitArgs(data, x4, "-preset", "ecb-m4c16", "-scale", "4", "-steps", "1", "-init", filepath.Join(dir, "x2.ckpt"))...)
+	if code != 0 || !strings.Contains(stderr, "initialised 90 of 108 parameter arrays") {
+		t.Fatalf("x4 from the x2 checkpoint: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr = runCmd(fitArgs(data, x4, "-preset", "ecb-m4c16", "-scale", "4", "-steps", "1", "-init", x2)...); code == 0 || !strings.Contains(stderr, "checkpoint") {
+		t.Errorf("x4 from a collapsed weights file: exit %d: %s", code, stderr)
 	}
 }
 
