@@ -3,10 +3,10 @@ package core
 import (
 	"bytes"
 	"context"
-	"math/rand/v2"
 	"encoding/gob"
 	"fmt"
 	"hash/crc32"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
