@@ -256,10 +256,21 @@ func nativeUpscale(t *testing.T, m *core.Model, scale int, path string) *image.N
 	return out
 }
 
+// TestBrowserEnhanceDownloadMatchesNative: the page's download is the
+// command line's result pixel for pixel, for a network after bicubic and
+// for one at the input's resolution.
 func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		model *core.Model
+	}{{"after-bicubic", tinyModel(t, 7)}, {"low-res", tinyLowResModel(t, 7)}} {
+		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc.model) })
+	}
+}
+
+func testDownloadMatchesNative(t *testing.T, model *core.Model) {
 	b := newBrowser(t)
 	weights := t.TempDir()
-	model := tinyModel(t, 7)
 	writeWeights(t, weights, "general-x2.gob", model, 2)
 	log := &requestLog{h: testSite(t, weights)}
 	srv := httptest.NewServer(log)

@@ -27,7 +27,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -36,6 +35,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/weights"
 )
 
 func main() {
@@ -56,7 +56,7 @@ func run(addr, dist string) error {
 	if err := buildWasm("."); err != nil {
 		return err
 	}
-	s, err := loadSite("site", "weights", log.Printf)
+	s, err := loadSite("site", weights.FS, log.Printf)
 	if err != nil {
 		return err
 	}
@@ -178,8 +178,6 @@ type site struct {
 var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "worker.js",
 	"gemm-simd.wasm", "viewer.html", "viewer.js", "viewer.css"}
 
-var weightsName = regexp.MustCompile(`^(general|portrait)-x([234])\.gob$`)
-
 // weightsEntry describes shipped weights in weights/index.json.
 type weightsEntry struct {
 	Model   string  `json:"model"`
@@ -189,9 +187,10 @@ type weightsEntry struct {
 	ValPSNR float64 `json:"valPSNR"`
 }
 
-// loadSite reads the page and its built wasm from siteDir, the weights
-// that load from weightsDir, and generates weights/index.json and sw.js.
-func loadSite(siteDir, weightsDir string, logf func(string, ...any)) (*site, error) {
+// loadSite reads the page and its built wasm from siteDir, the shipped
+// weights in weightsFS that load (weights.FS: the embedded set), and
+// generates weights/index.json and sw.js.
+func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site, error) {
 	s := &site{assets: map[string]*asset{}, cacheDir: filepath.Join(siteDir, "gen", "compressed")}
 	for _, f := range pageFiles {
 		if err := s.addFile(f, filepath.Join(siteDir, f)); err != nil {
@@ -207,32 +206,27 @@ func loadSite(siteDir, weightsDir string, logf func(string, ...any)) (*site, err
 	s.assets["wasm_exec.js"] = s.assets["gen/wasm_exec.js"]
 	delete(s.assets, "gen/wasm_exec.js")
 
-	entries, err := os.ReadDir(weightsDir)
+	entries, err := weights.List(weightsFS)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	index := []weightsEntry{}
 	for _, e := range entries {
-		m := weightsName.FindStringSubmatch(e.Name())
-		if m == nil {
-			continue
-		}
-		p := filepath.Join(weightsDir, e.Name())
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(weightsFS, e.File)
 		if err != nil {
 			return nil, err
 		}
 		model, wf, err := core.LoadWeights(bytes.NewReader(data))
 		if err != nil {
-			logf("warning: not serving %s: %v", p, err)
+			logf("warning: not serving %s: %v", e.File, err)
 			continue
 		}
-		if fmt.Sprint(wf.Scale) != m[2] {
-			logf("warning: not serving %s: it holds x%d weights", p, wf.Scale)
+		if wf.Scale != e.Scale {
+			logf("warning: not serving %s: it holds x%d weights", e.File, wf.Scale)
 			continue
 		}
-		s.add("weights/"+e.Name(), data)
-		index = append(index, weightsEntry{Model: m[1], Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.Name(), ValPSNR: wf.Training.ValPSNR})
+		s.add("weights/"+e.File, data)
+		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR})
 	}
 	sort.Slice(index, func(i, j int) bool { return index[i].File < index[j].File })
 	js, err := json.MarshalIndent(index, "", "  ")

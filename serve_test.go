@@ -26,7 +26,7 @@ func testSite(t testing.TB, weightsDir string) *site {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	s, err := loadSite("site", weightsDir, t.Logf)
+	s, err := loadSite("site", os.DirFS(weightsDir), t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +52,24 @@ func tinyModel(t testing.TB, seed uint64) *core.Model {
 		m.Weights[2].Value().Data().F32()[i] = v * 20 // make the network's part visible
 	}
 	return m
+}
+
+// tinyLowResModel is a small network at the input's resolution (x2,
+// depth-to-space, bicubic anchor), trained as re-parameterized layers.
+func tinyLowResModel(t testing.TB, seed uint64) *core.Model {
+	t.Helper()
+	cfg := core.Config{Preset: "tiny-lr", Channels: 1, Residual: true, Shuffle: 2,
+		Layers: []core.Layer{{Size: 3, Filters: 8}, {Size: 3, Filters: 8}, {Size: 3, Filters: 4}}}
+	m, err := core.NewECBModel(cfg, rand.New(rand.NewPCG(seed, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Branches[2].Params() {
+		for i, v := range p.Value().Data().F32() {
+			p.Value().Data().F32()[i] = v * 20 // make the network's part visible
+		}
+	}
+	return m.Plain()
 }
 
 // writeWeights saves m as dir/name.

@@ -188,13 +188,28 @@ func FormatForPath(path string) (string, error) {
 	return "", fmt.Errorf("cannot tell the output format from %q: use .png, .jpg or .jpeg", filepath.Base(path))
 }
 
-// Encode writes img as PNG or JPEG (quality 95).
+// DefaultJPEGQuality is the quality of JPEG outputs unless a caller says
+// otherwise.
+const DefaultJPEGQuality = 95
+
+// pngEncoder writes PNGs at deflate's fastest level: on a 1-megapixel
+// result it takes a fifth of the default level's time (0.59 s -> 0.10-0.13 s
+// here) for files about 14% larger, and encoding was half of the command
+// line's time.
+var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed}
+
+// Encode writes img as PNG or JPEG (quality DefaultJPEGQuality).
 func Encode(w io.Writer, img image.Image, format string) error {
+	return EncodeQuality(w, img, format, DefaultJPEGQuality)
+}
+
+// EncodeQuality writes img as PNG, or as JPEG at quality (1-100).
+func EncodeQuality(w io.Writer, img image.Image, format string, quality int) error {
 	switch format {
 	case "png":
-		return (&png.Encoder{CompressionLevel: png.DefaultCompression}).Encode(w, img)
+		return pngEncoder.Encode(w, img)
 	case "jpeg":
-		return jpeg.Encode(w, img, &jpeg.Options{Quality: 95})
+		return jpeg.Encode(w, img, &jpeg.Options{Quality: quality})
 	}
 	return fmt.Errorf("unknown output format %q", format)
 }

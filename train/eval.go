@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/weights"
 )
 
 // score is a mean PSNR-Y (dB) and SSIM-Y.
@@ -176,26 +179,42 @@ func (c modelChoice) check() error {
 	return nil
 }
 
-// path is the weights file chosen: -weights, or the shipped file.
-func (c modelChoice) path() string {
+// source names the weights chosen: the -weights file, or the shipped
+// model embedded in this program.
+func (c modelChoice) source() string {
 	if *c.weights != "" {
 		return *c.weights
 	}
-	return filepath.Join("weights", fmt.Sprintf("%s-x%d.gob", *c.model, *c.scale))
+	return "the shipped " + weights.FileName(*c.model, *c.scale)
 }
 
-// load reads the chosen weights and checks that they were trained for the
+// load reads the chosen weights (the -weights file, or the shipped ones
+// embedded in the program) and checks that they were trained for the
 // chosen scale.
 func (c modelChoice) load() (*core.Model, error) {
-	m, wf, err := loadWeightsFile(c.path())
+	var m *core.Model
+	var wf *core.WeightsFile
+	var err error
+	if *c.weights != "" {
+		m, wf, err = loadWeightsFile(*c.weights)
+	} else {
+		var data []byte
+		if data, err = weights.Read(*c.model, *c.scale); err != nil {
+			return nil, errNoShippedModel{err}
+		}
+		m, wf, err = core.LoadWeights(bytes.NewReader(data))
+	}
 	if err != nil {
 		return nil, err
 	}
 	if wf.Scale != *c.scale {
-		return nil, fmt.Errorf("%s was trained for x%d, not x%d", c.path(), wf.Scale, *c.scale)
+		return nil, fmt.Errorf("%s was trained for x%d, not x%d", c.source(), wf.Scale, *c.scale)
 	}
 	return m, nil
 }
+
+// errNoShippedModel is the error for a model and scale that do not ship.
+type errNoShippedModel struct{ error }
 
 // loadWeightsFile reads a weights file, naming it in any error.
 func loadWeightsFile(path string) (*core.Model, *core.WeightsFile, error) {
@@ -226,10 +245,10 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	m, err := choice.load()
 	if err != nil {
-		if *choice.weights != "" || !os.IsNotExist(err) {
+		if !errors.As(err, new(errNoShippedModel)) {
 			return err
 		}
-		fmt.Fprintf(stderr, "train eval: no weights at %s; the model is missing, reporting interpolations only\n", choice.path())
+		fmt.Fprintf(stderr, "train eval: %v; reporting interpolations only\n", err)
 		m = nil
 	}
 	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true}

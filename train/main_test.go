@@ -284,7 +284,7 @@ func TestEvalJSONAndUpscale(t *testing.T) {
 	}
 	// Without weights it reports the interpolations and says so.
 	code, stdout, stderr = runCmd("eval", "-scale", "3", "-model", "portrait", data)
-	if code != 0 || !strings.Contains(stderr, "model is missing") || strings.Contains(stdout, "srcnn") || !strings.Contains(stdout, "bicubic") {
+	if code != 0 || !strings.Contains(stderr, "no portrait model ships for x3") || strings.Contains(stdout, "srcnn") || !strings.Contains(stdout, "bicubic") {
 		t.Errorf("eval without weights: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 
@@ -336,6 +336,92 @@ func TestEvalJSONAndUpscale(t *testing.T) {
 		default:
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+}
+
+// TestUpscaleBatch: inputs and folders into an output folder; a corrupt
+// file gets its one line and does not stop the others; existing outputs
+// are skipped unless -overwrite; -format jpg writes JPEGs.
+func TestUpscaleBatch(t *testing.T) {
+	in := t.TempDir()
+	writeNoiseImages(t, in, 2, 40, 36, 8)
+	os.WriteFile(filepath.Join(in, "broken.jpg"), []byte("\xff\xd8\xff\xe0 not a jpeg"), 0o644)
+	os.WriteFile(filepath.Join(in, "readme.txt"), []byte("not an image name"), 0o644)
+	w := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(in, w, "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	out := filepath.Join(t.TempDir(), "new", "folder")
+	code, _, stderr := runCmd("upscale", "-weights", w, "-quiet", in, out)
+	if code != 1 || strings.Count(stderr, "\n") != 2 || !strings.Contains(stderr, "broken.jpg") || !strings.Contains(stderr, "1 of 3 images failed") {
+		t.Fatalf("batch with a corrupt file: exit %d, stderr %q", code, stderr)
+	}
+	names := func() []string {
+		es, _ := os.ReadDir(out)
+		var ns []string
+		for _, e := range es {
+			ns = append(ns, e.Name())
+		}
+		return ns
+	}
+	if got := fmt.Sprint(names()); got != "[imga-x2.png imgb-x2.png]" {
+		t.Fatalf("outputs %s", got)
+	}
+	stamp := func() time.Time { st, _ := os.Stat(filepath.Join(out, "imga-x2.png")); return st.ModTime() }
+	before := stamp()
+	time.Sleep(20 * time.Millisecond)
+	one := filepath.Join(in, "imga.png")
+	code, _, stderr = runCmd("upscale", "-weights", w, "-quiet", one, out)
+	if code != 0 || !strings.Contains(stderr, "skipping") || !stamp().Equal(before) {
+		t.Errorf("existing output: exit %d, stderr %q, rewritten %v", code, stderr, !stamp().Equal(before))
+	}
+	if code, _, stderr = runCmd("upscale", "-weights", w, "-quiet", "-overwrite", one, out); code != 0 || stamp().Equal(before) {
+		t.Errorf("-overwrite: exit %d, stderr %q, rewritten %v", code, stderr, !stamp().Equal(before))
+	}
+	code, _, stderr = runCmd("upscale", "-weights", w, "-quiet", "-format", "jpg", "-quality", "80", one, filepath.Join(in, "imgb.png"), out)
+	if code != 0 {
+		t.Fatalf("-format jpg: exit %d, %s", code, stderr)
+	}
+	for _, n := range []string{"imga-x2.jpg", "imgb-x2.jpg"} {
+		data, err := os.ReadFile(filepath.Join(out, n))
+		if err != nil || len(data) < 3 || string(data[:3]) != "\xff\xd8\xff" {
+			t.Errorf("%s: not a JPEG (%v)", n, err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-format", "gif", one, out}, "-format"},
+		{[]string{"-quality", "0", one, out}, "-quality"},
+		{[]string{one, one, filepath.Join(in, "imgb.png")}, "must be a folder"},
+	} {
+		code, _, stderr := runCmd(append([]string{"upscale", "-weights", w, "-quiet"}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want a usage error about %s", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// TestUpscaleFromAnotherFolder: the shipped weights are inside the program,
+// so it upscales from any working directory without -weights.
+func TestUpscaleFromAnotherFolder(t *testing.T) {
+	in := t.TempDir()
+	writeNoiseImages(t, in, 1, 20, 16, 9)
+	cmd := exec.Command(os.Args[0], "upscale", "-quiet", "-scale", "3", "imga.png", "out.png")
+	cmd.Dir = in
+	cmd.Env = append(os.Environ(), "TRAIN_TEST_MAIN=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	f, err := os.Open(filepath.Join(in, "out.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil || img.Bounds().Dx() != 60 || img.Bounds().Dy() != 48 {
+		t.Fatalf("output %v, %v", img.Bounds(), err)
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -14,12 +17,18 @@ import (
 	"github.com/srcnn-web/upscaler/core"
 )
 
+// upscaleJob is one input image and the file its result goes to.
+type upscaleJob struct{ in, out string }
+
 func runUpscale(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("upscale", "[-scale N] [-model general|portrait] [-weights FILE] IN OUT", stderr)
+	fs := newFlags("upscale", "[flags] IN OUT | IN... FOLDER", stderr)
 	choice := addModelFlags(fs)
 	maxMP := fs.Float64("max-mp", core.DefaultMaxPixels/1e6, "largest input accepted, in megapixels")
 	tile := fs.Int("tile", core.DefaultTile, "tile side in output pixels")
 	workers := fs.Int("workers", 0, "parallel tiles (0: all cores)")
+	format := fs.String("format", "png", "output format when writing into a folder: png or jpg")
+	quality := fs.Int("quality", 95, "JPEG quality, 1 to 100")
+	overwrite := fs.Bool("overwrite", false, "replace existing outputs in a folder (otherwise they are skipped)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -27,14 +36,20 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err := choice.check(); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return usagef("want an input and an output file, got %d arguments", fs.NArg())
+	if fs.NArg() < 2 {
+		return usagef("want an input and an output file, or inputs and an output folder; got %d arguments", fs.NArg())
 	}
 	if !(*maxMP > 0) || *tile < 16 || *workers < 0 {
 		return usagef("-max-mp must be positive, -tile at least 16, -workers at least 0")
 	}
-	in, out := fs.Arg(0), fs.Arg(1)
-	format, err := core.FormatForPath(out)
+	if *quality < 1 || *quality > 100 {
+		return usagef("-quality %d: want 1 to 100", *quality)
+	}
+	folderFormat, err := core.FormatForPath("x." + *format)
+	if err != nil {
+		return usagef("-format %q: want png or jpg", *format)
+	}
+	jobs, err := planUpscale(fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1), *choice.scale, *format, *overwrite, stderr)
 	if err != nil {
 		return err
 	}
@@ -42,39 +57,168 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(in)
-	if err != nil {
-		return err
-	}
-	img, _, err := core.Decode(f, int(*maxMP*1e6))
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("%s: %v", in, err)
-	}
-
 	e := core.NewEnhancer(m, *choice.scale)
 	e.Tile = *tile
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var progress func(done, total int)
-	if !*quiet {
-		var bar *progressbar.ProgressBar
-		start := time.Now()
-		progress = func(done, total int) {
-			// Show a bar only for work that takes more than a second.
-			if bar == nil && time.Since(start) > time.Second && done < total {
-				bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(stderr),
-					progressbar.OptionSetDescription("upscale"), progressbar.OptionShowCount(),
-					progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
-			}
-			if bar != nil {
-				_ = bar.Set(done)
-			}
+	bar := newBatchBar(len(jobs), *quiet, stderr)
+	failed := 0
+	for i, j := range jobs {
+		outFormat := folderFormat
+		if f, err := core.FormatForPath(j.out); err == nil {
+			outFormat = f
+		}
+		err := upscaleOne(ctx, e, j, outFormat, *quality, *maxMP, *workers, func(done, total int) { bar.set(i, done, total) })
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil && len(jobs) == 1 {
+			return err
+		}
+		if err != nil {
+			failed++
+			bar.clear()
+			fmt.Fprintf(stderr, "train upscale: %v\n", err)
 		}
 	}
-	res, err := e.Image(ctx, img, *workers, progress)
+	bar.finish()
+	if failed > 0 {
+		return fmt.Errorf("%d of %d images failed", failed, len(jobs))
+	}
+	return nil
+}
+
+// planUpscale turns the inputs and the output into jobs. One input file
+// and an output that is not a folder: that file. Otherwise the output is a
+// folder (created if missing) and each image, or each image directly in an
+// input folder, goes to <name>-x<scale>.<ext> in it; existing outputs are
+// skipped (said on stderr) unless overwrite.
+func planUpscale(ins []string, out string, scale int, ext string, overwrite bool, stderr io.Writer) ([]upscaleJob, error) {
+	st, outErr := os.Stat(out)
+	outIsDir := outErr == nil && st.IsDir()
+	if len(ins) == 1 && !outIsDir && !strings.HasSuffix(out, string(filepath.Separator)) {
+		if st, err := os.Stat(ins[0]); err == nil && !st.IsDir() {
+			if _, err := core.FormatForPath(out); err != nil {
+				return nil, err
+			}
+			return []upscaleJob{{ins[0], out}}, nil
+		}
+	}
+	if outErr == nil && !outIsDir {
+		return nil, usagef("%s is a file; with several inputs or a folder, the output must be a folder", out)
+	}
+	var files []string
+	for _, in := range ins {
+		st, err := os.Stat(in)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			files = append(files, in)
+			continue
+		}
+		des, err := os.ReadDir(in)
+		if err != nil {
+			return nil, err
+		}
+		var found []string
+		for _, d := range des {
+			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(d.Name()))] {
+				found = append(found, filepath.Join(in, d.Name()))
+			}
+		}
+		if len(found) == 0 {
+			fmt.Fprintf(stderr, "train upscale: no images in %s\n", in)
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	var jobs []upscaleJob
+	seen := map[string]string{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
+		dst := filepath.Join(out, fmt.Sprintf("%s-x%d.%s", name, scale, ext))
+		if prev, ok := seen[dst]; ok {
+			return nil, usagef("%s and %s would both be written to %s", prev, f, dst)
+		}
+		seen[dst] = f
+		if _, err := os.Stat(dst); err == nil && !overwrite {
+			fmt.Fprintf(stderr, "train upscale: skipping %s: %s exists (-overwrite replaces it)\n", f, dst)
+			continue
+		}
+		jobs = append(jobs, upscaleJob{f, dst})
+	}
+	return jobs, nil
+}
+
+// upscaleOne decodes, enhances and writes one image, through a temporary
+// file, so that a failure leaves nothing behind.
+func upscaleOne(ctx context.Context, e *core.Enhancer, j upscaleJob, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
+	f, err := os.Open(j.in)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(out, func(w io.Writer) error { return core.Encode(w, res, format) })
+	img, _, err := core.Decode(f, int(maxMP*1e6))
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %v", j.in, err)
+	}
+	res, err := e.Image(ctx, img, workers, progress)
+	if err != nil {
+		return fmt.Errorf("%s: %v", j.in, err)
+	}
+	if err := writeAtomic(j.out, func(w io.Writer) error { return core.EncodeQuality(w, res, format, quality) }); err != nil {
+		return fmt.Errorf("%s: %v", j.out, err)
+	}
+	return nil
+}
+
+// batchBar is one progress bar over a batch, shown only once the work has
+// taken more than a second: image i's tiles fill its share.
+type batchBar struct {
+	images int
+	quiet  bool
+	stderr io.Writer
+	start  time.Time
+	bar    *progressbar.ProgressBar
+}
+
+const barStepsPerImage = 1000
+
+func newBatchBar(images int, quiet bool, stderr io.Writer) *batchBar {
+	return &batchBar{images: images, quiet: quiet, stderr: stderr, start: time.Now()}
+}
+
+func (b *batchBar) set(image, done, total int) {
+	if b.quiet {
+		return
+	}
+	if b.bar == nil && time.Since(b.start) > time.Second && (image < b.images-1 || done < total) {
+		desc := "upscale"
+		if b.images > 1 {
+			desc = fmt.Sprintf("upscale %d images", b.images)
+		}
+		b.bar = progressbar.NewOptions(b.images*barStepsPerImage, progressbar.OptionSetWriter(b.stderr),
+			progressbar.OptionSetDescription(desc), progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(200*time.Millisecond))
+	}
+	if b.bar != nil {
+		_ = b.bar.Set(image*barStepsPerImage + done*barStepsPerImage/max(1, total))
+	}
+}
+
+// clear removes the bar's line so that a message can be printed.
+func (b *batchBar) clear() {
+	if b.bar != nil {
+		_ = b.bar.Clear()
+	}
+}
+
+func (b *batchBar) finish() {
+	if b.bar != nil {
+		_ = b.bar.Finish()
+	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/srcnn-web/upscaler/core"
 )
 
-func tinyWeights(t *testing.T, scale int) ([]byte, *core.Model) {
+func tinyWeights(t testing.TB, scale int) ([]byte, *core.Model) {
 	t.Helper()
 	cfg := core.Config{Preset: "tiny", Channels: 1, Residual: true, Layers: []core.Layer{{Size: 5, Filters: 8}, {Size: 1, Filters: 4}, {Size: 3, Filters: 1}}}
 	m, err := core.NewModel(cfg, rand.New(rand.NewPCG(1, 2)))
@@ -28,7 +28,7 @@ func tinyWeights(t *testing.T, scale int) ([]byte, *core.Model) {
 	return buf.Bytes(), m
 }
 
-func pngOf(t *testing.T, img image.Image) []byte {
+func pngOf(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

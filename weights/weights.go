@@ -1,0 +1,71 @@
+// Package weights holds the shipped weights files, embedded, so that the
+// command line works from any folder and after go install, and the server
+// serves the same set. A file ships when its name is <model>-x<scale>.gob
+// for a known model (Models) and a scale from 2 to 4; this listing is the
+// one list of what ships (the page reads it as weights/index.json).
+package weights
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strconv"
+)
+
+//go:embed general-x*.gob portrait-x*.gob
+var files embed.FS
+
+// FS is the shipped weights files, at its root.
+var FS fs.FS = files
+
+// Models are the model names the product knows, in the order it offers them.
+var Models = []string{"general", "portrait"}
+
+var fileName = regexp.MustCompile(`^(general|portrait)-x([234])\.gob$`)
+
+// Entry is one shipped weights file.
+type Entry struct {
+	Model string // "general" or "portrait"
+	Scale int    // 2, 3 or 4
+	File  string // its name in the file system
+}
+
+// FileName is the name a model's weights for a scale ship under.
+func FileName(model string, scale int) string { return fmt.Sprintf("%s-x%d.gob", model, scale) }
+
+// List returns the files at the root of fsys whose names are shipped
+// weights' names, sorted by name. It does not read them.
+func List(fsys fs.FS) ([]Entry, error) {
+	des, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	var es []Entry
+	for _, d := range des {
+		m := fileName.FindStringSubmatch(d.Name())
+		if m == nil || d.IsDir() {
+			continue
+		}
+		scale, _ := strconv.Atoi(m[2])
+		es = append(es, Entry{Model: m[1], Scale: scale, File: d.Name()})
+	}
+	sort.Slice(es, func(i, j int) bool { return es[i].File < es[j].File })
+	return es, nil
+}
+
+// Read returns the shipped weights file of a model at a scale, or an error
+// that says which ship.
+func Read(model string, scale int) ([]byte, error) {
+	data, err := fs.ReadFile(FS, FileName(model, scale))
+	if err == nil {
+		return data, nil
+	}
+	es, _ := List(FS)
+	var have []string
+	for _, e := range es {
+		have = append(have, fmt.Sprintf("%s x%d", e.Model, e.Scale))
+	}
+	return nil, fmt.Errorf("no %s model ships for x%d (shipped: %v)", model, scale, have)
+}
