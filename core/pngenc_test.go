@@ -7,8 +7,8 @@ import (
 	"image/draw"
 	"image/png"
 	"io"
-	"os"
 	"math/rand/v2"
+	"os"
 	"testing"
 )
 
