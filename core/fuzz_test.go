@@ -115,3 +115,16 @@ func FuzzLoadWeights(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJPEGQuality: any bytes give a quality from 1 to 100 or none, never a
+// panic.
+func FuzzJPEGQuality(f *testing.F) {
+	for _, s := range imageSeeds(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if q, ok := JPEGQuality(data); ok && (q < 1 || q > 100) {
+			t.Fatalf("quality %d", q)
+		}
+	})
+}
