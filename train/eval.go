@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
 	"math"
 	"os"
@@ -28,6 +30,7 @@ type setResult struct {
 	Scale   int              `json:"scale"`
 	Images  int              `json:"images"`
 	Methods map[string]score `json:"methods"`
+	JPEG    int              `json:"jpeg,omitempty"` // the LR images' JPEG quality, if any
 }
 
 // methodOrder is the order methods are printed in.
@@ -39,6 +42,7 @@ type evalOptions struct {
 	model   *core.Model // nil: interpolations only
 	methods []string    // subset of methodOrder
 	ssim    bool
+	jpeg    int // > 0: the LR image is saved as JPEG at this quality first
 }
 
 // evalSet evaluates every image of a folder as the literature does: crop the
@@ -53,7 +57,7 @@ func evalSet(dir string, o evalOptions) (setResult, error) {
 	if len(files) == 0 {
 		return setResult{}, fmt.Errorf("no images in %s", dir)
 	}
-	res := setResult{Name: filepath.Base(filepath.Clean(dir)), Scale: o.scale, Images: len(files), Methods: map[string]score{}}
+	res := setResult{Name: filepath.Base(filepath.Clean(dir)), Scale: o.scale, Images: len(files), Methods: map[string]score{}, JPEG: o.jpeg}
 	for _, f := range files {
 		scores, err := evalImage(f, o)
 		if err != nil {
@@ -89,6 +93,11 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 		hr[c] = crop(p, w, h)
 		lr[c] = core.Resize(hr[c], w/s, h/s, core.Bicubic)
 	}
+	if o.jpeg > 0 {
+		if lr, err = jpegLR(path, w, h, s, o.jpeg, channels); err != nil {
+			return nil, err
+		}
+	}
 	kernels := map[string]core.Kernel{"nearest": core.Nearest, "bilinear": core.Bilinear, "bicubic": core.Bicubic}
 	out := map[string]score{}
 	for _, m := range o.methods {
@@ -118,6 +127,36 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 		out[m] = sc
 	}
 	return out, nil
+}
+
+// jpegLR makes the low-resolution image as a JPEG on the web would be:
+// the high-resolution crop shrunk in RGB, rounded to 8 bits, saved as a
+// JPEG at quality (4:2:0, as Go's encoder writes colour) and decoded; it
+// returns the planes the model works on (Y, or R, G, B).
+func jpegLR(path string, w, h, scale, quality, channels int) ([]core.Plane, error) {
+	rgb, err := loadPlanes(path, 3)
+	if err != nil {
+		return nil, err
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, w/scale, h/scale))
+	for c, p := range rgb {
+		small := core.Resize(crop(p, w, h), w/scale, h/scale, core.Bicubic)
+		for i, v := range small.Pix {
+			img.Pix[4*i+c] = uint8(to255(v))
+		}
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, err
+	}
+	dec, err := jpeg.Decode(&buf)
+	if err != nil {
+		return nil, err
+	}
+	return imagePlanes(dec, channels), nil
 }
 
 // lumaOf rounds planes to 8-bit levels, as saving an image does, and returns
@@ -234,6 +273,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "[-scale N] [-model general|portrait] [-weights FILE] [-json] DIR...", stderr)
 	choice := addModelFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	jpegQ := fs.Int("jpeg", 0, "save each low-resolution image as JPEG at this quality (1-100) before any method enlarges it (0: no)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -243,6 +283,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("name at least one folder of images")
 	}
+	if *jpegQ < 0 || *jpegQ > 100 {
+		return usagef("-jpeg %d: want a quality from 1 to 100, or 0 for none", *jpegQ)
+	}
 	m, err := choice.load()
 	if err != nil {
 		if !errors.As(err, new(errNoShippedModel)) {
@@ -251,7 +294,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "train eval: %v; reporting interpolations only\n", err)
 		m = nil
 	}
-	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true}
+	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, jpeg: *jpegQ}
 	var sets []setResult
 	for _, dir := range fs.Args() {
 		r, err := evalSet(dir, o)
@@ -266,7 +309,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(map[string]any{"sets": sets})
 	}
 	for _, r := range sets {
-		fmt.Fprintf(stdout, "%s x%d (%d images)\n  %-9s %8s %8s\n", r.Name, r.Scale, r.Images, "method", "PSNR-Y", "SSIM-Y")
+		lrAs := ""
+		if r.JPEG > 0 {
+			lrAs = fmt.Sprintf(", LR saved as JPEG q%d", r.JPEG)
+		}
+		fmt.Fprintf(stdout, "%s x%d (%d images%s)\n  %-9s %8s %8s\n", r.Name, r.Scale, r.Images, lrAs, "method", "PSNR-Y", "SSIM-Y")
 		for _, name := range methodOrder {
 			if s, ok := r.Methods[name]; ok {
 				fmt.Fprintf(stdout, "  %-9s %8.2f %8.4f\n", name, s.PSNR, s.SSIM)

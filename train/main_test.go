@@ -52,6 +52,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"eval", "-scale", "9", dir}, 2, "-scale 9"},
 		{[]string{"eval"}, 2, "at least one folder"},
 		{[]string{"eval", "-model", "anime", dir}, 2, "-model"},
+		{[]string{"eval", "-jpeg", "101", dir}, 2, "-jpeg 101"},
 		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},
 		{[]string{"fit", "-h"}, 0, "-lr-decay-every"},
 		{[]string{"eval", "-h"}, 0, "-json"},
@@ -280,6 +281,19 @@ func TestEvalJSONAndUpscale(t *testing.T) {
 	for _, m := range methodOrder {
 		if s := res.Sets[0].Methods[m]; !(s.PSNR > 10 && s.SSIM > 0 && s.SSIM <= 1) {
 			t.Errorf("%s: %+v", m, s)
+		}
+	}
+	// -jpeg: the same images, their LR saved as JPEG first, score lower.
+	code, stdout, stderr = runCmd("eval", "-scale", "2", "-weights", w, "-json", "-jpeg", "20", data)
+	var jres struct {
+		Sets []setResult `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &jres); code != 0 || err != nil || len(jres.Sets) != 1 || jres.Sets[0].JPEG != 20 {
+		t.Fatalf("eval -jpeg: exit %d, %v: %s %s", code, err, stdout, stderr)
+	}
+	for _, m := range []string{"nearest", "bilinear", "bicubic"} { // the 4-step model is no reference
+		if clean, lossy := res.Sets[0].Methods[m].PSNR, jres.Sets[0].Methods[m].PSNR; !(lossy < clean-0.5) {
+			t.Errorf("%s: %.2f dB with the LR as JPEG q20, %.2f without", m, lossy, clean)
 		}
 	}
 	// Without weights it reports the interpolations and says so.
