@@ -23,7 +23,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, preset := range []string{"srcnn-915", "vdsr16-8"} {
 		b.Run(preset, func(b *testing.B) {
 			cfg, _ := core.Preset(preset, 2, true)
-			ds, err := openDataset([]string{dir}, 2, 48, cfg.Channels, 1<<26, func(string) {})
+			ds, err := openDataset([]string{dir}, 2, 48, cfg.Channels, jpegBand{}, 1<<26, func(string) {})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"container/list"
 	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -84,28 +86,50 @@ type dataset struct {
 	margin   int // context kept around a patch while resampling
 	channels int
 	lowRes   bool // the network's input is the low-resolution patch
+	jpeg     jpegBand
 	cache    *planeCache
 }
 
-// patchSpec names one patch: which image, where, and which of the eight
-// flips and rotations.
+// jpegBand says how training inputs are degraded by JPEG: a share Clean of
+// the patches stays clean, the others are saved at a quality drawn
+// uniformly from Lo to Hi. The zero value is off.
+type jpegBand struct {
+	Lo, Hi int
+	Clean  float64
+}
+
+func (j jpegBand) on() bool { return j.Hi > 0 }
+
+// patchSpec names one patch: which image, where, which of the eight
+// flips and rotations, and, with JPEG degradation, the quality its LR
+// image is saved at (0: clean) and the offset of the 8x8 block grid.
 type patchSpec struct {
 	img, x, y, aug int
+	quality        int
+	gridX, gridY   int
 }
 
 // openDataset lists the images and checks each one by decoding it once; an
 // unreadable or too small image is skipped with a warning.
-func openDataset(dirs []string, scale, patch, channels int, cacheBytes int64, warn func(string)) (*dataset, error) {
+func openDataset(dirs []string, scale, patch, channels int, jpeg jpegBand, cacheBytes int64, warn func(string)) (*dataset, error) {
 	files, err := listImages(dirs)
 	if err != nil {
 		return nil, err
 	}
-	d := &dataset{scale: scale, patch: patch, margin: 4 * scale, channels: channels,
+	d := &dataset{scale: scale, patch: patch, margin: 4 * scale, channels: channels, jpeg: jpeg,
 		cache: newPlaneCache(cacheBytes)}
+	if jpeg.on() {
+		if channels != 1 {
+			return nil, fmt.Errorf("JPEG degradation is for networks on Y")
+		}
+		// Room for shifting the block grid by up to 7 LR pixels, with the
+		// bicubic support of the patch still inside the JPEG.
+		d.margin = 12 * scale
+	}
 	need := patch + 2*d.margin
 	var total int64
 	for _, f := range files {
-		planes, err := loadPlanes(f, channels)
+		planes, err := loadPlanes(f, d.cacheChannels())
 		if err != nil {
 			warn(fmt.Sprintf("skipping %s: %v", f, err))
 			continue
@@ -136,7 +160,23 @@ func (d *dataset) sample(rng *rand.Rand) patchSpec {
 	i := sort.Search(len(d.cumArea), func(i int) bool { return d.cumArea[i] > a })
 	need := d.patch + 2*d.margin
 	s := d.sizes[i]
-	return patchSpec{img: i, x: rng.IntN(s.X - need + 1), y: rng.IntN(s.Y - need + 1), aug: rng.IntN(8)}
+	spec := patchSpec{img: i, x: rng.IntN(s.X - need + 1), y: rng.IntN(s.Y - need + 1), aug: rng.IntN(8)}
+	if d.jpeg.on() {
+		if rng.Float64() >= d.jpeg.Clean {
+			spec.quality = d.jpeg.Lo + rng.IntN(d.jpeg.Hi-d.jpeg.Lo+1)
+		}
+		spec.gridX, spec.gridY = rng.IntN(8), rng.IntN(8)
+	}
+	return spec
+}
+
+// cacheChannels is the planes kept of each image: R, G, B when the LR
+// image is made as a JPEG (from RGB, as a real one is), else the model's.
+func (d *dataset) cacheChannels() int {
+	if d.jpeg.on() {
+		return 3
+	}
+	return d.channels
 }
 
 // inputSide is the side of the network's input patch.
@@ -152,20 +192,32 @@ func (d *dataset) inputSide() int {
 // enlargement (the anchor; nil to skip) and the target, each
 // [channels][patch*patch].
 func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
-	planes, err := d.cache.get(d.files[s.img], d.channels)
+	planes, err := d.cache.get(d.files[s.img], d.cacheChannels())
 	if err != nil {
 		return err
 	}
 	need, p, m := d.patch+2*d.margin, d.patch, d.margin
+	crops := make([]core.Plane, len(planes))
 	for c, pl := range planes {
-		crop := core.NewPlane(need, need)
+		crops[c] = core.NewPlane(need, need)
 		for y := 0; y < need; y++ {
 			for x := 0; x < need; x++ {
 				sx, sy := dihedral(x, y, need, s.aug)
-				crop.Pix[y*need+x] = pl.At(s.x+sx, s.y+sy)
+				crops[c].Pix[y*need+x] = pl.At(s.x+sx, s.y+sy)
 			}
 		}
-		lr := core.Resize(crop, need/d.scale, need/d.scale, core.Bicubic)
+	}
+	hrs, lrs := crops, make([]core.Plane, len(crops))
+	if d.jpeg.on() {
+		hrs = []core.Plane{lumaOf(crops)}
+		lrs = []core.Plane{d.jpegLR(crops, s)}
+	} else {
+		for c, crop := range crops {
+			lrs[c] = core.Resize(crop, need/d.scale, need/d.scale, core.Bicubic)
+		}
+	}
+	for c, crop := range hrs {
+		lr := lrs[c]
 		up := core.Resize(lr, need, need, core.Bicubic)
 		for y := 0; y < p; y++ {
 			if !d.lowRes {
@@ -184,6 +236,46 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 		}
 	}
 	return nil
+}
+
+// jpegLR makes the low-resolution Y of an RGB crop: shrunk, and for a
+// degraded patch saved as a JPEG at its quality (4:2:0, as image/jpeg
+// writes colour) with the 8x8 grid starting at (gridX, gridY), decoded,
+// and its Y taken. Pixels left of and above the grid keep the clean Y;
+// they lie outside the patch and its bicubic support.
+func (d *dataset) jpegLR(rgb []core.Plane, s patchSpec) core.Plane {
+	n := rgb[0].W / d.scale
+	if s.quality == 0 {
+		return core.Resize(lumaOf(rgb), n, n, core.Bicubic)
+	}
+	small := make([]core.Plane, 3)
+	for c := range small {
+		small[c] = core.Resize(rgb[c], n, n, core.Bicubic)
+	}
+	y := lumaOf(small)
+	img := image.NewNRGBA(image.Rect(0, 0, n-s.gridX, n-s.gridY))
+	for py := 0; py < img.Rect.Dy(); py++ {
+		for px := 0; px < img.Rect.Dx(); px++ {
+			o := img.PixOffset(px, py)
+			for c := range small {
+				img.Pix[o+c] = uint8(to255(small[c].Pix[(py+s.gridY)*n+px+s.gridX]))
+			}
+			img.Pix[o+3] = 255
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: s.quality}); err != nil {
+		panic(err) // an in-memory encode of a valid image cannot fail
+	}
+	dec, err := jpeg.Decode(&buf)
+	if err != nil {
+		panic(err)
+	}
+	dy := core.LumaY(dec)
+	for py := 0; py < dy.H; py++ {
+		copy(y.Pix[(py+s.gridY)*n+s.gridX:][:dy.W], dy.Pix[py*dy.W:][:dy.W])
+	}
+	return y
 }
 
 // dihedral maps (x, y) of an n x n square through one of the eight

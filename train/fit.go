@@ -45,6 +45,7 @@ type fitOptions struct {
 	ValEvery    int
 	Plain       bool   // low-resolution presets: no re-parameterized branches
 	Loss        string // "mse" or "l1" ("" in old checkpoints: mse)
+	JPEG        jpegBand
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -87,6 +88,8 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	initW := fs.String("init", "", "start from these weights (same preset), or from a checkpoint of a re-parameterized run (its layers whose shapes match: x3/x4 from x2)")
 	plain := fs.Bool("plain", false, "train ecb-* presets as plain 3x3 convolutions, without the re-parameterized branches")
 	loss := fs.String("loss", "mse", "training loss: mse or l1")
+	jpegQ := fs.String("jpeg", "", "save the LR inputs as JPEG at a quality drawn from LO-HI (for example 30-95), made from RGB as real JPEGs are, the 8x8 grid shifted at random")
+	jpegClean := fs.Float64("jpeg-clean", 0.3, "with -jpeg: the share of inputs left clean")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
 	cacheMB := fs.Int("cache-mb", 512, "memory for decoded training images, in MiB")
@@ -129,6 +132,14 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-cache-mb %d: want at least 1", *cacheMB)
 	case o.Loss != "mse" && o.Loss != "l1":
 		return usagef("-loss %q: want mse or l1", o.Loss)
+	case !(*jpegClean >= 0 && *jpegClean <= 1):
+		return usagef("-jpeg-clean %g: want a share from 0 to 1", *jpegClean)
+	}
+	if *jpegQ != "" {
+		if _, err := fmt.Sscanf(*jpegQ, "%d-%d", &o.JPEG.Lo, &o.JPEG.Hi); err != nil || o.JPEG.Lo < 1 || o.JPEG.Hi > 100 || o.JPEG.Lo > o.JPEG.Hi {
+			return usagef("-jpeg %q: want a quality band LO-HI within 1-100", *jpegQ)
+		}
+		o.JPEG.Clean = *jpegClean
 	}
 	cfg, err := core.Preset(o.Preset, o.Scale, o.Residual)
 	if err != nil {
@@ -147,7 +158,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	}
 
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
-	ds, err := openDataset(o.Data, o.Scale, o.Patch, cfg.Channels, int64(*cacheMB)<<20, func(s string) { logf("warning: %s", s) })
+	ds, err := openDataset(o.Data, o.Scale, o.Patch, cfg.Channels, o.JPEG, int64(*cacheMB)<<20, func(s string) { logf("warning: %s", s) })
 	if err != nil {
 		return err
 	}
