@@ -249,3 +249,29 @@ func (c *collapseOp) Backward(gy mat.Tensor) error {
 	}
 	return nil
 }
+
+// CopyFrom sets e's parameters to src's where the blocks have the same
+// shape, or where e only reads more inputs (a strength plane added): then
+// src's weights go to the first inputs and the others start at zero, so
+// that e computes what src did. It reports whether it copied.
+func (e *ECB) CopyFrom(src *ECB) bool {
+	if e.Out != src.Out || e.Mid != src.Mid || e.In < src.In || e.Identity != src.Identity {
+		return false
+	}
+	for i, p := range e.Params() {
+		dst, from := f32(p), f32(src.Params()[i])
+		if len(dst) == len(from) {
+			copy(dst, from)
+			continue
+		}
+		// An input-indexed parameter: rows of In*9 (the 3x3 branch) or In
+		// (the 1x1 convolutions).
+		per := len(dst) / p.Value().Shape()[0] / e.In // 9 or 1
+		clear(dst)
+		rows := p.Value().Shape()[0]
+		for r := 0; r < rows; r++ {
+			copy(dst[r*e.In*per:][:src.In*per], from[r*src.In*per:][:src.In*per])
+		}
+	}
+	return true
+}

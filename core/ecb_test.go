@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -181,5 +182,54 @@ func TestECBModelTrainsAndSaves(t *testing.T) {
 	}
 	if _, err := NewECBModel(Config{Channels: 1, Layers: []Layer{{5, 4}, {3, 1}}}, rng); err == nil {
 		t.Error("NewECBModel accepted a 5x5 layer")
+	}
+}
+
+// TestStrengthInputStartsNeutral: a network given a strength input and
+// copied from a clean one (the strength's weights at zero) gives the clean
+// network's output exactly, at any strength; changing the strength's
+// weights then changes it.
+func TestStrengthInputStartsNeutral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	cfg, _ := Preset("ecb-m4c16", 2, true)
+	clean, err := NewECBModel(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Strength = true
+	m, err := NewECBModel(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Branches {
+		if !m.Branches[i].CopyFrom(clean.Branches[i]) {
+			t.Fatalf("layer %d not copied", i)
+		}
+	}
+	lr := randomPlanes(rng, 1, 11, 9)
+	want, _ := NewEnhancer(clean, 2).Planes(context.Background(), lr, 1, nil)
+	for _, s := range []float32{0, 0.5, 1} {
+		e := NewEnhancer(m, 2)
+		e.Strength = s
+		got, _ := e.Planes(context.Background(), lr, 1, nil)
+		for i, v := range want[0].Pix {
+			if got[0].Pix[i] != v {
+				t.Fatalf("strength %g: pixel %d %g, clean network %g", s, i, got[0].Pix[i], v)
+			}
+		}
+	}
+	w3 := f32(m.Branches[0].W3)
+	for o := 0; o < m.Branches[0].Out; o++ {
+		w3[o*2*9+9+4] = 0.5 // the strength's centre tap
+	}
+	e := NewEnhancer(m, 2)
+	e.Strength = 1
+	got, _ := e.Planes(context.Background(), lr, 1, nil)
+	same := true
+	for i, v := range want[0].Pix {
+		same = same && got[0].Pix[i] == v
+	}
+	if same {
+		t.Error("the strength input has no effect")
 	}
 }

@@ -21,6 +21,9 @@ type Enhancer struct {
 	Model *Model // nil: bicubic only
 	Scale int
 	Tile  int // output tile side; 0 means DefaultTile
+	// Strength is the denoise strength (0-1) fed to a model that takes
+	// one (Config.Strength); other models ignore it.
+	Strength float32
 
 	pool sync.Pool // *inferer
 }
@@ -95,10 +98,15 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 	cells := image.Rect(r.Min.X/s, r.Min.Y/s, (r.Max.X+s-1)/s, (r.Max.Y+s-1)/s)
 	ext := cells.Inset(-rad).Intersect(image.Rect(0, 0, lrW, lrH))
 	w, h := ext.Dx(), ext.Dy()
-	x := make([]float32, 0, len(lr)*w*h)
+	x := make([]float32, 0, e.Model.Config.Inputs()*w*h)
 	for _, p := range lr {
 		for y := ext.Min.Y; y < ext.Max.Y; y++ {
 			x = append(x, p.Pix[y*p.W+ext.Min.X:][:w]...)
+		}
+	}
+	if e.Model.Config.Strength {
+		for range w * h {
+			x = append(x, e.Strength)
 		}
 	}
 	bicubic = make([]Plane, len(lr))

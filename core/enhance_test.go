@@ -43,11 +43,14 @@ func tinyLR(scale int) Config {
 		Layers: []Layer{{3, 8}, {1, 4}, {3, scale * scale}}}
 }
 
+// tinyStrength is tinyLR(2) with a strength input.
+var tinyStrength = func() Config { c := tinyLR(2); c.Preset, c.Strength = "tiny-strength", true; return c }()
+
 // referenceOutput is what a whole image must give: for a network after
 // bicubic, the network on the bicubic enlargement; for one at the input's
 // resolution, the network on the input, depth-to-space written out pixel
 // by pixel, plus the bicubic enlargement.
-func referenceOutput(m *Model, lr []Plane, scale int) [][]float32 {
+func referenceOutput(m *Model, lr []Plane, scale int, strength float32) [][]float32 {
 	cfg := m.Config
 	w, h := lr[0].W, lr[0].H
 	hrW, hrH := w*scale, h*scale
@@ -55,6 +58,11 @@ func referenceOutput(m *Model, lr []Plane, scale int) [][]float32 {
 	for _, p := range lr {
 		x = append(x, p.Pix...)
 		up = append(up, Resize(p, hrW, hrH, Bicubic).Pix...)
+	}
+	if cfg.Strength {
+		for range w * h {
+			x = append(x, strength)
+		}
 	}
 	out := make([][]float32, len(lr))
 	if !cfg.LowRes() {
@@ -85,7 +93,7 @@ func TestTiledEqualsWhole(t *testing.T) {
 	for _, tc := range []struct {
 		cfg    Config
 		scales []int
-	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}} {
+	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}} {
 		cfg := tc.cfg
 		m := smallModel(t, cfg, 3)
 		for _, size := range []image.Point{{1, 1}, {1, 9}, {9, 1}, {13, 7}, {31, 17}} {
@@ -93,11 +101,12 @@ func TestTiledEqualsWhole(t *testing.T) {
 				lr := randomPlanes(rng, cfg.Channels, size.X, size.Y)
 				whole := NewEnhancer(m, scale)
 				whole.Tile = 1 << 20
+				whole.Strength = 0.7
 				want, err := whole.Planes(context.Background(), lr, 1, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ref := referenceOutput(m, lr, scale)
+				ref := referenceOutput(m, lr, scale, 0.7)
 				for c := range want {
 					for i, v := range want[c].Pix {
 						if ref[c][i] != v {
@@ -111,6 +120,7 @@ func TestTiledEqualsWhole(t *testing.T) {
 						name := fmt.Sprintf("%s/%dx%d/x%d/tile%d/w%d", cfg.Preset, size.X, size.Y, scale, tile, workers)
 						e := NewEnhancer(m, scale)
 						e.Tile = tile
+						e.Strength = 0.7
 						got, err := e.Planes(context.Background(), lr, workers, nil)
 						if err != nil {
 							t.Fatal(err)

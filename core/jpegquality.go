@@ -136,3 +136,10 @@ func jpegTables(data []byte) (tables [2]quantTable, found bool) {
 	}
 	return tables, found
 }
+
+// StrengthForQuality is the denoise strength that training pairs with a
+// JPEG quality, and that automatic denoising picks: 0 at quality 100, 1
+// at 30 and below, linear between (quality 90: 0.14, 70: 0.43, 50: 0.71).
+func StrengthForQuality(q int) float32 {
+	return float32(min(1, max(0, float64(100-q)/70)))
+}

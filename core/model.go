@@ -36,6 +36,19 @@ type Config struct {
 	Channels int
 	Residual bool
 	Shuffle  int
+	// Strength: the network takes one more input plane, constant over the
+	// image, the denoise strength from 0 (a clean input) to 1 (the
+	// strongest compression artifacts); see StrengthForQuality.
+	Strength bool
+}
+
+// Inputs is the number of planes the network reads: the channels, and the
+// strength plane if any.
+func (c Config) Inputs() int {
+	if c.Strength {
+		return c.Channels + 1
+	}
+	return c.Channels
 }
 
 // Presets are the networks the product knows by name.
@@ -124,6 +137,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("model: layer %d has %d filters, want 1 to 1024", i, l.Filters)
 		}
 	}
+	if c.Strength && (!c.LowRes() || c.Channels != 1) {
+		return fmt.Errorf("model: a strength input needs a network on Y at the input's resolution")
+	}
 	if c.Shuffle < 0 || c.Shuffle > 8 {
 		return fmt.Errorf("model: depth-to-space factor %d, want 0 (none) to 8", c.Shuffle)
 	}
@@ -146,7 +162,7 @@ func (c Config) Radius() int {
 // MACsPerPixel is the number of multiply-adds per pixel of the network's
 // input (the output pixel for a network that runs after bicubic).
 func (c Config) MACsPerPixel() int {
-	n, in := 0, c.Channels
+	n, in := 0, c.Inputs()
 	for _, l := range c.Layers {
 		n += in * l.Size * l.Size * l.Filters
 		in = l.Filters
@@ -191,7 +207,7 @@ func NewModel(c Config, rng *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: c}
-	in := c.Channels
+	in := c.Inputs()
 	for i, l := range c.Layers {
 		fanIn := in * l.Size * l.Size
 		std := math.Sqrt(2 / float64(fanIn))
@@ -217,7 +233,7 @@ func NewECBModel(c Config, rng *rand.Rand) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: c, Weights: make([]*nn.Param, len(c.Layers)), Biases: make([]*nn.Param, len(c.Layers))}
-	in := c.Channels
+	in := c.Inputs()
 	for i, l := range c.Layers {
 		if l.Size != 3 {
 			return nil, fmt.Errorf("model: layer %d is %dx%d; re-parameterized layers are 3x3", i, l.Size, l.Size)
@@ -323,7 +339,7 @@ func (m *Model) Plain() *Model {
 // layers returns the parameters as plain slices for inference.
 func (m *Model) layers() []convLayer {
 	ls := make([]convLayer, len(m.Config.Layers))
-	in := m.Config.Channels
+	in := m.Config.Inputs()
 	for i, l := range m.Config.Layers {
 		w, b := m.Kernel(i)
 		ls[i] = convLayer{in: in, out: l.Filters, k: l.Size, weight: w, bias: b}

@@ -127,7 +127,7 @@ func (f *WeightsFile) Model() (*Model, error) {
 		return nil, fmt.Errorf("weights file: %d weight and %d bias arrays for %d layers", len(f.Weights), len(f.Biases), len(c.Layers))
 	}
 	m := &Model{Config: c}
-	in := c.Channels
+	in := c.Inputs()
 	for i, l := range c.Layers {
 		fanIn := in * l.Size * l.Size
 		if len(f.Weights[i]) != l.Filters*fanIn || len(f.Biases[i]) != l.Filters {

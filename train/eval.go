@@ -107,7 +107,11 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				up = append(up, core.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
-			up, err = core.NewEnhancer(o.model, s).Planes(context.Background(), lr, 0, nil)
+			e := core.NewEnhancer(o.model, s)
+			if o.jpeg > 0 {
+				e.Strength = core.StrengthForQuality(o.jpeg) // what auto reads from such a file
+			}
+			up, err = e.Planes(context.Background(), lr, 0, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -46,6 +46,7 @@ type fitOptions struct {
 	Plain       bool   // low-resolution presets: no re-parameterized branches
 	Loss        string // "mse" or "l1" ("" in old checkpoints: mse)
 	JPEG        jpegBand
+	Strength    bool // the network reads the denoise strength as one more input
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -90,6 +91,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	loss := fs.String("loss", "mse", "training loss: mse or l1")
 	jpegQ := fs.String("jpeg", "", "save the LR inputs as JPEG at a quality drawn from LO-HI (for example 30-95), made from RGB as real JPEGs are, the 8x8 grid shifted at random")
 	jpegClean := fs.Float64("jpeg-clean", 0.3, "with -jpeg: the share of inputs left clean")
+	strength := fs.Bool("strength", false, "the network reads the denoise strength as one more input plane (0 for clean patches, core.StrengthForQuality for JPEG ones); ecb-* presets")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
 	cacheMB := fs.Int("cache-mb", 512, "memory for decoded training images, in MiB")
@@ -141,9 +143,14 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		}
 		o.JPEG.Clean = *jpegClean
 	}
+	o.Strength = *strength
 	cfg, err := core.Preset(o.Preset, o.Scale, o.Residual)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	cfg.Strength = o.Strength
+	if err := cfg.Validate(); err != nil {
+		return usagef("-strength: %v", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
@@ -251,18 +258,37 @@ func readCheckpoint(path string) (*checkpoint, error) {
 	return &c, nil
 }
 
-// initFromCheckpoint copies into m, in order, the parameters of a
-// checkpoint's model whose shapes match m's (a x2 run's head and body into
-// a x3 or x4 model, whose tail differs) and returns how many it copied.
+// initFromCheckpoint copies into m, layer by layer, a checkpoint's
+// parameters where the layers have the same shape, or where m's layer only
+// reads one more input (the strength plane, which starts at zero weight): a
+// x2 run's head and body into a x3 or x4 model, whose tail differs, or a
+// clean run into a JPEG-aware one. It returns how many layers it copied.
 func initFromCheckpoint(m *core.Model, path string) (int, error) {
 	c, err := readCheckpoint(path)
 	if err != nil {
 		return 0, err
 	}
+	src, err := c.Options.newModel(c.Config, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return 0, err
+	}
+	if err := setParams(src, c.Params); err != nil {
+		return 0, fmt.Errorf("%s: %v", path, err)
+	}
+	if (m.Branches == nil) != (src.Branches == nil) {
+		return 0, fmt.Errorf("%s holds a %s network, not one like %s", path, c.Config.Preset, m.Config.Preset)
+	}
 	n := 0
-	for i, p := range m.Params() {
-		if i < len(c.Params) && len(c.Params[i]) == p.Value().Size() {
-			copy(p.Value().Data().F32(), c.Params[i])
+	for i := range min(len(m.Config.Layers), len(src.Config.Layers)) {
+		if m.Branches != nil {
+			if m.Branches[i].CopyFrom(src.Branches[i]) {
+				n++
+			}
+			continue
+		}
+		if m.Weights[i].Value().Size() == src.Weights[i].Value().Size() && m.Biases[i].Value().Size() == src.Biases[i].Value().Size() {
+			copy(m.Weights[i].Value().Data().F32(), src.Weights[i].Value().Data().F32())
+			copy(m.Biases[i].Value().Data().F32(), src.Biases[i].Value().Data().F32())
 			n++
 		}
 	}
@@ -281,7 +307,7 @@ func (t *trainer) start(cfg core.Config) error {
 		if err != nil {
 			return fmt.Errorf("-init: %v", err)
 		}
-		t.log("initialised %d of %d parameter arrays from %s", n, len(m.Params()), t.opts.Init)
+		t.log("initialised %d of %d layers from %s", n, len(m.Config.Layers), t.opts.Init)
 	} else if t.opts.Init != "" {
 		if m.Branches != nil {
 			return fmt.Errorf("-init %s: a re-parameterized run starts from a checkpoint (.ckpt), which keeps the branches", t.opts.Init)
@@ -595,7 +621,7 @@ func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 	side := t.data.inputSide()
 	n, nIn := len(specs)*p*p, len(specs)*side*side
 	cfg := t.model.Config
-	in := make([]float32, ch*nIn)
+	in := make([]float32, cfg.Inputs()*nIn)
 	target := make([]float32, ch*n) // in the layout of the network's output
 	pin, ptarget := make([]float32, ch*side*side), make([]float32, ch*p*p)
 	var panchor []float32
@@ -609,6 +635,16 @@ func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 		}
 		for c := 0; c < ch; c++ { // [C][B][H][W]
 			copy(in[c*nIn+i*side*side:][:side*side], pin[c*side*side:][:side*side])
+		}
+		if cfg.Strength {
+			strength := float32(0)
+			if sp.quality > 0 {
+				strength = core.StrengthForQuality(sp.quality)
+			}
+			plane := in[ch*nIn+i*side*side:][:side*side]
+			for j := range plane {
+				plane[j] = strength
+			}
 		}
 		// The target of a low-resolution network: its residual over the
 		// anchor, space-to-depth, so that channel c*s*s + dy*s + dx of
@@ -627,7 +663,7 @@ func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 		}
 	}
 	m := t.model.Clone()
-	x := mat.NewDense[float32](mat.WithShape(ch, nIn), mat.WithBacking(in))
+	x := mat.NewDense[float32](mat.WithShape(cfg.Inputs(), nIn), mat.WithBacking(in))
 	y := m.Forward(x, len(specs), side, side)
 	out := y.Value().Data().F32()
 	grad := make([]float32, len(out))

@@ -184,7 +184,7 @@ func TestLowResFit(t *testing.T) {
 	}
 	x4 := filepath.Join(dir, "x4.gob")
 	code, _, stderr = runCmd(fitArgs(data, x4, "-preset", "ecb-m4c16", "-scale", "4", "-steps", "1", "-init", filepath.Join(dir, "x2.ckpt"))...)
-	if code != 0 || !strings.Contains(stderr, "initialised 90 of 108 parameter arrays") {
+	if code != 0 || !strings.Contains(stderr, "initialised 5 of 6 layers") {
 		t.Fatalf("x4 from the x2 checkpoint: exit %d: %s", code, stderr)
 	}
 	if code, _, stderr = runCmd(fitArgs(data, x4, "-preset", "ecb-m4c16", "-scale", "4", "-steps", "1", "-init", x2)...); code == 0 || !strings.Contains(stderr, "checkpoint") {
