@@ -146,7 +146,7 @@ func TestWeightsLowResRoundTrip(t *testing.T) {
 // TestOldWeightsStillLoad: a version-1 file as the product shipped it
 // (vdsr16-8 at x2, after bicubic) loads and runs.
 func TestOldWeightsStillLoad(t *testing.T) {
-	f, err := os.Open("testdata/vdsr16-8-x2-v1.gob")
+	f, err := os.Open("../weights/legacy/vdsr16-8-general-x2.gob")
 	if err != nil {
 		t.Fatal(err)
 	}
