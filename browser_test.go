@@ -211,6 +211,14 @@ func waitJS(cond string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// runJS is a step that runs a JavaScript statement in the page.
+func runJS(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](js)(ctx, t)
+		return err
+	})
+}
+
 // download clicks the Download link and returns the saved file's name and
 // bytes, as a person would get them.
 func download(t *testing.T, b *browser) ([]byte, string, error) {
@@ -553,8 +561,9 @@ func TestBrowserWorksBeforeTheViewerLoads(t *testing.T) {
 }
 
 // BenchmarkBrowser measures the page in headless Chromium with the shipped
-// general x2 weights: x2 of a 512x512 image with one worker and with the
-// pool, and the time from navigation to the first result for a 64x64 image.
+// general weights: x2 of a 512x512 image with one worker and with the
+// pool, x4 of a 256x256 image with one worker, and the time from
+// navigation to the first result for a 64x64 image.
 // It prints the compressed sizes of the wasm programs too.
 func BenchmarkBrowser(b *testing.B) {
 	weights := os.Getenv("UPSCALER_BENCH_WEIGHTS")
@@ -584,12 +593,16 @@ func BenchmarkBrowser(b *testing.B) {
 		s.ServeHTTP(w, r)
 	}))
 	defer noViewer.Close()
-	// pageSeconds enhances the big image in a fresh page at url, once to
-	// warm up (weights and wasm loaded) and once timed by the page itself.
-	pageSeconds := func(b *testing.B, br *browser, url string) float64 {
+	quarter := testImagePNG(b, dir, "quarter.png", 256, 256)
+	// pageSecondsAt enhances an image at a scale in a fresh page at url,
+	// once to warm up (weights and wasm loaded) and once timed by the page
+	// itself.
+	pageSecondsAt := func(b *testing.B, br *browser, url, img string, scale int) float64 {
 		if err := br.do(chromedp.Navigate(url),
 			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
-			chromedp.SetUploadFiles(chromedp.ID("file"), []string{big}),
+			runJS(fmt.Sprintf(`{const s = document.getElementById("scale"); s.value = "%d"; s.dispatchEvent(new Event("change")); true}`, scale)),
+			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{img}),
 			waitJS(`!document.getElementById("enhance").disabled`),
 			chromedp.Click(chromedp.ID("enhance")), waitJS(`!document.getElementById("download").hidden`),
 			chromedp.Click(chromedp.ID("enhance")), waitJS(`document.getElementById("download").hidden`),
@@ -603,6 +616,7 @@ func BenchmarkBrowser(b *testing.B) {
 		b.Log(eval[string](br, `document.getElementById("status").textContent`))
 		return secs
 	}
+	pageSeconds := func(b *testing.B, br *browser, url string) float64 { return pageSecondsAt(b, br, url, big, 2) }
 	const megapixels = 1024 * 1024 / 1e6
 	// With and without the viewer in turn, so that the machine's drift
 	// touches both alike.
@@ -615,6 +629,18 @@ func BenchmarkBrowser(b *testing.B) {
 		}
 		b.ReportMetric(megapixels/median(ts), "MP/s")
 		b.ReportMetric(megapixels/median(tsNoViewer), "MP/s-no-viewer")
+	})
+	// x4 of 256x256: the same 1 MP out, from a quarter of the input.
+	b.Run("x4-256/workers=1", func(b *testing.B) {
+		if _, err := os.Stat(filepath.Join(weights, "general-x4.gob")); err != nil {
+			b.Skip("no general-x4.gob in " + weights)
+		}
+		br := newBrowser(b)
+		var ts []float64
+		for i := 0; i < b.N; i++ {
+			ts = append(ts, pageSecondsAt(b, br, srv.URL+"/?workers=1", quarter, 4))
+		}
+		b.ReportMetric(megapixels/median(ts), "MP/s")
 	})
 	b.Run("x2-512/pool", func(b *testing.B) {
 		br := newBrowser(b)

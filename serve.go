@@ -20,6 +20,7 @@ import (
 	"io"
 	"io/fs"
 	"log"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -226,6 +227,9 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 			continue
 		}
 		s.add("weights/"+e.File, data)
+		if math.IsNaN(wf.Training.ValPSNR) || math.IsInf(wf.Training.ValPSNR, 0) {
+			wf.Training.ValPSNR = 0 // trained without validation; JSON has no NaN
+		}
 		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR})
 	}
 	sort.Slice(index, func(i, j int) bool { return index[i].File < index[j].File })

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -88,6 +89,12 @@ func TestServer(t *testing.T) {
 	weights := t.TempDir()
 	writeWeights(t, weights, "general-x2.gob", tinyModel(t, 1), 2)
 	writeWeights(t, weights, "portrait-x3.gob", tinyModel(t, 2), 2) // wrong scale: not served
+	// Trained without validation: its validation PSNR is NaN.
+	var noVal bytes.Buffer
+	if err := core.SaveWeights(&noVal, tinyLowResModel(t, 3), 2, core.TrainingInfo{ValPSNR: math.NaN()}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(weights, "portrait-x2.gob"), noVal.Bytes(), 0o644)
 	os.WriteFile(filepath.Join(weights, "general-x4.gob"), []byte("damaged"), 0o644)
 	srv := httptest.NewServer(testSite(t, weights))
 	defer srv.Close()
@@ -171,7 +178,8 @@ func TestServer(t *testing.T) {
 	res := get("GET", "/weights/index.json", "")
 	index, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !strings.Contains(string(index), `"general-x2.gob"`) && !strings.Contains(string(index), `weights/general-x2.gob`) || strings.Contains(string(index), "x4") || strings.Contains(string(index), "portrait") {
+	if !strings.Contains(string(index), `weights/general-x2.gob`) || !strings.Contains(string(index), `weights/portrait-x2.gob`) ||
+		strings.Contains(string(index), "x4") || strings.Contains(string(index), "portrait-x3") {
 		t.Errorf("weights/index.json: %s", index)
 	}
 	// An unchanged file costs a 304.
