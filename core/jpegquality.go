@@ -143,3 +143,38 @@ func jpegTables(data []byte) (tables [2]quantTable, found bool) {
 func StrengthForQuality(q int) float32 {
 	return float32(min(1, max(0, float64(100-q)/70)))
 }
+
+// DenoiseLevels are the named denoise strengths, in order.
+var DenoiseLevels = []struct {
+	Name     string
+	Strength float32
+}{{"none", 0}, {"low", 0.2}, {"medium", 0.5}, {"high", 0.8}}
+
+// DenoiseName is the name of the level nearest to a strength.
+func DenoiseName(s float32) string {
+	best := DenoiseLevels[0]
+	for _, l := range DenoiseLevels[1:] {
+		if abs32(l.Strength-s) < abs32(best.Strength-s) {
+			best = l
+		}
+	}
+	return best.Name
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// AutoStrength is the denoise strength automatic denoising picks for an
+// input file: from a JPEG's quality (also returned), 0 for everything
+// else (PNG, BMP, GIF, TIFF and WebP are taken as free of JPEG artifacts).
+func AutoStrength(file []byte) (strength float32, quality int) {
+	q, ok := JPEGQuality(file)
+	if !ok {
+		return 0, 0
+	}
+	return StrengthForQuality(q), q
+}

@@ -91,3 +91,30 @@ func TestJPEGQualityOddFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestAutoStrength(t *testing.T) {
+	img := testImage(16, 16)
+	var pngFile bytes.Buffer
+	if err := Encode(&pngFile, img, "png"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		file  []byte
+		q     int
+		s     float32
+		level string
+	}{
+		{"png", pngFile.Bytes(), 0, 0, "none"},
+		{"q100", jpegAt(t, 100, img), 100, 0, "none"},
+		{"q90", jpegAt(t, 90, img), 90, 10.0 / 70, "low"},
+		{"q65", jpegAt(t, 65, img), 65, 0.5, "medium"},
+		{"q30", jpegAt(t, 30, img), 30, 1, "high"},
+		{"q5", jpegAt(t, 5, img), 5, 1, "high"},
+	} {
+		s, q := AutoStrength(tc.file)
+		if q != tc.q || abs32(s-tc.s) > 1e-6 || DenoiseName(s) != tc.level {
+			t.Errorf("%s: strength %g (%s) from quality %d, want %g (%s) from %d", tc.name, s, DenoiseName(s), q, tc.s, tc.level, tc.q)
+		}
+	}
+}

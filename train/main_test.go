@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"os/exec"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/srcnn-web/upscaler/core"
 )
 
 // TestMain lets a test run the command as a child process (for signals).
@@ -414,6 +417,66 @@ func TestUpscaleBatch(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error about %s", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestUpscaleDenoise: -denoise auto reads a JPEG's quality and says what
+// it chose; on a PNG it gives exactly what none gives; a model without a
+// strength input refuses a fixed level.
+func TestUpscaleDenoise(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 2, 72, 72, 12)
+	w := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	src, _ := os.Open(filepath.Join(data, "imga.png"))
+	img, _ := png.Decode(src)
+	src.Close()
+	jpg := filepath.Join(data, "photo.jpg")
+	f, _ := os.Create(jpg)
+	jpeg.Encode(f, img, &jpeg.Options{Quality: 50})
+	f.Close()
+	out := t.TempDir()
+	up := func(in, name string, extra ...string) ([]byte, string) {
+		t.Helper()
+		args := append([]string{"upscale", "-weights", w, "-quiet"}, extra...)
+		code, _, stderr := runCmd(append(args, in, filepath.Join(out, name))...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s", extra, code, stderr)
+		}
+		b, _ := os.ReadFile(filepath.Join(out, name))
+		return b, stderr
+	}
+	auto, said := up(jpg, "auto.png")
+	if !strings.Contains(said, "JPEG quality about 50: denoise 0.71 (high)") {
+		t.Errorf("auto on a q50 JPEG said %q", said)
+	}
+	same, _ := up(jpg, "same.png", "-denoise", fmt.Sprint(core.StrengthForQuality(50)))
+	none, _ := up(jpg, "none.png", "-denoise", "none")
+	if !bytes.Equal(auto, same) || bytes.Equal(auto, none) {
+		t.Errorf("auto equals the strength it named: %v; differs from none: %v", bytes.Equal(auto, same), !bytes.Equal(auto, none))
+	}
+	pngIn := filepath.Join(data, "imgb.png")
+	autoPNG, said := up(pngIn, "auto-png.png")
+	nonePNG, _ := up(pngIn, "none-png.png", "-denoise", "none")
+	if !bytes.Equal(autoPNG, nonePNG) || said != "" {
+		t.Errorf("auto on a PNG: same as none %v, said %q", bytes.Equal(autoPNG, nonePNG), said)
+	}
+	plain := filepath.Join(t.TempDir(), "plain.gob")
+	if code, _, e := runCmd(fitArgs(data, plain, "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	for _, tc := range []struct {
+		weights, denoise, want string
+	}{{plain, "medium", "no denoise control"}, {w, "1.5", "-denoise"}, {w, "strong", "-denoise"}} {
+		code, _, stderr := runCmd("upscale", "-weights", tc.weights, "-quiet", "-denoise", tc.denoise, jpg, filepath.Join(out, "x.png"))
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("-denoise %s: exit %d, %q", tc.denoise, code, stderr)
+		}
+	}
+	if code, _, stderr := runCmd("upscale", "-weights", plain, "-quiet", jpg, filepath.Join(out, "plain.png")); code != 0 || stderr != "" {
+		t.Errorf("auto with a model without strength: exit %d, %q", code, stderr)
 	}
 }
 

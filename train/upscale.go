@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +31,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "png", "output format when writing into a folder: png or jpg")
 	quality := fs.Int("quality", 95, "JPEG quality, 1 to 100")
 	overwrite := fs.Bool("overwrite", false, "replace existing outputs in a folder (otherwise they are skipped)")
+	denoise := fs.String("denoise", "auto", "JPEG artifact removal, for models with a strength input: auto (from each JPEG's quality; none for other formats), none, low, medium, high, or a strength from 0 to 1")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,9 +56,16 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	fixed, auto, err := parseDenoise(*denoise)
+	if err != nil {
+		return err
+	}
 	m, err := choice.load()
 	if err != nil {
 		return err
+	}
+	if !m.Config.Strength && !auto && fixed > 0 {
+		return usagef("-denoise %s: %s has no denoise control (auto and none work with any model)", *denoise, choice.source())
 	}
 	e := core.NewEnhancer(m, *choice.scale)
 	e.Tile = *tile
@@ -68,7 +78,8 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		if f, err := core.FormatForPath(j.out); err == nil {
 			outFormat = f
 		}
-		err := upscaleOne(ctx, e, j, outFormat, *quality, *maxMP, *workers, func(done, total int) { bar.set(i, done, total) })
+		d := denoiseChoice{fixed: fixed, auto: auto && m.Config.Strength, report: func(msg string) { bar.clear(); fmt.Fprintln(stderr, msg) }}
+		err := upscaleOne(ctx, e, j, d, outFormat, *quality, *maxMP, *workers, func(done, total int) { bar.set(i, done, total) })
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -154,17 +165,48 @@ func planUpscale(ins []string, out string, scale int, ext string, overwrite bool
 	return jobs, nil
 }
 
+// denoiseChoice is the -denoise setting: a fixed strength, or automatic
+// (from each file), with a place to say what auto chose.
+type denoiseChoice struct {
+	fixed  float32
+	auto   bool
+	report func(string)
+}
+
+// parseDenoise reads -denoise: auto, a level's name, or a number from 0 to 1.
+func parseDenoise(v string) (fixed float32, auto bool, err error) {
+	if v == "auto" {
+		return 0, true, nil
+	}
+	for _, l := range core.DenoiseLevels {
+		if v == l.Name {
+			return l.Strength, false, nil
+		}
+	}
+	f, err := strconv.ParseFloat(v, 32)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return 0, false, usagef("-denoise %q: want auto, none, low, medium, high or a strength from 0 to 1", v)
+	}
+	return float32(f), false, nil
+}
+
 // upscaleOne decodes, enhances and writes one image, through a temporary
 // file, so that a failure leaves nothing behind.
-func upscaleOne(ctx context.Context, e *core.Enhancer, j upscaleJob, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
-	f, err := os.Open(j.in)
+func upscaleOne(ctx context.Context, e *core.Enhancer, j upscaleJob, d denoiseChoice, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
+	data, err := os.ReadFile(j.in)
 	if err != nil {
 		return err
 	}
-	img, _, err := core.Decode(f, int(maxMP*1e6))
-	f.Close()
+	img, _, err := core.Decode(bytes.NewReader(data), int(maxMP*1e6))
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
+	}
+	e.Strength = d.fixed
+	if d.auto {
+		var q int
+		if e.Strength, q = core.AutoStrength(data); e.Strength > 0 {
+			d.report(fmt.Sprintf("%s: JPEG quality about %d: denoise %.2f (%s)", j.in, q, e.Strength, core.DenoiseName(e.Strength)))
+		}
 	}
 	res, err := e.Image(ctx, img, workers, progress)
 	if err != nil {
