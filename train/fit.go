@@ -544,7 +544,8 @@ func (t *trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error 
 
 // trainStep draws a batch, computes the gradient shard by shard (in
 // parallel, summed in shard order so the result does not depend on the
-// number of workers) and takes one Adam step. It returns the batch's MSE.
+// number of workers) and takes one Adam step. It returns the batch's loss
+// (mean squared or absolute error, per -loss).
 func (t *trainer) trainStep() (float64, error) {
 	o := t.opts
 	specs := make([]patchSpec, o.Batch)

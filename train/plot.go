@@ -49,7 +49,7 @@ func plotCurves(csvPath, pngPath string) error {
 		return fmt.Errorf("no rows in %s yet", csvPath)
 	}
 	top := plot.New()
-	top.Title.Text = "training loss (MSE on Y in 0..1, x1000)"
+	top.Title.Text = "training loss (MSE or L1 as trained, on Y in 0..1, x1000)"
 	top.X.Label.Text = "step"
 	bottom := plot.New()
 	bottom.Title.Text = "validation PSNR-Y (dB)"
