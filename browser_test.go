@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math"
 	"net/http"
@@ -246,7 +247,7 @@ func download(t *testing.T, b *browser) ([]byte, string, error) {
 }
 
 // nativeUpscale is `train upscale`'s path: decode, enhance, the NRGBA it encodes.
-func nativeUpscale(t *testing.T, m *core.Model, scale int, path string) *image.NRGBA {
+func nativeUpscale(t *testing.T, m *core.Model, scale int, path string, strength float32) *image.NRGBA {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -257,7 +258,9 @@ func nativeUpscale(t *testing.T, m *core.Model, scale int, path string) *image.N
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := core.NewEnhancer(m, scale).Image(context.Background(), img, 0, nil)
+	e := core.NewEnhancer(m, scale)
+	e.Strength = strength
+	out, err := e.Image(context.Background(), img, 0, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,15 +271,77 @@ func nativeUpscale(t *testing.T, m *core.Model, scale int, path string) *image.N
 // command line's result pixel for pixel, for a network after bicubic and
 // for one at the input's resolution.
 func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
+	withStrength := widenedWithStrength(t, tinyLowResModel(t, 8))
 	for _, tc := range []struct {
-		name  string
-		model *core.Model
-	}{{"after-bicubic", tinyModel(t, 7)}, {"low-res", tinyLowResModel(t, 7)}} {
-		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc.model) })
+		name    string
+		model   *core.Model
+		jpeg    int    // > 0: the input is a JPEG of this quality
+		denoise string // the Denoise setting chosen
+		want    float32
+	}{
+		{"after-bicubic", tinyModel(t, 7), 0, "", 0},
+		{"low-res", tinyLowResModel(t, 7), 0, "", 0},
+		{"denoise-high", withStrength, 50, "high", 0.8},
+		{"denoise-auto", withStrength, 50, "auto", core.StrengthForQuality(50)},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc.model, tc.jpeg, tc.denoise, tc.want) })
 	}
 }
 
-func testDownloadMatchesNative(t *testing.T, model *core.Model) {
+// widenedWithStrength returns a copy of a low-resolution network that also
+// reads a strength plane, with weights on it, so that the strength shows.
+func widenedWithStrength(t *testing.T, m *core.Model) *core.Model {
+	t.Helper()
+	cfg := m.Config
+	cfg.Strength = true
+	w := m.Plain()
+	wf := core.WeightsFile{Config: cfg, Scale: cfg.Shuffle}
+	for i := range cfg.Layers {
+		k, b := w.Kernel(i)
+		if i == 0 { // insert the strength's 3x3 taps after each filter's Y taps
+			var wide []float32
+			for o := 0; o < cfg.Layers[0].Filters; o++ {
+				wide = append(wide, k[o*9:(o+1)*9]...)
+				for j := 0; j < 9; j++ {
+					wide = append(wide, float32(o%3-1)*0.3)
+				}
+			}
+			k = wide
+		}
+		wf.Weights, wf.Biases = append(wf.Weights, k), append(wf.Biases, b)
+	}
+	wide, err := wf.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wide
+}
+
+// testImageJPEG saves the image at path as a JPEG of quality q beside it
+// and returns the new file's path.
+func testImageJPEG(t *testing.T, path string, q int) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSuffix(path, ".png") + ".jpg"
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func testDownloadMatchesNative(t *testing.T, model *core.Model, jpegQ int, denoise string, strength float32) {
 	b := newBrowser(t)
 	weights := t.TempDir()
 	writeWeights(t, weights, "general-x2.gob", model, 2)
@@ -284,6 +349,9 @@ func testDownloadMatchesNative(t *testing.T, model *core.Model) {
 	srv := httptest.NewServer(log)
 	defer srv.Close()
 	in := testImagePNG(t, t.TempDir(), "photo.png", 150, 100)
+	if jpegQ > 0 {
+		in = testImageJPEG(t, in, jpegQ)
+	}
 
 	err := b.do(
 		chromedp.Navigate(srv.URL+"/"),
@@ -297,12 +365,24 @@ func testDownloadMatchesNative(t *testing.T, model *core.Model) {
 		t.Error("Portrait is offered without weights")
 	}
 	afterLoad := log.count()
-	err = b.do(
+	// The Denoise control is offered only for a network with a strength input.
+	if disabled := eval[bool](b, `document.getElementById("denoise").disabled`); disabled == model.Config.Strength {
+		t.Errorf("Denoise disabled %v for a network with a strength input %v", disabled, model.Config.Strength)
+	}
+	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
 		waitJS(`document.getElementById("status").textContent.includes("150×100")`),
+	}
+	if jpegQ > 0 {
+		steps = append(steps, waitJS(fmt.Sprintf(`document.getElementById("status").textContent.includes("JPEG quality about %d: %s")`, jpegQ, core.DenoiseName(core.StrengthForQuality(jpegQ)))))
+	}
+	if denoise != "" {
+		steps = append(steps, chromedp.SetValue(chromedp.ID("denoise"), denoise))
+	}
+	err = b.do(append(steps,
 		chromedp.Click(chromedp.ID("enhance")),
 		waitJS(`!document.getElementById("download").hidden`),
-	)
+	)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +397,7 @@ func testDownloadMatchesNative(t *testing.T, model *core.Model) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := nativeUpscale(t, model, 2, in)
+	want := nativeUpscale(t, model, 2, in, strength)
 	if got.Bounds() != want.Bounds() {
 		t.Fatalf("size %v, want %v", got.Bounds(), want.Bounds())
 	}

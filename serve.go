@@ -186,6 +186,7 @@ type weightsEntry struct {
 	Preset  string  `json:"preset"`
 	File    string  `json:"file"`
 	ValPSNR float64 `json:"valPSNR"`
+	Denoise bool    `json:"denoise"` // the network takes a denoise strength
 }
 
 // loadSite reads the page and its built wasm from siteDir, the shipped
@@ -230,7 +231,7 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 		if math.IsNaN(wf.Training.ValPSNR) || math.IsInf(wf.Training.ValPSNR, 0) {
 			wf.Training.ValPSNR = 0 // trained without validation; JSON has no NaN
 		}
-		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR})
+		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength})
 	}
 	sort.Slice(index, func(i, j int) bool { return index[i].File < index[j].File })
 	js, err := json.MarshalIndent(index, "", "  ")

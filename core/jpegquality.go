@@ -1,6 +1,10 @@
 package core
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
 
 // The quality a JPEG was saved at, read from its quantization tables (DQT
 // segments): almost every encoder (libjpeg and its descendants, Go's
@@ -177,4 +181,23 @@ func AutoStrength(file []byte) (strength float32, quality int) {
 		return 0, 0
 	}
 	return StrengthForQuality(q), q
+}
+
+// ParseDenoise reads a denoise setting as the command line and the page
+// name it: "auto" (auto is true: the strength comes from each file, see
+// AutoStrength), a level's name, or a strength from 0 to 1.
+func ParseDenoise(v string) (strength float32, auto bool, err error) {
+	if v == "auto" {
+		return 0, true, nil
+	}
+	for _, l := range DenoiseLevels {
+		if v == l.Name {
+			return l.Strength, false, nil
+		}
+	}
+	f, err := strconv.ParseFloat(v, 32)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return 0, false, fmt.Errorf("denoise %q: want auto, none, low, medium, high or a strength from 0 to 1", v)
+	}
+	return float32(f), false, nil
 }

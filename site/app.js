@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  file: $("file"), scale: $("scale"), model: $("model"), enhance: $("enhance"), cancel: $("cancel"),
+  file: $("file"), scale: $("scale"), model: $("model"), denoise: $("denoise"), enhance: $("enhance"), cancel: $("cancel"),
   download: $("download"), alert: $("alert"), progress: $("progress"), status: $("status"),
   stage: $("stage"), viewer: $("viewer"), fit: $("fit"), actual: $("actual"),
 };
@@ -60,13 +60,13 @@ function workers() {
 
 // ---- weights -------------------------------------------------------------
 
-let available = null; // {"general-x2": true, ...}
+let available = null; // {"general-x2": {model, scale, preset, file, valPSNR, denoise}, ...}
 async function loadIndex() {
   try {
     const res = await fetch("weights/index.json");
     if (!res.ok) throw new Error(res.status + " " + res.statusText);
     const list = await res.json();
-    available = Object.fromEntries(list.map((m) => [`${m.model}-x${m.scale}`, true]));
+    available = Object.fromEntries(list.map((m) => [`${m.model}-x${m.scale}`, m]));
   } catch (err) {
     available = {};
     showAlert("The list of models failed to load (" + err.message + "). Reload the page to try again.");
@@ -129,8 +129,9 @@ async function choose(file) {
   try {
     const info = await workers()[0].call({ op: "open", id, file: bytes });
     if (chosen) closeJob(chosen.id);
-    chosen = { id, name: file.name, bytes, width: info.width, height: info.height, opened: new Set([0]) };
-    ui.status.textContent = `${file.name}: ${info.width}×${info.height}. Press Enhance.`;
+    chosen = { id, name: file.name, bytes, width: info.width, height: info.height, quality: info.quality, autoLevel: info.autoLevel, opened: new Set([0]) };
+    const jpeg = info.quality ? `, JPEG quality about ${info.quality}: ${info.autoLevel}` : "";
+    ui.status.textContent = `${file.name}: ${info.width}×${info.height}${jpeg}. Press Enhance.`;
   } catch (err) {
     chosen = null;
     ui.status.textContent = "Choose an image, drop it here, or paste it.";
@@ -173,9 +174,9 @@ async function enhance() {
         await w.call({ op: "open", id: job.id, file: job.bytes });
         job.opened.add(i);
       }
-      return w.call({ op: "start", id: job.id, model: name });
+      return w.call({ op: "start", id: job.id, model: name, denoise: ui.denoise.value });
     }));
-    const { width, height, tiles } = infos[0];
+    const { width, height, tiles, strength } = infos[0];
     const out = { width, height, enhanced: new Uint8ClampedArray(width * height * 4), bicubic: new Uint8ClampedArray(width * height * 4) };
     viewerOpen(width, height);
     const queue = tiles.slice();
@@ -216,7 +217,8 @@ async function enhance() {
     const base = job.name.replace(/\.[^.]*$/, "") || "image";
     ui.download.href = out.url;
     ui.download.download = `${base}-x${scale}.png`;
-    ui.status.textContent = `Done: ${width}×${height} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
+    const denoised = strength > 0 ? `, denoise ${strength.toFixed(2)}` : "";
+    ui.status.textContent = `Done: ${width}×${height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
   } catch (err) {
     showAlert(err.message);
     ui.status.textContent = "";
@@ -286,6 +288,8 @@ ui.viewer.addEventListener("load", () => {
 
 function updateButtons() {
   const have = available && available[`${ui.model.value}-x${ui.scale.value}`];
+  // Only networks with a strength input remove JPEG artifacts.
+  ui.denoise.disabled = !have || !have.denoise;
   ui.enhance.disabled = !chosen || !!running || !have;
   ui.cancel.hidden = !running;
   ui.download.hidden = !result;

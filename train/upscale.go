@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -56,9 +55,9 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fixed, auto, err := parseDenoise(*denoise)
+	fixed, auto, err := core.ParseDenoise(*denoise)
 	if err != nil {
-		return err
+		return usagef("-%v", err)
 	}
 	m, err := choice.load()
 	if err != nil {
@@ -171,23 +170,6 @@ type denoiseChoice struct {
 	fixed  float32
 	auto   bool
 	report func(string)
-}
-
-// parseDenoise reads -denoise: auto, a level's name, or a number from 0 to 1.
-func parseDenoise(v string) (fixed float32, auto bool, err error) {
-	if v == "auto" {
-		return 0, true, nil
-	}
-	for _, l := range core.DenoiseLevels {
-		if v == l.Name {
-			return l.Strength, false, nil
-		}
-	}
-	f, err := strconv.ParseFloat(v, 32)
-	if err != nil || !(f >= 0 && f <= 1) {
-		return 0, false, usagef("-denoise %q: want auto, none, low, medium, high or a strength from 0 to 1", v)
-	}
-	return float32(f), false, nil
 }
 
 // upscaleOne decodes, enhances and writes one image, through a temporary

@@ -18,14 +18,15 @@ func FuzzSession(f *testing.F) {
 		if err := s.LoadModel("general-x2", weights); err != nil {
 			t.Fatal(err)
 		}
-		size, err := s.Open(1, file)
+		opened, err := s.Open(1, file)
 		if err != nil {
 			return
 		}
+		size := opened.Size
 		if size.X*size.Y > 1<<14 {
 			return // fine, but slow to enhance here
 		}
-		info, err := s.Start(1, "general-x2")
+		info, err := s.Start(1, "general-x2", "auto")
 		if err != nil {
 			return
 		}

@@ -55,13 +55,18 @@ func handle(s *Session, msg js.Value) (reply any) {
 			return fail(err)
 		}
 	case "open":
-		size, err := s.Open(id, bytesOf(msg.Get("file")))
+		info, err := s.Open(id, bytesOf(msg.Get("file")))
 		if err != nil {
 			return fail(err)
 		}
-		answer["width"], answer["height"] = size.X, size.Y
+		answer["width"], answer["height"] = info.Size.X, info.Size.Y
+		answer["quality"], answer["auto"], answer["autoLevel"] = info.Quality, info.Auto, core.DenoiseName(info.Auto)
 	case "start":
-		info, err := s.Start(id, msg.Get("model").String())
+		denoise := "auto"
+		if d := msg.Get("denoise"); d.Type() == js.TypeString {
+			denoise = d.String()
+		}
+		info, err := s.Start(id, msg.Get("model").String(), denoise)
 		if err != nil {
 			return fail(err)
 		}
@@ -69,7 +74,7 @@ func handle(s *Session, msg js.Value) (reply any) {
 		for i, r := range info.Tiles {
 			tiles[i] = []any{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}
 		}
-		answer["width"], answer["height"], answer["tiles"] = info.Width, info.Height, tiles
+		answer["width"], answer["height"], answer["tiles"], answer["strength"] = info.Width, info.Height, tiles, info.Strength
 	case "tile":
 		t := msg.Get("tile")
 		r := image.Rect(t.Index(0).Int(), t.Index(1).Int(), t.Index(2).Int(), t.Index(3).Int())

@@ -32,6 +32,8 @@ type Session struct {
 
 type job struct {
 	img      image.Image
+	auto     float32 // the denoise strength auto picks for the file
+	quality  int     // the file's JPEG quality, 0 if it is no JPEG
 	planes   core.Planes
 	enhancer *core.Enhancer
 }
@@ -51,25 +53,37 @@ func (s *Session) LoadModel(name string, data []byte) error {
 	return nil
 }
 
+// OpenInfo tells the page about an opened image.
+type OpenInfo struct {
+	Size image.Point
+	// Quality is the JPEG quality read from the file (0: not a JPEG), and
+	// Auto the denoise strength that the "auto" setting gives it.
+	Quality int
+	Auto    float32
+}
+
 // Open decodes an image file (applying EXIF orientation) and keeps it as
-// job id. It returns the image's size.
-func (s *Session) Open(id int, file []byte) (image.Point, error) {
+// job id.
+func (s *Session) Open(id int, file []byte) (OpenInfo, error) {
 	img, _, err := core.Decode(bytes.NewReader(file), MaxInputPixels)
 	if err != nil {
-		return image.Point{}, err
+		return OpenInfo{}, err
 	}
-	s.jobs[id] = &job{img: img}
-	return img.Bounds().Size(), nil
+	auto, q := core.AutoStrength(file)
+	s.jobs[id] = &job{img: img, auto: auto, quality: q}
+	return OpenInfo{Size: img.Bounds().Size(), Quality: q, Auto: auto}, nil
 }
 
 // StartInfo tells the page the size of the result and its tiles.
 type StartInfo struct {
 	Width, Height int
 	Tiles         []image.Rectangle
+	Strength      float32 // the denoise strength used (0 for models without the control)
 }
 
-// Start prepares job id for enhancement with a loaded model.
-func (s *Session) Start(id int, model string) (StartInfo, error) {
+// Start prepares job id for enhancement with a loaded model and a denoise
+// setting (core.ParseDenoise's: auto, a level or a strength).
+func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j, ok := s.jobs[id]
 	if !ok {
 		return StartInfo{}, fmt.Errorf("no image %d is open", id)
@@ -85,10 +99,21 @@ func (s *Session) Start(id int, model string) (StartInfo, error) {
 		return StartInfo{}, fmt.Errorf("the result would be %dx%d (%.0f megapixels), over the page's limit of %.0f megapixels: choose a smaller scale or image",
 			w, h, float64(w)*float64(h)/1e6, float64(MaxOutputPixels)/1e6)
 	}
+	strength, auto, err := core.ParseDenoise(denoise)
+	if err != nil {
+		return StartInfo{}, err
+	}
+	if auto {
+		strength = j.auto
+	}
+	if !m.Config.Strength {
+		strength = 0
+	}
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
+	j.enhancer.Strength = strength
 	j.planes = j.enhancer.Prepare(j.img)
-	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h)}, nil
+	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength}, nil
 }
 
 // Tile computes one tile of job id: the enhanced pixels and the bicubic

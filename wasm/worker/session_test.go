@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math/rand/v2"
 	"strings"
@@ -60,11 +61,11 @@ func TestSessionMatchesNative(t *testing.T) {
 		if err := s.LoadModel("general-x3", weights); err != nil {
 			t.Fatal(err)
 		}
-		size, err := s.Open(7, pngOf(t, img))
-		if err != nil || size != (image.Point{150, 45}) {
-			t.Fatalf("open: %v %v", size, err)
+		opened, err := s.Open(7, pngOf(t, img))
+		if err != nil || opened.Size != (image.Point{150, 45}) || opened.Quality != 0 || opened.Auto != 0 {
+			t.Fatalf("open: %+v %v", opened, err)
 		}
-		info, err := s.Start(7, "general-x3")
+		info, err := s.Start(7, "general-x3", "auto")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,21 +128,21 @@ func TestSessionErrors(t *testing.T) {
 		{"not an image", func() error { _, err := s.Open(1, []byte("%PDF-1.4")); return err }, "not an image"},
 		{"truncated", func() error { _, err := s.Open(1, pngOf(t, noiseImage(20, 20, false))[:100]); return err }, "corrupt or truncated"},
 		{"bad weights", func() error { return s.LoadModel("portrait-x2", []byte("<html>404</html>")) }, "portrait-x2 weights failed to load"},
-		{"no image", func() error { _, err := s.Start(99, "general-x4"); return err }, "no image 99"},
+		{"no image", func() error { _, err := s.Start(99, "general-x4", "auto"); return err }, "no image 99"},
 		{"no model", func() error {
 			s.Open(2, pngOf(t, noiseImage(8, 8, false)))
-			_, err := s.Start(2, "portrait-x2")
+			_, err := s.Start(2, "portrait-x2", "auto")
 			return err
 		}, "not loaded"},
 		{"result too big", func() error {
 			if _, err := s.Open(3, pngOf(t, big)); err != nil {
 				return err
 			}
-			_, err := s.Start(3, "general-x4")
+			_, err := s.Start(3, "general-x4", "auto")
 			return err
 		}, "over the page's limit"},
 		{"tile outside", func() error {
-			s.Start(2, "general-x4")
+			s.Start(2, "general-x4", "auto")
 			_, _, err := s.Tile(2, image.Rect(0, 0, 33, 8))
 			return err
 		}, "outside"},
@@ -150,6 +151,11 @@ func TestSessionErrors(t *testing.T) {
 			_, _, err := s.Tile(2, image.Rect(0, 0, 8, 8))
 			return err
 		}, "not started"},
+		{"bad denoise", func() error {
+			s.Open(4, pngOf(t, noiseImage(8, 8, false)))
+			_, err := s.Start(4, "general-x4", "loud")
+			return err
+		}, "denoise \"loud\""},
 		{"encode size", func() error { _, err := EncodePNG(2, 2, make([]byte, 15)); return err }, "15 bytes"},
 	}
 	for _, tc := range cases {
@@ -172,6 +178,54 @@ func TestBenchKernelsReportsEveryShape(t *testing.T) {
 			if v := res[s.Name+"/"+k]; !(v > 0) {
 				t.Errorf("%s/%s: %g GFLOP/s", s.Name, k, v)
 			}
+		}
+	}
+}
+
+// TestSessionDenoise: the worker reads a JPEG's quality when it opens it,
+// and a model with a strength input enhances with the strength the
+// setting names (auto: from the file), as the native path does with it.
+func TestSessionDenoise(t *testing.T) {
+	cfg, _ := core.Preset("ecb-m4c16", 2, true)
+	cfg.Strength = true
+	m, err := core.NewECBModel(cfg, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wbuf bytes.Buffer
+	if err := core.SaveWeights(&wbuf, m, 2, core.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSession()
+	if err := s.LoadModel("general-x2", wbuf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var file bytes.Buffer
+	if err := jpeg.Encode(&file, noiseImage(40, 30, false), &jpeg.Options{Quality: 50}); err != nil {
+		t.Fatal(err)
+	}
+	opened, err := s.Open(1, file.Bytes())
+	if err != nil || opened.Quality != 50 || opened.Auto != core.StrengthForQuality(50) {
+		t.Fatalf("open: %+v, %v", opened, err)
+	}
+	img, _, _ := core.Decode(bytes.NewReader(file.Bytes()), 0)
+	for _, tc := range []struct {
+		setting string
+		want    float32
+	}{{"auto", core.StrengthForQuality(50)}, {"none", 0}, {"high", 0.8}, {"0.3", 0.3}} {
+		info, err := s.Start(1, "general-x2", tc.setting)
+		if err != nil || info.Strength != tc.want {
+			t.Fatalf("%s: strength %g (%v), want %g", tc.setting, info.Strength, err, tc.want)
+		}
+		got, err := s.enhanceAll(context.Background(), 1, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := core.NewEnhancer(m.Plain(), 2)
+		e.Strength = tc.want
+		want, _ := e.Image(context.Background(), img, 1, nil)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("%s: the worker's result differs from the native one", tc.setting)
 		}
 	}
 }
