@@ -52,9 +52,10 @@ const ecbMidFactor = 2
 
 // NewECB returns a block of in to out channels with weights drawn from rng:
 // the 3x3 branch He-initialised (scaled by gain), the others small, as
-// ECBSR starts them.
-func NewECB(in, out int, gain float64, rng *rand.Rand) *ECB {
-	e := &ECB{In: in, Out: out, Mid: ecbMidFactor * out, Identity: in == out}
+// ECBSR starts them. identity adds the identity branch (in must equal
+// out); ECBSR gives it to the body's blocks, not to the head or the tail.
+func NewECB(in, out int, identity bool, gain float64, rng *rand.Rand) *ECB {
+	e := &ECB{In: in, Out: out, Mid: ecbMidFactor * out, Identity: identity && in == out}
 	normal := func(rows, cols int, std float64) *nn.Param {
 		d := make([]float32, rows*cols)
 		for i := range d {

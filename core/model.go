@@ -242,7 +242,10 @@ func NewECBModel(c Config, rng *rand.Rand) (*Model, error) {
 		if i == len(c.Layers)-1 {
 			gain = 0.05
 		}
-		m.Branches = append(m.Branches, NewECB(in, l.Filters, gain, rng))
+		// The identity branch belongs to the body: in the tail (x4: 16 to
+		// 16 channels) it would add the features themselves to the output.
+		body := i > 0 && i < len(c.Layers)-1
+		m.Branches = append(m.Branches, NewECB(in, l.Filters, body, gain, rng))
 		in = l.Filters
 	}
 	return m, nil
