@@ -930,3 +930,104 @@ func TestBrowserViewer(t *testing.T) {
 		t.Errorf("console error: %s", e)
 	}
 }
+
+// TestBrowserViewerHasNoSeams: a smooth image larger than the viewer's
+// textures (1,024 pixels), zoomed out (Fit, and further with the wheel),
+// shows no line where its textures meet: no screen column or row inside
+// the image differs from its neighbour by much more than the image's own
+// gradient does.
+func TestBrowserViewerHasNoSeams(t *testing.T) {
+	b := newBrowser(t)
+	srv := httptest.NewServer(tinySite(t, 13))
+	defer srv.Close()
+	const w, h = 600, 560 // 1200x1120 out: textures meet at x = 1024 and y = 1024
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetNRGBA(x, y, color.NRGBA{uint8(40 + x*160/w), uint8(40 + y*160/h), 120, 255})
+		}
+	}
+	in := filepath.Join(t.TempDir(), "smooth.png")
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	os.WriteFile(in, buf.Bytes(), 0o644)
+	if err := b.do(chromedp.Navigate(srv.URL+"/"), enhanceSteps(in),
+		waitJS(`(() => { const v = document.getElementById("viewer").contentWindow.upscalerViewer; return !!v && v.state().width === 1200; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * flushWait)
+	box, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById("viewer").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string) {
+		t.Helper()
+		st := b.viewer()
+		shot, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.ID("viewer")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The image's part of the screen, less a margin, the labels and
+		// the divider.
+		sb := s.Bounds()
+		x0, x1 := max(int(st.OffsetX)+3, sb.Min.X+3), min(int(st.OffsetX+1200*st.Zoom)-3, sb.Max.X-3)
+		y0, y1 := max(int(st.OffsetY)+3, sb.Min.Y+24), min(int(st.OffsetY+1120*st.Zoom)-3, sb.Max.Y-26)
+		split := int(st.Divider * float64(sb.Dx()))
+		at := func(x, y int) [3]int {
+			c := color.RGBAModel.Convert(s.At(x, y)).(color.RGBA)
+			return [3]int{int(c.R), int(c.G), int(c.B)}
+		}
+		step := func(a, b [3]int) float64 {
+			d := 0
+			for i := range a {
+				d += max(a[i]-b[i], b[i]-a[i])
+			}
+			return float64(d)
+		}
+		profile := func(n0, n1, m0, m1 int, px func(n, m int) [3]int, skip func(n int) bool) (worst float64, where int, typical float64) {
+			var ds []float64
+			for n := n0 + 1; n < n1; n++ {
+				if skip(n) || skip(n-1) {
+					continue
+				}
+				var sum float64
+				for m := m0; m < m1; m++ {
+					sum += step(px(n, m), px(n-1, m))
+				}
+				d := sum / float64(m1-m0)
+				ds = append(ds, d)
+				if d > worst {
+					worst, where = d, n
+				}
+			}
+			return worst, where, median(ds)
+		}
+		nearDivider := func(x int) bool { return x > split-14 && x < split+14 }
+		cw, cx, cmed := profile(x0, x1, y0, y1, func(x, y int) [3]int { return at(x, y) }, nearDivider)
+		rw, ry, rmed := profile(y0, y1, x0, x1, func(y, x int) [3]int {
+			if nearDivider(x) {
+				return [3]int{}
+			}
+			return at(x, y)
+		}, func(int) bool { return false })
+		if cw > 3*cmed+3 {
+			t.Errorf("%s (zoom %.2f): column %d steps by %.1f on average, the image's columns by %.1f: a seam", name, st.Zoom, cx, cw, cmed)
+		}
+		if rw > 3*rmed+3 {
+			t.Errorf("%s (zoom %.2f): row %d steps by %.1f on average, the image's rows by %.1f: a seam", name, st.Zoom, ry, rw, rmed)
+		}
+	}
+	check("Fit")
+	// Zoom out further with the wheel, around the middle.
+	cx, cy := box[0]+box[2]/2+40, box[1]+box[3]/2
+	if err := b.do(chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, cx, cy),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, cx, cy, func(p *input.DispatchMouseEventParams) { p.DeltaX, p.DeltaY = 1e-9, 200 })); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	check("zoomed out")
+}

@@ -22,62 +22,92 @@ const pieceSize = 1024
 
 // side is one of the two images, as a grid of textures.
 type side struct {
-	pieces [][]*ebiten.Image // [row][column]
+	pieces []piece
+	w, h   int // the image's size
+}
+
+// piece is one texture of a side: the pixels of inner and a ring of one
+// pixel around them, the neighbouring pieces' pixels (or, at the image's
+// border, its edge repeated). Drawn zoomed out with linear filtering, the
+// pixels at inner's edge then blend with their real neighbours: a piece
+// without the ring reads transparent pixels there (DrawImage clamps to
+// zero), and the zoomed-out view showed a grid of lines where pieces meet.
+type piece struct {
+	img   *ebiten.Image // inner's size plus 2 each way
+	inner image.Rectangle
 }
 
 func newSide(w, h int) side {
-	var s side
+	s := side{w: w, h: h}
 	for y := 0; y < h; y += pieceSize {
-		var row []*ebiten.Image
 		for x := 0; x < w; x += pieceSize {
-			row = append(row, ebiten.NewImage(min(pieceSize, w-x), min(pieceSize, h-y)))
+			inner := image.Rect(x, y, min(x+pieceSize, w), min(y+pieceSize, h))
+			s.pieces = append(s.pieces, piece{ebiten.NewImage(inner.Dx()+2, inner.Dy()+2), inner})
 		}
-		s.pieces = append(s.pieces, row)
 	}
 	return s
 }
 
-// write copies premultiplied RGBA pixels of rectangle r into the pieces.
-func (s side) write(r image.Rectangle, pix []byte) {
-	for py, row := range s.pieces {
-		for px, piece := range row {
-			pr := image.Rect(px*pieceSize, py*pieceSize, px*pieceSize+piece.Bounds().Dx(), py*pieceSize+piece.Bounds().Dy())
-			in := r.Intersect(pr)
-			if in.Empty() {
-				continue
-			}
-			buf := make([]byte, 4*in.Dx()*in.Dy())
-			for y := in.Min.Y; y < in.Max.Y; y++ {
-				src := pix[4*((y-r.Min.Y)*r.Dx()+in.Min.X-r.Min.X):][:4*in.Dx()]
-				copy(buf[4*(y-in.Min.Y)*in.Dx():], src)
-			}
-			sub := in.Sub(pr.Min)
-			piece.SubImage(sub).(*ebiten.Image).WritePixels(buf)
+// clampRange returns the range of positions in [lo, hi) whose position
+// clamped into [0, n) lies in [a, b): a run, as clamping is monotonic.
+func clampRange(lo, hi, n, a, b int) (int, int) {
+	first, last := hi, lo
+	for p := lo; p < hi; p++ {
+		if c := min(max(p, 0), n-1); c >= a && c < b {
+			first, last = min(first, p), max(last, p+1)
 		}
+	}
+	return first, last
+}
+
+// write copies premultiplied RGBA pixels of rectangle r into the pieces
+// and their rings.
+func (s side) write(r image.Rectangle, pix []byte) {
+	for _, p := range s.pieces {
+		ring := p.inner.Inset(-1)
+		x0, x1 := clampRange(ring.Min.X, ring.Max.X, s.w, r.Min.X, r.Max.X)
+		y0, y1 := clampRange(ring.Min.Y, ring.Max.Y, s.h, r.Min.Y, r.Max.Y)
+		if x0 >= x1 || y0 >= y1 {
+			continue
+		}
+		buf := make([]byte, 4*(x1-x0)*(y1-y0))
+		for y := y0; y < y1; y++ {
+			sy := min(max(y, 0), s.h-1) - r.Min.Y
+			for x := x0; x < x1; x++ {
+				sx := min(max(x, 0), s.w-1) - r.Min.X
+				copy(buf[4*((y-y0)*(x1-x0)+x-x0):][:4], pix[4*(sy*r.Dx()+sx):][:4])
+			}
+		}
+		sub := image.Rect(x0, y0, x1, y1).Sub(ring.Min)
+		p.img.SubImage(sub).(*ebiten.Image).WritePixels(buf)
 	}
 }
 
+// draw draws the side at a zoom and offset: each piece's inner pixels,
+// the ring only read by the filter.
 func (s side) draw(dst *ebiten.Image, zoom, offX, offY float64) {
 	filter := ebiten.FilterLinear
 	if zoom >= 1 {
 		filter = ebiten.FilterNearest
 	}
-	for py, row := range s.pieces {
-		for px, piece := range row {
-			op := &ebiten.DrawImageOptions{Filter: filter}
-			op.GeoM.Translate(float64(px*pieceSize), float64(py*pieceSize))
-			op.GeoM.Scale(zoom, zoom)
-			op.GeoM.Translate(offX, offY)
-			dst.DrawImage(piece, op)
+	op := &ebiten.DrawTrianglesOptions{Filter: filter, Address: ebiten.AddressUnsafe}
+	for _, p := range s.pieces {
+		dx0, dy0 := float32(float64(p.inner.Min.X)*zoom+offX), float32(float64(p.inner.Min.Y)*zoom+offY)
+		dx1, dy1 := float32(float64(p.inner.Max.X)*zoom+offX), float32(float64(p.inner.Max.Y)*zoom+offY)
+		sx1, sy1 := float32(1+p.inner.Dx()), float32(1+p.inner.Dy())
+		vs := []ebiten.Vertex{
+			{DstX: dx0, DstY: dy0, SrcX: 1, SrcY: 1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+			{DstX: dx1, DstY: dy0, SrcX: sx1, SrcY: 1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+			{DstX: dx0, DstY: dy1, SrcX: 1, SrcY: sy1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+			{DstX: dx1, DstY: dy1, SrcX: sx1, SrcY: sy1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
 		}
+		dst.DrawTriangles(vs, []uint16{0, 1, 2, 1, 2, 3}, p.img, op)
 	}
 }
 
 func (s side) dispose() {
-	for _, row := range s.pieces {
-		for _, p := range row {
-			p.Deallocate()
-		}
+	for _, p := range s.pieces {
+		p.img.Deallocate()
 	}
 }
 
