@@ -935,7 +935,8 @@ func TestBrowserViewer(t *testing.T) {
 // textures (1,024 pixels), zoomed out (Fit, and further with the wheel),
 // shows no line where its textures meet: no screen column or row inside
 // the image differs from its neighbour by much more than the image's own
-// gradient does.
+// gradient does. Its 25 tiles also show the progress: no estimate of the
+// time left before three tiles are done.
 func TestBrowserViewerHasNoSeams(t *testing.T) {
 	b := newBrowser(t)
 	srv := httptest.NewServer(tinySite(t, 13))
@@ -951,10 +952,25 @@ func TestBrowserViewerHasNoSeams(t *testing.T) {
 	var buf bytes.Buffer
 	png.Encode(&buf, img)
 	os.WriteFile(in, buf.Bytes(), 0o644)
-	if err := b.do(chromedp.Navigate(srv.URL+"/"), enhanceSteps(in),
+	// Every progress text is kept, to check the estimate of the time left.
+	keepLabels := runJS(`{window.labels = []; new MutationObserver(() => labels.push(document.querySelector("#progress .label").textContent)).observe(document.querySelector("#progress .label"), {childList: true, characterData: true, subtree: true}); true}`)
+	if err := b.do(chromedp.Navigate(srv.URL+"/"), keepLabels, enhanceSteps(in),
 		waitJS(`(() => { const v = document.getElementById("viewer").contentWindow.upscalerViewer; return !!v && v.state().width === 1200; })()`)); err != nil {
 		t.Fatal(err)
 	}
+	labels := eval[[]string](b, `labels`)
+	estimates := 0
+	for _, l := range labels {
+		var done, total int
+		if _, err := fmt.Sscanf(l, "%d of %d tiles", &done, &total); err != nil || !strings.Contains(l, "left") {
+			continue
+		}
+		estimates++
+		if done < 3 || done == total {
+			t.Errorf("progress %q: an estimate before 3 tiles or after the last", l)
+		}
+	}
+	t.Logf("%d progress texts, %d with an estimate", len(labels), estimates)
 	time.Sleep(2 * flushWait)
 	box, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.getElementById("viewer").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
 	if err != nil {

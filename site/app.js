@@ -148,6 +148,9 @@ function closeJob(id) {
 
 // progressEvery is the shortest time between two progress updates, in ms.
 const progressEvery = 400;
+// estimateAfterTiles is how many tiles must be done (and a second gone)
+// before the time left is shown.
+const estimateAfterTiles = 3;
 
 async function enhance() {
   if (!chosen || running) return;
@@ -200,8 +203,12 @@ async function enhance() {
         const now = performance.now();
         if (now - shownAt >= progressEvery || done === tiles.length) {
           shownAt = now;
+          // Time left from the measured rate, once there is one: the first
+          // tiles include the workers' warm-up and say little.
           const perTile = (now - t0) / done;
-          showProgress(done, tiles.length, `${done} of ${tiles.length} tiles · about ${formatSeconds(perTile * (tiles.length - done) / 1000)} left`);
+          const left = done >= estimateAfterTiles && now - t0 >= 1000 && done < tiles.length
+            ? ` · about ${formatSeconds(perTile * (tiles.length - done) / 1000)} left` : "";
+          showProgress(done, tiles.length, `${done} of ${tiles.length} tiles${left}`);
         }
       }
     }));
