@@ -1047,3 +1047,36 @@ func TestBrowserViewerHasNoSeams(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	check("zoomed out")
 }
+
+// TestBrowserPreview: choosing an image shows it at once, shrunk to the
+// preview's size, with its size and the result's for the chosen scale,
+// which follows the Scale control.
+func TestBrowserPreview(t *testing.T) {
+	b := newBrowser(t)
+	srv := httptest.NewServer(tinySite(t, 14))
+	defer srv.Close()
+	in := testImagePNG(t, t.TempDir(), "wide.png", 1500, 1000)
+	viewerWidth := `(() => { const v = document.getElementById("viewer").contentWindow.upscalerViewer; return v ? v.state().width : 0; })()`
+	if err := b.do(chromedp.Navigate(srv.URL+"/"),
+		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+		waitJS(viewerWidth+` === 0`),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
+		waitJS(viewerWidth+` === 1024`),
+		waitJS(`document.getElementById("status").textContent.includes("1500×1000 → 3000×2000 at 2×")`)); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.viewer(); st.Height != 683 {
+		t.Errorf("preview %dx%d, want 1024x683", st.Width, st.Height)
+	}
+	time.Sleep(2 * flushWait)
+	if err := b.viewerPixelsDiffer(map[string][2]float64{"left": {0.3, 0.5}, "right": {0.7, 0.5}}, viewerBackground); err != nil {
+		t.Error(err)
+	}
+	if !eval[bool](b, `document.getElementById("download").hidden`) {
+		t.Error("a download is offered before enhancing")
+	}
+	if err := b.do(runJS(`{const s = document.getElementById("scale"); s.value = "3"; s.dispatchEvent(new Event("change")); true}`),
+		waitJS(`document.getElementById("status").textContent.includes("→ 4500×3000 at 3×")`)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -127,17 +127,29 @@ async function choose(file) {
   const id = nextId++;
   ui.status.textContent = `Reading ${file.name}…`;
   try {
-    const info = await workers()[0].call({ op: "open", id, file: bytes });
+    const info = await workers()[0].call({ op: "open", id, file: bytes, preview: true });
     if (chosen) closeJob(chosen.id);
     chosen = { id, name: file.name, bytes, width: info.width, height: info.height, quality: info.quality, autoLevel: info.autoLevel, opened: new Set([0]) };
-    const jpeg = info.quality ? `, JPEG quality about ${info.quality}: ${info.autoLevel}` : "";
-    ui.status.textContent = `${file.name}: ${info.width}×${info.height}${jpeg}. Press Enhance.`;
+    clearResult();
+    // The image at once, shrunk to about what the compare view shows.
+    viewerOpen(info.previewWidth, info.previewHeight);
+    viewerPut([0, 0, info.previewWidth, info.previewHeight], info.preview, info.preview);
+    describeChosen();
   } catch (err) {
     chosen = null;
     ui.status.textContent = "Choose an image, drop it here, or paste it.";
     showAlert(`${file.name}: ${err.message}`);
   }
   updateButtons();
+}
+
+// describeChosen says what the chosen image is and what it will become at
+// the chosen scale.
+function describeChosen() {
+  if (!chosen || running || result) return;
+  const scale = Number(ui.scale.value);
+  const jpeg = chosen.quality ? `, JPEG quality about ${chosen.quality}: ${chosen.autoLevel}` : "";
+  ui.status.textContent = `${chosen.name}: ${chosen.width}×${chosen.height}${jpeg} → ${chosen.width * scale}×${chosen.height * scale} at ${scale}×. Press Enhance.`;
 }
 
 function closeJob(id) {
@@ -325,7 +337,10 @@ function hideProgress() {
 }
 
 ui.file.addEventListener("change", () => choose(ui.file.files[0]));
-ui.scale.addEventListener("change", updateModelChoices);
+ui.scale.addEventListener("change", () => {
+  updateModelChoices();
+  describeChosen();
+});
 ui.model.addEventListener("change", updateButtons);
 ui.enhance.addEventListener("click", enhance);
 ui.cancel.addEventListener("click", () => {

@@ -61,6 +61,15 @@ func handle(s *Session, msg js.Value) (reply any) {
 		}
 		answer["width"], answer["height"] = info.Size.X, info.Size.Y
 		answer["quality"], answer["auto"], answer["autoLevel"] = info.Quality, info.Auto, core.DenoiseName(info.Auto)
+		if msg.Get("preview").Truthy() {
+			p, err := s.Preview(id)
+			if err != nil {
+				return fail(err)
+			}
+			pix := toJS(p.Pix)
+			answer["preview"], answer["previewWidth"], answer["previewHeight"] = pix, p.Rect.Dx(), p.Rect.Dy()
+			answer["transfer"] = []any{pix.Get("buffer")}
+		}
 	case "start":
 		denoise := "auto"
 		if d := msg.Get("denoise"); d.Type() == js.TypeString {

@@ -7,6 +7,8 @@ import (
 	"image"
 	"time"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/srcnn-web/upscaler/core"
 )
 
@@ -60,6 +62,24 @@ type OpenInfo struct {
 	// Auto the denoise strength that the "auto" setting gives it.
 	Quality int
 	Auto    float32
+}
+
+// PreviewSide is the longest side of the preview of an opened image: about
+// what the compare view shows of a whole image.
+const PreviewSide = 1024
+
+// Preview returns the image shrunk to fit PreviewSide (as it is if it
+// fits), as non-premultiplied RGBA, for the page to show at once.
+func (s *Session) Preview(id int) (*image.NRGBA, error) {
+	j, ok := s.jobs[id]
+	if !ok {
+		return nil, fmt.Errorf("no image %d is open", id)
+	}
+	b := j.img.Bounds()
+	f := min(1, float64(PreviewSide)/float64(max(b.Dx(), b.Dy())))
+	dst := image.NewNRGBA(image.Rect(0, 0, max(1, int(float64(b.Dx())*f+0.5)), max(1, int(float64(b.Dy())*f+0.5))))
+	xdraw.ApproxBiLinear.Scale(dst, dst.Rect, j.img, b, xdraw.Src, nil)
+	return dst, nil
 }
 
 // Open decodes an image file (applying EXIF orientation) and keeps it as

@@ -229,3 +229,23 @@ func TestSessionDenoise(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionPreview(t *testing.T) {
+	s := NewSession()
+	for _, tc := range []struct{ w, h, pw, ph int }{{300, 200, 300, 200}, {1500, 1000, 1024, 683}, {700, 2100, 341, 1024}} {
+		img := noiseImage(tc.w, tc.h, false)
+		if _, err := s.Open(1, pngOf(t, img)); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.Preview(1)
+		if err != nil || p.Rect.Dx() != tc.pw || p.Rect.Dy() != tc.ph {
+			t.Fatalf("%dx%d: preview %v (%v), want %dx%d", tc.w, tc.h, p.Rect, err, tc.pw, tc.ph)
+		}
+		if tc.w == tc.pw && !bytes.Equal(p.Pix, img.Pix) {
+			t.Errorf("%dx%d: a preview at full size differs from the image", tc.w, tc.h)
+		}
+	}
+	if _, err := s.Preview(9); err == nil {
+		t.Error("a preview of no image")
+	}
+}
