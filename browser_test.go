@@ -27,7 +27,9 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/srcnn-web/upscaler/core"
@@ -1078,5 +1080,30 @@ func TestBrowserPreview(t *testing.T) {
 	if err := b.do(runJS(`{const s = document.getElementById("scale"); s.value = "3"; s.dispatchEvent(new Event("change")); true}`),
 		waitJS(`document.getElementById("status").textContent.includes("→ 4500×3000 at 3×")`)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBrowserInstallable: Chromium finds nothing that keeps the page from
+// installing as an app (manifest, icons, service worker).
+func TestBrowserInstallable(t *testing.T) {
+	b := newBrowser(t)
+	srv := httptest.NewServer(tinySite(t, 15))
+	defer srv.Close()
+	if err := b.do(chromedp.Navigate(srv.URL + "/")); err != nil {
+		t.Fatal(err)
+	}
+	if !eval[bool](b, `navigator.serviceWorker.ready.then(() => true)`) {
+		t.Fatal("no service worker")
+	}
+	res, err := chromedp.Call(b.ctx, page.GetInstallabilityErrors, cdp.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.InstallabilityErrors {
+		t.Errorf("not installable: %s %v", e.ErrorID, e.ErrorArguments)
+	}
+	m, err := chromedp.Call(b.ctx, page.GetAppManifest, page.GetAppManifestParams{})
+	if err != nil || len(m.Errors) > 0 {
+		t.Errorf("manifest: %v %v", err, m.Errors)
 	}
 }

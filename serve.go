@@ -176,7 +176,7 @@ type site struct {
 }
 
 // pageFiles are the site's own files; sw.js is generated from a template.
-var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "worker.js",
+var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "manifest.webmanifest", "worker.js",
 	"gemm-simd.wasm", "viewer.html", "viewer.js", "viewer.css"}
 
 // weightsEntry describes shipped weights in weights/index.json.
@@ -203,6 +203,10 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 		if err := s.addFile("gen/"+f, filepath.Join(siteDir, "gen", f)); err != nil {
 			return nil, err
 		}
+	}
+	// The installed app's icons (the manifest lists them).
+	for _, side := range iconSizes {
+		s.add(fmt.Sprintf("icon-%d.png", side), iconPNG(side))
 	}
 	// wasm_exec.js is loaded from the page's folder by worker.js and viewer.html.
 	s.assets["wasm_exec.js"] = s.assets["gen/wasm_exec.js"]
@@ -269,7 +273,7 @@ func (s *site) addFile(urlPath, file string) error {
 }
 
 // compressible lists the types worth sending compressed.
-var compressible = map[string]bool{".html": true, ".js": true, ".css": true, ".svg": true, ".json": true, ".wasm": true, ".gob": true}
+var compressible = map[string]bool{".html": true, ".js": true, ".css": true, ".svg": true, ".json": true, ".webmanifest": true, ".wasm": true, ".gob": true}
 
 func (s *site) add(urlPath string, data []byte) {
 	ext := path.Ext(urlPath)
@@ -281,6 +285,8 @@ func (s *site) add(urlPath string, data []byte) {
 		ctype = "application/octet-stream"
 	case ".js":
 		ctype = "text/javascript; charset=utf-8"
+	case ".webmanifest":
+		ctype = "application/manifest+json"
 	}
 	sum := sha256.Sum256(data)
 	key := hex.EncodeToString(sum[:])

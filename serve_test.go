@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"image/png"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -181,6 +184,25 @@ func TestServer(t *testing.T) {
 	if !strings.Contains(string(index), `weights/general-x2.gob`) || !strings.Contains(string(index), `weights/portrait-x2.gob`) ||
 		strings.Contains(string(index), "x4") || strings.Contains(string(index), "portrait-x3") {
 		t.Errorf("weights/index.json: %s", index)
+	}
+	// The web app manifest, and the icons it lists at their sizes.
+	res = get("GET", "/manifest.webmanifest", "")
+	var manifest struct {
+		Name, Display, StartURL string
+		Icons                   []struct{ Src, Sizes, Type string }
+	}
+	err := json.NewDecoder(res.Body).Decode(&manifest)
+	res.Body.Close()
+	if err != nil || res.Header.Get("Content-Type") != "application/manifest+json" || manifest.Name == "" || manifest.Display != "standalone" || len(manifest.Icons) < 2 {
+		t.Fatalf("manifest: %v, %s, %+v", err, res.Header.Get("Content-Type"), manifest)
+	}
+	for _, icon := range manifest.Icons {
+		res := get("GET", "/"+icon.Src, "")
+		img, err := png.Decode(res.Body)
+		res.Body.Close()
+		if err != nil || fmt.Sprintf("%dx%d", img.Bounds().Dx(), img.Bounds().Dy()) != icon.Sizes || icon.Type != "image/png" {
+			t.Errorf("icon %+v: %v", icon, err)
+		}
 	}
 	// An unchanged file costs a 304.
 	res = get("GET", "/app.js", "")
