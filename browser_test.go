@@ -12,6 +12,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -31,6 +32,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"golang.org/x/image/webp"
 
 	"github.com/srcnn-web/upscaler/core"
 )
@@ -1105,5 +1108,78 @@ func TestBrowserInstallable(t *testing.T) {
 	m, err := chromedp.Call(b.ctx, page.GetAppManifest, page.GetAppManifestParams{})
 	if err != nil || len(m.Errors) > 0 {
 		t.Errorf("manifest: %v %v", err, m.Errors)
+	}
+}
+
+// TestBrowserFormats: the Format control saves the result as JPEG (at the
+// Quality chosen) or WebP, named for the format; changing it re-encodes
+// the result in hand; PNG is the command line's pixels.
+func TestBrowserFormats(t *testing.T) {
+	b := newBrowser(t)
+	model := tinyModel(t, 16)
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", model, 2)
+	srv := httptest.NewServer(testSite(t, weights))
+	defer srv.Close()
+	in := testImagePNG(t, t.TempDir(), "photo.png", 150, 100)
+	want := nativeUpscale(t, model, 2, in, 0)
+	psnr := func(img image.Image) float64 {
+		var se float64
+		for y := 0; y < 200; y++ {
+			for x := 0; x < 300; x++ {
+				r, g, bb, _ := img.At(x, y).RGBA()
+				w := want.NRGBAAt(x, y)
+				for i, v := range []uint32{r >> 8, g >> 8, bb >> 8} {
+					d := float64(v) - float64([]uint8{w.R, w.G, w.B}[i])
+					se += d * d
+				}
+			}
+		}
+		return 10 * math.Log10(255*255/(se/(3*300*200)))
+	}
+	if err := b.do(chromedp.Navigate(srv.URL+"/"),
+		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+		waitJS(`document.getElementById("quality").hidden`),
+		chromedp.SetValue(chromedp.ID("format"), "jpeg"),
+		runJS(`{document.getElementById("format").dispatchEvent(new Event("change")); true}`),
+		waitJS(`!document.getElementById("quality").hidden`),
+		chromedp.SetValue(chromedp.ID("quality"), "80"),
+		enhanceSteps(in)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		format, name string
+		decode       func(io.Reader) (image.Image, error)
+		minPSNR      float64
+	}{
+		{"jpeg", "photo-x2.jpg", jpeg.Decode, 20},
+		{"webp", "photo-x2.webp", webp.Decode, 20},
+		{"png", "photo-x2.png", png.Decode, math.Inf(1)},
+	} {
+		if tc.format != "jpeg" { // the first was chosen before enhancing
+			if err := b.do(chromedp.SetValue(chromedp.ID("format"), tc.format),
+				runJS(`{document.getElementById("format").dispatchEvent(new Event("change")); true}`),
+				waitJS(fmt.Sprintf(`document.getElementById("download").download === %q && !document.getElementById("download").hidden`, tc.name))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, name, err := download(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := tc.decode(bytes.NewReader(data))
+		if err != nil || name != tc.name || img.Bounds() != want.Bounds() {
+			t.Fatalf("%s: %s, %v, %v", tc.format, name, err, img)
+		}
+		if p := psnr(img); p < tc.minPSNR {
+			t.Errorf("%s: %.1f dB against the command line's result, want at least %.0f", tc.format, p, tc.minPSNR)
+		}
+		// JPEG is Go's encoder in the worker, as the command line's.
+		if tc.format == "jpeg" {
+			var native bytes.Buffer
+			if err := core.EncodeQuality(&native, want, "jpeg", 80); err != nil || !bytes.Equal(native.Bytes(), data) {
+				t.Errorf("the page's JPEG differs from the command line's at quality 80 (%v)", err)
+			}
+		}
 	}
 }

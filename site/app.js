@@ -5,7 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  file: $("file"), scale: $("scale"), model: $("model"), denoise: $("denoise"), enhance: $("enhance"), cancel: $("cancel"),
+  file: $("file"), scale: $("scale"), model: $("model"), denoise: $("denoise"), format: $("format"), quality: $("quality"),
+  enhance: $("enhance"), cancel: $("cancel"),
   download: $("download"), alert: $("alert"), progress: $("progress"), status: $("status"),
   stage: $("stage"), viewer: $("viewer"), fit: $("fit"), actual: $("actual"),
 };
@@ -230,12 +231,9 @@ async function enhance() {
     }
     const seconds = (performance.now() - started) / 1000;
     ui.status.dataset.seconds = seconds.toFixed(3); // for benchmarks
-    const png = await ws[0].call({ op: "encode", id: 0, width, height, rgba: new Uint8Array(out.enhanced.buffer) });
-    out.url = URL.createObjectURL(new Blob([png.png], { type: "image/png" }));
+    out.base = `${job.name.replace(/\.[^.]*$/, "") || "image"}-x${scale}`;
+    await encodeResult(out);
     result = out;
-    const base = job.name.replace(/\.[^.]*$/, "") || "image";
-    ui.download.href = out.url;
-    ui.download.download = `${base}-x${scale}.png`;
     const denoised = strength > 0 ? `, denoise ${strength.toFixed(2)}` : "";
     ui.status.textContent = `Done: ${width}×${height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
   } catch (err) {
@@ -247,6 +245,71 @@ async function enhance() {
     updateButtons();
   }
 }
+
+// ---- the output file ------------------------------------------------------
+
+const formats = {
+  png: { type: "image/png", ext: "png" },
+  jpeg: { type: "image/jpeg", ext: "jpg", lossy: true },
+  webp: { type: "image/webp", ext: "webp", lossy: true },
+};
+
+// WebP is offered where the browser can encode it (canvas falls back to
+// PNG where it cannot).
+function canEncodeWebP() {
+  const c = document.createElement("canvas");
+  c.width = c.height = 1;
+  return c.toDataURL("image/webp").startsWith("data:image/webp");
+}
+if (canEncodeWebP()) {
+  const opt = ui.format.querySelector("option[value=webp]");
+  opt.hidden = opt.disabled = false;
+}
+
+function chosenQuality() {
+  return Math.min(100, Math.max(1, Math.round(Number(ui.quality.value) || 90)));
+}
+
+// encodeResult makes the download of a result in the chosen format: PNG
+// and JPEG in a worker, as the command line writes them; WebP with the
+// browser's encoder (a canvas, which premultiplies alpha: fine for a lossy
+// format).
+async function encodeResult(out) {
+  const f = formats[ui.format.value] || formats.png;
+  const q = chosenQuality();
+  const said = ui.status.textContent;
+  ui.status.textContent = `Saving as ${ui.format.selectedOptions[0].textContent}…`;
+  let blob;
+  if (ui.format.value === "webp") {
+    const canvas = new OffscreenCanvas(out.width, out.height);
+    canvas.getContext("2d").putImageData(new ImageData(out.enhanced, out.width, out.height), 0, 0);
+    blob = await canvas.convertToBlob({ type: f.type, quality: q / 100 });
+  } else {
+    const r = await workers()[0].call({ op: "encode", id: 0, width: out.width, height: out.height,
+      rgba: new Uint8Array(out.enhanced.buffer), format: ui.format.value, quality: q });
+    blob = new Blob([r.file], { type: f.type });
+  }
+  ui.status.textContent = said;
+  if (out.url) URL.revokeObjectURL(out.url);
+  out.url = URL.createObjectURL(blob);
+  ui.download.href = out.url;
+  ui.download.download = `${out.base}.${f.ext}`;
+}
+
+// A new format or quality re-encodes a result in hand, one encoding after
+// the other.
+let encoding = Promise.resolve();
+function formatChanged() {
+  const lossy = !!formats[ui.format.value]?.lossy;
+  ui.quality.hidden = !lossy;
+  document.querySelector("label[for=quality]").hidden = !lossy;
+  if (!result || running) return;
+  const out = result;
+  ui.download.hidden = true;
+  encoding = encoding.then(() => encodeResult(out)).catch((err) => showAlert(err.message)).finally(updateButtons);
+}
+ui.format.addEventListener("change", formatChanged);
+ui.quality.addEventListener("change", formatChanged);
 
 // place copies an RGBA tile into the full result.
 function place(out, [x0, y0, x1, y1], enhanced, bicubic) {

@@ -95,12 +95,19 @@ func handle(s *Session, msg js.Value) (reply any) {
 		answer["tile"], answer["enhanced"], answer["bicubic"] = t, e, b
 		answer["transfer"] = []any{e.Get("buffer"), b.Get("buffer")}
 	case "encode":
-		png, err := EncodePNG(msg.Get("width").Int(), msg.Get("height").Int(), bytesOf(msg.Get("rgba")))
+		format, quality := "png", core.DefaultJPEGQuality
+		if f := msg.Get("format"); f.Type() == js.TypeString {
+			format = f.String()
+		}
+		if q := msg.Get("quality"); q.Type() == js.TypeNumber {
+			quality = q.Int()
+		}
+		data, err := Encode(msg.Get("width").Int(), msg.Get("height").Int(), bytesOf(msg.Get("rgba")), format, quality)
 		if err != nil {
 			return fail(err)
 		}
-		p := toJS(png)
-		answer["png"], answer["transfer"] = p, []any{p.Get("buffer")}
+		p := toJS(data)
+		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
 	case "close":
 		s.Close(id)
 	case "bench":

@@ -156,14 +156,18 @@ func (s *Session) Tile(id int, r image.Rectangle) (enhanced, bicubic []byte, err
 // Close forgets job id.
 func (s *Session) Close(id int) { delete(s.jobs, id) }
 
-// EncodePNG encodes an RGBA result as the command line does.
-func EncodePNG(w, h int, rgba []byte) ([]byte, error) {
+// Encode encodes an RGBA result as the command line does: format "png",
+// or "jpeg" at quality (1-100).
+func Encode(w, h int, rgba []byte, format string, quality int) ([]byte, error) {
 	if w <= 0 || h <= 0 || len(rgba) != 4*w*h {
 		return nil, fmt.Errorf("encode: %d bytes for %dx%d", len(rgba), w, h)
 	}
+	if format == "jpeg" && (quality < 1 || quality > 100) {
+		return nil, fmt.Errorf("encode: JPEG quality %d, want 1 to 100", quality)
+	}
 	img := &image.NRGBA{Pix: rgba, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
 	var buf bytes.Buffer
-	if err := core.Encode(&buf, img, "png"); err != nil {
+	if err := core.EncodeQuality(&buf, img, format, quality); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

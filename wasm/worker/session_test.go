@@ -85,7 +85,7 @@ func TestSessionMatchesNative(t *testing.T) {
 			t.Fatalf("alpha %v: the worker's result differs from the native one", alpha)
 		}
 		// The PNG it encodes decodes to the same pixels.
-		data, err := EncodePNG(info.Width, info.Height, got.Pix)
+		data, err := Encode(info.Width, info.Height, got.Pix, "png", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +156,9 @@ func TestSessionErrors(t *testing.T) {
 			_, err := s.Start(4, "general-x4", "loud")
 			return err
 		}, "denoise \"loud\""},
-		{"encode size", func() error { _, err := EncodePNG(2, 2, make([]byte, 15)); return err }, "15 bytes"},
+		{"encode size", func() error { _, err := Encode(2, 2, make([]byte, 15), "png", 0); return err }, "15 bytes"},
+		{"encode quality", func() error { _, err := Encode(2, 2, make([]byte, 16), "jpeg", 0); return err }, "quality 0"},
+		{"encode format", func() error { _, err := Encode(2, 2, make([]byte, 16), "gif", 90); return err }, "unknown output format"},
 	}
 	for _, tc := range cases {
 		err := tc.run()
