@@ -120,20 +120,27 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 	net := f.run(x, h, w, edgesOf(ext, lrW, lrH))
 	off := ext.Min.Add(net.rect.Min) // the image's cell of net's pixel (0, 0)
 	out = make([]Plane, len(lr))
+	residual := e.Model.Config.Residual
+	var base [8]int // per dx, where this output row's cells start in net
 	for c := range out {
 		o := NewPlane(r.Dx(), r.Dy())
-		anchor := bicubic[c].Pix
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			cy, dy := y/s, y%s
+			for dx := range s {
+				base[dx] = net.pixel(c*s*s+dy*s+dx, -off.X, cy-off.Y)
+			}
 			row := o.Pix[(y-r.Min.Y)*o.W:][:o.W]
-			for x := r.Min.X; x < r.Max.X; x++ {
-				cx, dx := x/s, x%s
-				ch := c*s*s + dy*s + dx
-				v := net.data[net.pixel(ch, cx-off.X, cy-off.Y)]
-				if e.Model.Config.Residual {
-					v += anchor[(y-r.Min.Y)*o.W+x-r.Min.X]
+			anchor := bicubic[c].Pix[(y-r.Min.Y)*o.W:][:o.W]
+			cx, dx := r.Min.X/s, r.Min.X%s
+			for i := range row {
+				v := net.data[base[dx]+cx]
+				if residual {
+					v += anchor[i]
 				}
-				row[x-r.Min.X] = v
+				row[i] = v
+				if dx++; dx == s {
+					dx, cx = 0, cx+1
+				}
 			}
 		}
 		out[c] = o
