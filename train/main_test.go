@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/jpeg"
 	"image/png"
 	"os"
@@ -477,6 +478,56 @@ func TestUpscaleDenoise(t *testing.T) {
 	}
 	if code, _, stderr := runCmd("upscale", "-weights", plain, "-quiet", jpg, filepath.Join(out, "plain.png")); code != 0 || stderr != "" {
 		t.Errorf("auto with a model without strength: exit %d, %q", code, stderr)
+	}
+}
+
+// TestUpscaleExactSize: -width and -height give that size exactly, from
+// the smallest scale that reaches it (shrunk with the antialiased bicubic),
+// and name batch outputs by it; a size beyond the model's scale is refused.
+func TestUpscaleExactSize(t *testing.T) {
+	in := t.TempDir()
+	writeNoiseImages(t, in, 2, 40, 36, 13)
+	w := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(in, w, "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	out := t.TempDir()
+	size := func(path string) image.Point {
+		t.Helper()
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img.Bounds().Size()
+	}
+	one := filepath.Join(in, "imga.png")
+	for _, tc := range []struct {
+		args []string
+		file string
+		want image.Point
+	}{
+		{[]string{"-weights", w, "-width", "70", one, filepath.Join(out, "a.png")}, "a.png", image.Pt(70, 63)},
+		{[]string{"-weights", w, "-height", "50", "-width", "33", one, filepath.Join(out, "b.png")}, "b.png", image.Pt(33, 50)},
+		{[]string{"-width", "150", one, filepath.Join(out, "c.png")}, "c.png", image.Pt(150, 135)}, // the shipped x4
+		{[]string{"-weights", w, "-width", "60", in, out}, "imgb-w60.png", image.Pt(60, 54)},
+	} {
+		if code, _, stderr := runCmd(append([]string{"upscale", "-quiet"}, tc.args...)...); code != 0 {
+			t.Fatalf("%v: exit %d, %s", tc.args, code, stderr)
+		}
+		if got := size(filepath.Join(out, tc.file)); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.args, got, tc.want)
+		}
+	}
+	if code, _, stderr := runCmd("upscale", "-quiet", "-weights", w, "-width", "100", one, filepath.Join(out, "d.png")); code != 1 || !strings.Contains(stderr, "more than 2 times") {
+		t.Errorf("beyond the scale: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := runCmd("upscale", "-quiet", "-width", "-3", one, filepath.Join(out, "e.png")); code != 2 {
+		t.Errorf("a negative width: exit %d, %q", code, stderr)
 	}
 }
 

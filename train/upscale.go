@@ -30,6 +30,8 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "png", "output format when writing into a folder: png or jpg")
 	quality := fs.Int("quality", 95, "JPEG quality, 1 to 100")
 	overwrite := fs.Bool("overwrite", false, "replace existing outputs in a folder (otherwise they are skipped)")
+	width := fs.Int("width", 0, "exact output width (the height follows the aspect ratio unless -height is given): the model runs at the smallest scale that reaches the size, then the result is shrunk to it; -scale is then ignored")
+	height := fs.Int("height", 0, "exact output height (see -width)")
 	denoise := fs.String("denoise", "auto", "JPEG artifact removal, for models with a strength input: auto (from each JPEG's quality; none for other formats), none, low, medium, high, or a strength from 0 to 1")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
@@ -51,7 +53,19 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("-format %q: want png or jpg", *format)
 	}
-	jobs, err := planUpscale(fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1), *choice.scale, *format, *overwrite, stderr)
+	if *width < 0 || *height < 0 || *width > core.MaxSide || *height > core.MaxSide {
+		return usagef("-width %d -height %d: want sizes from 1 to %d", *width, *height, core.MaxSide)
+	}
+	suffix := fmt.Sprintf("x%d", *choice.scale)
+	switch {
+	case *width > 0 && *height > 0:
+		suffix = fmt.Sprintf("%dx%d", *width, *height)
+	case *width > 0:
+		suffix = fmt.Sprintf("w%d", *width)
+	case *height > 0:
+		suffix = fmt.Sprintf("h%d", *height)
+	}
+	jobs, err := planUpscale(fs.Args()[:fs.NArg()-1], fs.Arg(fs.NArg()-1), suffix, *format, *overwrite, stderr)
 	if err != nil {
 		return err
 	}
@@ -59,15 +73,40 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("-%v", err)
 	}
-	m, err := choice.load()
-	if err != nil {
-		return err
+	// The enhancers by scale, loaded as images need them.
+	enhancers := map[int]*core.Enhancer{}
+	enhancer := func(scale int) (*core.Enhancer, error) {
+		if e, ok := enhancers[scale]; ok {
+			return e, nil
+		}
+		c := choice
+		c.scale = &scale
+		m, err := c.load()
+		if err != nil {
+			return nil, err
+		}
+		if !m.Config.Strength && !auto && fixed > 0 {
+			return nil, usagef("-denoise %s: %s has no denoise control (auto and none work with any model)", *denoise, c.source())
+		}
+		e := core.NewEnhancer(m, scale)
+		e.Tile = *tile
+		enhancers[scale] = e
+		return e, nil
 	}
-	if !m.Config.Strength && !auto && fixed > 0 {
-		return usagef("-denoise %s: %s has no denoise control (auto and none work with any model)", *denoise, choice.source())
+	// pick chooses the scale and the exact size for an image.
+	pick := func(w, h int) (scale, outW, outH int, err error) {
+		if *width == 0 && *height == 0 {
+			return *choice.scale, w * *choice.scale, h * *choice.scale, nil
+		}
+		scales := []int{2, 3, 4}
+		if *choice.weights != "" {
+			scales = []int{*choice.scale}
+		}
+		return core.FitScale(w, h, *width, *height, scales)
 	}
-	e := core.NewEnhancer(m, *choice.scale)
-	e.Tile = *tile
+	if _, err := enhancer(*choice.scale); err != nil && *width == 0 && *height == 0 {
+		return err // the one model is needed: say so before any image
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := newBatchBar(len(jobs), *quiet, stderr)
@@ -77,8 +116,8 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		if f, err := core.FormatForPath(j.out); err == nil {
 			outFormat = f
 		}
-		d := denoiseChoice{fixed: fixed, auto: auto && m.Config.Strength, report: func(msg string) { bar.clear(); fmt.Fprintln(stderr, msg) }}
-		err := upscaleOne(ctx, e, j, d, outFormat, *quality, *maxMP, *workers, func(done, total int) { bar.set(i, done, total) })
+		d := denoiseChoice{fixed: fixed, auto: auto, report: func(msg string) { bar.clear(); fmt.Fprintln(stderr, msg) }}
+		err := upscaleOne(ctx, pick, enhancer, j, d, outFormat, *quality, *maxMP, *workers, func(done, total int) { bar.set(i, done, total) })
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -101,9 +140,10 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 // planUpscale turns the inputs and the output into jobs. One input file
 // and an output that is not a folder: that file. Otherwise the output is a
 // folder (created if missing) and each image, or each image directly in an
-// input folder, goes to <name>-x<scale>.<ext> in it; existing outputs are
-// skipped (said on stderr) unless overwrite.
-func planUpscale(ins []string, out string, scale int, ext string, overwrite bool, stderr io.Writer) ([]upscaleJob, error) {
+// input folder, goes to <name>-<suffix>.<ext> in it (suffix: x<scale>, or
+// the exact size asked); existing outputs are skipped (said on stderr)
+// unless overwrite.
+func planUpscale(ins []string, out string, suffix string, ext string, overwrite bool, stderr io.Writer) ([]upscaleJob, error) {
 	st, outErr := os.Stat(out)
 	outIsDir := outErr == nil && st.IsDir()
 	if len(ins) == 1 && !outIsDir && !strings.HasSuffix(out, string(filepath.Separator)) {
@@ -150,7 +190,7 @@ func planUpscale(ins []string, out string, scale int, ext string, overwrite bool
 	seen := map[string]string{}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), filepath.Ext(f))
-		dst := filepath.Join(out, fmt.Sprintf("%s-x%d.%s", name, scale, ext))
+		dst := filepath.Join(out, fmt.Sprintf("%s-%s.%s", name, suffix, ext))
 		if prev, ok := seen[dst]; ok {
 			return nil, usagef("%s and %s would both be written to %s", prev, f, dst)
 		}
@@ -173,8 +213,11 @@ type denoiseChoice struct {
 }
 
 // upscaleOne decodes, enhances and writes one image, through a temporary
-// file, so that a failure leaves nothing behind.
-func upscaleOne(ctx context.Context, e *core.Enhancer, j upscaleJob, d denoiseChoice, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
+// file, so that a failure leaves nothing behind. pick gives the scale and
+// the exact output size for the image's size; enhancer the enhancer of a
+// scale.
+func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(scale int) (*core.Enhancer, error),
+	j upscaleJob, d denoiseChoice, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
 	data, err := os.ReadFile(j.in)
 	if err != nil {
 		return err
@@ -183,8 +226,16 @@ func upscaleOne(ctx context.Context, e *core.Enhancer, j upscaleJob, d denoiseCh
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
+	scale, outW, outH, err := pick(img.Bounds().Dx(), img.Bounds().Dy())
+	if err != nil {
+		return fmt.Errorf("%s: %v", j.in, err)
+	}
+	e, err := enhancer(scale)
+	if err != nil {
+		return err
+	}
 	e.Strength = d.fixed
-	if d.auto {
+	if d.auto && e.Model.Config.Strength {
 		var q int
 		if e.Strength, q = core.AutoStrength(data); e.Strength > 0 {
 			d.report(fmt.Sprintf("%s: JPEG quality about %d: denoise %.2f (%s)", j.in, q, e.Strength, core.DenoiseName(e.Strength)))
@@ -193,6 +244,9 @@ func upscaleOne(ctx context.Context, e *core.Enhancer, j upscaleJob, d denoiseCh
 	res, err := e.Image(ctx, img, workers, progress)
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
+	}
+	if res.Rect.Dx() != outW || res.Rect.Dy() != outH {
+		res = core.ResizeNRGBA(res, outW, outH)
 	}
 	if err := writeAtomic(j.out, func(w io.Writer) error { return core.EncodeQuality(w, res, format, quality) }); err != nil {
 		return fmt.Errorf("%s: %v", j.out, err)
