@@ -5,7 +5,8 @@
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  file: $("file"), scale: $("scale"), model: $("model"), denoise: $("denoise"), format: $("format"), quality: $("quality"),
+  file: $("file"), scale: $("scale"), width: $("width"), height: $("height"), model: $("model"), denoise: $("denoise"),
+  format: $("format"), quality: $("quality"),
   enhance: $("enhance"), cancel: $("cancel"),
   download: $("download"), alert: $("alert"), progress: $("progress"), status: $("status"),
   stage: $("stage"), viewer: $("viewer"), fit: $("fit"), actual: $("actual"),
@@ -147,10 +148,35 @@ async function choose(file) {
 // describeChosen says what the chosen image is and what it will become at
 // the chosen scale.
 function describeChosen() {
-  if (!chosen || running || result) return;
-  const scale = Number(ui.scale.value);
+  if (!chosen || running) return;
   const jpeg = chosen.quality ? `, JPEG quality about ${chosen.quality}: ${chosen.autoLevel}` : "";
-  ui.status.textContent = `${chosen.name}: ${chosen.width}×${chosen.height}${jpeg} → ${chosen.width * scale}×${chosen.height * scale} at ${scale}×. Press Enhance.`;
+  const t = target();
+  if (t.error) {
+    ui.status.textContent = `${chosen.name}: ${chosen.width}×${chosen.height}${jpeg}. ${t.error}`;
+    return;
+  }
+  const how = t.exact ? ` (the model at ${t.scale}×, then shrunk)` : ` at ${t.scale}×`;
+  ui.status.textContent = `${chosen.name}: ${chosen.width}×${chosen.height}${jpeg} → ${t.width}×${t.height}${how}. Press Enhance.`;
+}
+
+// target is the result asked for the chosen image: the Scale, or with a
+// Width or Height the exact size and the smallest scale whose weights
+// exist that reaches it (core.FitScale's rule, as the command line's
+// -width and -height).
+function target() {
+  const w = Math.round(Number(ui.width.value) || 0), h = Math.round(Number(ui.height.value) || 0);
+  if (!chosen || (w <= 0 && h <= 0)) {
+    const scale = Number(ui.scale.value);
+    return { scale, width: (chosen?.width || 0) * scale, height: (chosen?.height || 0) * scale, exact: false };
+  }
+  const tw = w > 0 ? w : Math.max(1, Math.round(chosen.width * h / chosen.height));
+  const th = h > 0 ? h : Math.max(1, Math.round(chosen.height * w / chosen.width));
+  const scales = [2, 3, 4].filter((s) => available && available[`${ui.model.value}-x${s}`]);
+  const scale = scales.find((s) => chosen.width * s >= tw && chosen.height * s >= th);
+  if (!scale) {
+    return { error: `${tw}×${th} is more than ${scales.at(-1) || 0} times the image: choose a smaller size.` };
+  }
+  return { scale, width: tw, height: th, exact: tw !== chosen.width * scale || th !== chosen.height * scale };
 }
 
 function closeJob(id) {
@@ -170,7 +196,12 @@ async function enhance() {
   hideAlert();
   clearResult();
   const job = chosen;
-  const scale = Number(ui.scale.value);
+  const want = target();
+  if (want.error) {
+    showAlert(want.error);
+    return;
+  }
+  const scale = want.scale;
   const name = `${ui.model.value}-x${scale}`;
   const run = { cancelled: false };
   running = run;
@@ -232,10 +263,20 @@ async function enhance() {
     const seconds = (performance.now() - started) / 1000;
     ui.status.dataset.seconds = seconds.toFixed(3); // for benchmarks
     out.base = `${job.name.replace(/\.[^.]*$/, "") || "image"}-x${scale}`;
+    if (want.exact) {
+      // The exact size asked: the result shrunk in a worker, as the
+      // command line does; the compare view keeps the enlargement.
+      ui.status.textContent = `Resizing to ${want.width}×${want.height}…`;
+      const r = await ws[0].call({ op: "resize", id: 0, width, height, rgba: new Uint8Array(out.enhanced.buffer), toWidth: want.width, toHeight: want.height });
+      out.enhanced = new Uint8ClampedArray(r.rgba.buffer);
+      out.width = want.width;
+      out.height = want.height;
+      out.base = `${job.name.replace(/\.[^.]*$/, "") || "image"}-${want.width}x${want.height}`;
+    }
     await encodeResult(out);
     result = out;
     const denoised = strength > 0 ? `, denoise ${strength.toFixed(2)}` : "";
-    ui.status.textContent = `Done: ${width}×${height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
+    ui.status.textContent = `Done: ${out.width}×${out.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
   } catch (err) {
     showAlert(err.message);
     ui.status.textContent = "";
@@ -404,6 +445,7 @@ ui.scale.addEventListener("change", () => {
   updateModelChoices();
   describeChosen();
 });
+for (const el of [ui.width, ui.height]) el.addEventListener("input", describeChosen);
 ui.model.addEventListener("change", updateButtons);
 ui.enhance.addEventListener("click", enhance);
 ui.cancel.addEventListener("click", () => {

@@ -94,6 +94,13 @@ func handle(s *Session, msg js.Value) (reply any) {
 		e, b := toJS(enh), toJS(bic)
 		answer["tile"], answer["enhanced"], answer["bicubic"] = t, e, b
 		answer["transfer"] = []any{e.Get("buffer"), b.Get("buffer")}
+	case "resize":
+		pix, err := Resize(msg.Get("width").Int(), msg.Get("height").Int(), bytesOf(msg.Get("rgba")), msg.Get("toWidth").Int(), msg.Get("toHeight").Int())
+		if err != nil {
+			return fail(err)
+		}
+		p := toJS(pix)
+		answer["rgba"], answer["transfer"] = p, []any{p.Get("buffer")}
 	case "encode":
 		format, quality := "png", core.DefaultJPEGQuality
 		if f := msg.Get("format"); f.Type() == js.TypeString {

@@ -156,6 +156,19 @@ func (s *Session) Tile(id int, r image.Rectangle) (enhanced, bicubic []byte, err
 // Close forgets job id.
 func (s *Session) Close(id int) { delete(s.jobs, id) }
 
+// Resize shrinks an RGBA result of w x h to exactly tw x th with MATLAB's
+// antialiased bicubic, as the command line's -width and -height do.
+func Resize(w, h int, rgba []byte, tw, th int) ([]byte, error) {
+	if w <= 0 || h <= 0 || len(rgba) != 4*w*h {
+		return nil, fmt.Errorf("resize: %d bytes for %dx%d", len(rgba), w, h)
+	}
+	if tw <= 0 || th <= 0 || int64(tw)*int64(th) > MaxOutputPixels {
+		return nil, fmt.Errorf("resize: cannot make %dx%d", tw, th)
+	}
+	img := &image.NRGBA{Pix: rgba, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	return core.ResizeNRGBA(img, tw, th).Pix, nil
+}
+
 // Encode encodes an RGBA result as the command line does: format "png",
 // or "jpeg" at quality (1-100).
 func Encode(w, h int, rgba []byte, format string, quality int) ([]byte, error) {
