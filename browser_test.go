@@ -727,6 +727,25 @@ func BenchmarkBrowser(b *testing.B) {
 		}
 		b.ReportMetric(megapixels/median(ts), "MP/s")
 	})
+	// A photo's size: x2 of 2300x1600 (14.7 MP out). The page's compute
+	// time, and from the click to the download offered (encoding included).
+	photo := testImagePNG(b, dir, "photo.png", 2300, 1600)
+	b.Run("x2-2300/workers=1", func(b *testing.B) {
+		br := newBrowser(b)
+		var compute, total []float64
+		for i := 0; i < b.N; i++ {
+			compute = append(compute, pageSecondsAt(b, br, srv.URL+"/?workers=1", photo, 2))
+			secs, err := strconv.ParseFloat(eval[string](br, `document.getElementById("status").dataset.totalSeconds`), 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total = append(total, secs)
+		}
+		const mp = 4600 * 3200 / 1e6
+		b.ReportMetric(mp/median(compute), "MP/s")
+		b.ReportMetric(mp/median(total), "MP/s-to-download")
+		b.ReportMetric(median(total)/median(compute), "download/compute")
+	})
 	b.Run("x2-512/pool", func(b *testing.B) {
 		br := newBrowser(b)
 		var ts []float64
