@@ -66,6 +66,17 @@ func plotCurves(csvPath, pngPath string) error {
 			return err
 		}
 		panel.p.Add(line, plotter.NewGrid())
+		// Two decimals: a late run's curve spans a fraction of a dB, which
+		// the default labels round to the same integer.
+		panel.p.Y.Tick.Marker = plot.TickerFunc(func(min, max float64) []plot.Tick {
+			ts := plot.DefaultTicks{}.Ticks(min, max)
+			for i := range ts {
+				if ts[i].Label != "" {
+					ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', 2, 64)
+				}
+			}
+			return ts
+		})
 	}
 	img := vgimg.New(8*vg.Inch, 7*vg.Inch)
 	dc := draw.New(img)
