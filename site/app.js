@@ -119,7 +119,7 @@ function label(name) {
 let chosen = null; // {id, name, bytes, width, height}
 let nextId = 1;
 let running = null; // the enhancement under way
-let result = null; // {width, height, enhanced, bicubic, url}
+let result = null; // {width, height, enhanced, url, base}
 
 async function choose(file) {
   if (!file) return;
@@ -224,7 +224,9 @@ async function enhance() {
       return w.call({ op: "start", id: job.id, model: name, denoise: ui.denoise.value });
     }));
     const { width, height, tiles, strength } = infos[0];
-    const out = { width, height, enhanced: new Uint8ClampedArray(width * height * 4), bicubic: new Uint8ClampedArray(width * height * 4) };
+    // The one full copy of the result in the page: the viewer has its own
+    // (its textures), and the bicubic side lives only there.
+    const out = { width, height, enhanced: new Uint8ClampedArray(width * height * 4) };
     viewerOpen(width, height);
     const queue = tiles.slice();
     let done = 0;
@@ -239,7 +241,7 @@ async function enhance() {
         const tile = queue.shift();
         const r = await w.call({ op: "tile", id: job.id, tile });
         if (run.cancelled) return;
-        place(out, r.tile, r.enhanced, r.bicubic);
+        place(out, r.tile, r.enhanced);
         viewerPut(r.tile, r.enhanced, r.bicubic);
         done++;
         // A few updates a second: where the page is composited in software,
@@ -355,13 +357,11 @@ ui.format.addEventListener("change", formatChanged);
 ui.quality.addEventListener("change", formatChanged);
 
 // place copies an RGBA tile into the full result.
-function place(out, [x0, y0, x1, y1], enhanced, bicubic) {
+function place(out, [x0, y0, x1, y1], enhanced) {
   const w = x1 - x0;
   for (let y = y0; y < y1; y++) {
     const src = (y - y0) * w * 4;
-    const dst = (y * out.width + x0) * 4;
-    out.enhanced.set(enhanced.subarray(src, src + w * 4), dst);
-    out.bicubic.set(bicubic.subarray(src, src + w * 4), dst);
+    out.enhanced.set(enhanced.subarray(src, src + w * 4), (y * out.width + x0) * 4);
   }
 }
 
@@ -377,8 +377,9 @@ function formatSeconds(s) {
 
 // ---- the viewer (an ebiten program in its own frame) ----------------------
 
-// The page works before the viewer has loaded: what it misses is replayed
-// from `shown` when it is ready.
+// The page works before the viewer has loaded: what it misses is kept in
+// `shown` and replayed when it is ready (and no longer kept once the
+// viewer has it: its textures are the copy).
 // A failure of the viewer never stops an enhancement: the result can still
 // be downloaded.
 let shown = null;
@@ -395,8 +396,11 @@ function viewerOpen(w, h) {
   viewerCall((v) => v.open(w, h));
 }
 function viewerPut(tile, enhanced, bicubic) {
-  shown.tiles.push([tile, enhanced, bicubic]);
   const [x0, y0, x1, y1] = tile;
+  if (!viewerAPI()) {
+    shown.tiles.push([tile, enhanced, bicubic]);
+    return;
+  }
   viewerCall((v) => v.put(x0, y0, x1 - x0, y1 - y0, enhanced, bicubic));
 }
 ui.viewer.addEventListener("load", () => {
@@ -405,6 +409,7 @@ ui.viewer.addEventListener("load", () => {
     viewerCall((v) => {
       v.open(shown.w, shown.h);
       for (const [[x0, y0, x1, y1], e, b] of shown.tiles) v.put(x0, y0, x1 - x0, y1 - y0, e, b);
+      shown.tiles = [];
     });
   };
 });
