@@ -18,8 +18,8 @@ func TestHandleMessages(t *testing.T) {
 	if r := call(map[string]any{"op": "model", "id": 0, "name": "general-x2", "weights": toJS(weights)}); !r.Get("error").IsUndefined() {
 		t.Fatal(r.Get("error"))
 	}
-	r := call(map[string]any{"op": "open", "id": 1, "file": toJS(pngOf(t, noiseImage(20, 10, false))).Get("buffer")})
-	if r.Get("width").Int() != 20 || r.Get("height").Int() != 10 {
+	r := call(map[string]any{"op": "open", "id": 1, "file": toJS(pngOf(t, noiseImage(20, 10, false))).Get("buffer"), "preview": true})
+	if r.Get("width").Int() != 20 || r.Get("height").Int() != 10 || r.Get("preview").Length() != 20*10*4 || r.Get("quality").Int() != 0 {
 		t.Fatalf("open: %v", r.Get("error"))
 	}
 	r = call(map[string]any{"op": "start", "id": 1, "model": "general-x2"})
@@ -30,9 +30,17 @@ func TestHandleMessages(t *testing.T) {
 	if n := r.Get("enhanced").Length(); n != 40*20*4 || r.Get("transfer").Length() != 2 {
 		t.Fatalf("tile: %d bytes, error %v", n, r.Get("error"))
 	}
-	r = call(map[string]any{"op": "encode", "id": 1, "width": 40, "height": 20, "rgba": r.Get("enhanced")})
-	if png := r.Get("png"); png.Length() < 8 || png.Index(1).Int() != 'P' {
+	rgba := r.Get("enhanced")
+	if r := call(map[string]any{"op": "resize", "id": 1, "width": 40, "height": 20, "rgba": rgba, "toWidth": 30, "toHeight": 15}); r.Get("rgba").Length() != 30*15*4 {
+		t.Fatalf("resize: %v", r.Get("error"))
+	}
+	r = call(map[string]any{"op": "encode", "id": 1, "width": 40, "height": 20, "rgba": rgba})
+	if png := r.Get("file"); png.Length() < 8 || png.Index(1).Int() != 'P' {
 		t.Fatalf("encode: %v", r.Get("error"))
+	}
+	r = call(map[string]any{"op": "encode", "id": 1, "width": 40, "height": 20, "rgba": rgba, "format": "jpeg", "quality": 70})
+	if jpg := r.Get("file"); jpg.Length() < 3 || jpg.Index(0).Int() != 0xFF || jpg.Index(1).Int() != 0xD8 {
+		t.Fatalf("encode as JPEG: %v", r.Get("error"))
 	}
 	if r := call(map[string]any{"op": "open", "id": 2, "file": toJS([]byte("nope"))}); r.Get("error").IsUndefined() {
 		t.Error("no error for a non-image")
