@@ -588,6 +588,17 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
+// serveModel serves the site with m as the general x2 weights until the
+// test ends.
+func serveModel(t *testing.T, m *core.Model) *httptest.Server {
+	t.Helper()
+	weights := t.TempDir()
+	writeWeights(t, weights, "general-x2.gob", m, 2)
+	srv := httptest.NewServer(testSite(t, weights))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // tinySite is the site with a tiny untrained model as its general x2
 // weights (the seed picks it).
 func tinySite(t testing.TB, seed uint64) *site {
@@ -1136,10 +1147,7 @@ func TestBrowserInstallable(t *testing.T) {
 func TestBrowserFormats(t *testing.T) {
 	b := newBrowser(t)
 	model := tinyModel(t, 16)
-	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", model, 2)
-	srv := httptest.NewServer(testSite(t, weights))
-	defer srv.Close()
+	srv := serveModel(t, model)
 	in := testImagePNG(t, t.TempDir(), "photo.png", 150, 100)
 	want := nativeUpscale(t, model, 2, in, 0)
 	psnr := func(img image.Image) float64 {
@@ -1208,10 +1216,7 @@ func TestBrowserFormats(t *testing.T) {
 func TestBrowserExactSize(t *testing.T) {
 	b := newBrowser(t)
 	model := tinyModel(t, 17)
-	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", model, 2)
-	srv := httptest.NewServer(testSite(t, weights))
-	defer srv.Close()
+	srv := serveModel(t, model)
 	in := testImagePNG(t, t.TempDir(), "photo.png", 150, 100)
 	if err := b.do(chromedp.Navigate(srv.URL+"/"),
 		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
