@@ -51,6 +51,9 @@ func Decode(r io.Reader, maxPixels int) (image.Image, string, error) {
 	if len(data) == 0 {
 		return nil, "", fmt.Errorf("empty file: %w", ErrUnsupported)
 	}
+	if err := checkTIFFTags(data); err != nil {
+		return nil, "", err
+	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if errors.Is(err, image.ErrFormat) {
 		return nil, "", ErrUnsupported
@@ -73,6 +76,72 @@ func Decode(r io.Reader, maxPixels int) (image.Image, string, error) {
 		img = Orient(img, jpegOrientation(data))
 	}
 	return img, format, nil
+}
+
+// tiffTypeSizes are the byte sizes of TIFF field types 1 to 12.
+var tiffTypeSizes = [13]uint64{0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8}
+
+// checkTIFFTags refuses a TIFF whose first directory, a tag's data, or a
+// strip or tile lies beyond the end of the file. image.DecodeConfig hands
+// x/image/tiff a reader without ReadAt, for which it buffers the file up
+// to the furthest offset asked: a 261-byte file pointing 4 GB ahead made
+// it allocate 4 GB (found by FuzzDecode). Other data passes.
+func checkTIFFTags(data []byte) error {
+	var bo binary.ByteOrder
+	switch {
+	case len(data) >= 8 && string(data[:4]) == "II*\x00":
+		bo = binary.LittleEndian
+	case len(data) >= 8 && string(data[:4]) == "MM\x00*":
+		bo = binary.BigEndian
+	default:
+		return nil
+	}
+	size := uint64(len(data))
+	beyond := func(what string, end uint64) error {
+		return fmt.Errorf("corrupt TIFF image: %s ends at byte %d of a %d-byte file", what, end, size)
+	}
+	off := uint64(bo.Uint32(data[4:8]))
+	if off+2 > size {
+		return beyond("its directory", off+2)
+	}
+	n := uint64(bo.Uint16(data[off:]))
+	if off+2+12*n > size {
+		return beyond("its directory", off+2+12*n)
+	}
+	for i := uint64(0); i < n; i++ {
+		e := data[off+2+12*i:][:12]
+		tag, typ, count := bo.Uint16(e), bo.Uint16(e[2:]), uint64(bo.Uint32(e[4:]))
+		if int(typ) >= len(tiffTypeSizes) || typ == 0 {
+			continue // the decoder refuses unknown types
+		}
+		bytes := count * tiffTypeSizes[typ]
+		at := uint64(8) // where the value is: in the entry, or at an offset
+		if bytes > 4 {
+			at = uint64(bo.Uint32(e[8:]))
+			if at+bytes > size {
+				return beyond(fmt.Sprintf("tag %d", tag), at+bytes)
+			}
+		}
+		// Strip and tile offsets (273, 324) must lie in the file too.
+		if (tag == 273 || tag == 324) && (typ == 3 || typ == 4) {
+			vals := e[8:12]
+			if bytes > 4 {
+				vals = data[at : at+bytes]
+			}
+			for j := uint64(0); j < count; j++ {
+				var v uint64
+				if typ == 3 {
+					v = uint64(bo.Uint16(vals[2*j:]))
+				} else {
+					v = uint64(bo.Uint32(vals[4*j:]))
+				}
+				if v > size {
+					return beyond("a strip or tile", v)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // jpegOrientation returns the EXIF orientation (1..8) of a JPEG file, or 1

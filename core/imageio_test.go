@@ -10,6 +10,8 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -177,3 +179,22 @@ func TestFormatForPath(t *testing.T) {
 	}
 }
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+// TestDecodeTIFFTagBomb: a 261-byte TIFF (found by FuzzDecode) whose tag
+// claims 4 GB made x/image/tiff allocate them; it is refused first.
+func TestDecodeTIFFTagBomb(t *testing.T) {
+	data, err := os.ReadFile("testdata/bigtag.tiff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, _, err = Decode(bytes.NewReader(data), 0)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "corrupt TIFF") {
+		t.Errorf("error %v, want a corrupt TIFF", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 16<<20 {
+		t.Errorf("decoding it allocated %d MB", got>>20)
+	}
+}
