@@ -259,8 +259,9 @@ func (e *ECB) CopyFrom(src *ECB) bool {
 	if e.Out != src.Out || e.Mid != src.Mid || e.In < src.In || e.Identity != src.Identity {
 		return false
 	}
+	srcParams := src.Params()
 	for i, p := range e.Params() {
-		dst, from := f32(p), f32(src.Params()[i])
+		dst, from := f32(p), f32(srcParams[i])
 		if len(dst) == len(from) {
 			copy(dst, from)
 			continue

@@ -114,19 +114,19 @@ func checkTIFFTags(data []byte) error {
 		if int(typ) >= len(tiffTypeSizes) || typ == 0 {
 			continue // the decoder refuses unknown types
 		}
-		bytes := count * tiffTypeSizes[typ]
+		length := count * tiffTypeSizes[typ]
 		at := uint64(8) // where the value is: in the entry, or at an offset
-		if bytes > 4 {
+		if length > 4 {
 			at = uint64(bo.Uint32(e[8:]))
-			if at+bytes > size {
-				return beyond(fmt.Sprintf("tag %d", tag), at+bytes)
+			if at+length > size {
+				return beyond(fmt.Sprintf("tag %d", tag), at+length)
 			}
 		}
 		// Strip and tile offsets (273, 324) must lie in the file too.
 		if (tag == 273 || tag == 324) && (typ == 3 || typ == 4) {
 			vals := e[8:12]
-			if bytes > 4 {
-				vals = data[at : at+bytes]
+			if length > 4 {
+				vals = data[at : at+length]
 			}
 			for j := uint64(0); j < count; j++ {
 				var v uint64
