@@ -104,8 +104,10 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		}
 		return core.FitScale(w, h, *width, *height, scales)
 	}
-	if _, err := enhancer(*choice.scale); err != nil && *width == 0 && *height == 0 {
-		return err // the one model is needed: say so before any image
+	if *width == 0 && *height == 0 {
+		if _, err := enhancer(*choice.scale); err != nil {
+			return err // the one model is needed: say so before any image
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
