@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -197,6 +198,49 @@ func testImagePNG(t testing.TB, dir, name string, w, h int) string {
 	}
 	defer f.Close()
 	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// benchPhoto writes a w x h JPEG (quality 92) for benchmarks: a mosaic of
+// the held-out real portraits in ../shared/data/val/Faces where they are
+// (photo content, as people bring), else testImagePNG's picture.
+func benchPhoto(t testing.TB, dir, name string, w, h int) string {
+	t.Helper()
+	faces, _ := filepath.Glob("../shared/data/val/Faces/*.jpg")
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	decode := func(path string) image.Image {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, _, err := core.Decode(bytes.NewReader(data), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	if len(faces) == 0 {
+		draw.Draw(img, img.Rect, decode(testImagePNG(t, dir, "synthetic-"+name+".png", w, h)), image.Point{}, draw.Src)
+	}
+	for i, y := 0, 0; y < h && len(faces) > 0; {
+		rowH := 0
+		for x := 0; x < w; i++ {
+			f := decode(faces[i%len(faces)])
+			b := f.Bounds()
+			draw.Draw(img, image.Rect(x, y, x+b.Dx(), y+b.Dy()), f, b.Min, draw.Src)
+			x += b.Dx()
+			rowH = max(rowH, b.Dy())
+		}
+		y += rowH
+	}
+	p := filepath.Join(dir, name)
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 92}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -757,6 +801,29 @@ func BenchmarkBrowser(b *testing.B) {
 		b.ReportMetric(mp/median(total), "MP/s-to-download")
 		b.ReportMetric(median(total)/median(compute), "download/compute")
 	})
+	// Peak memory of the browser's processes (summed PSS) for a real
+	// photo's size, in a fresh browser each time: x2 of 2300x1600 (14.7 MP
+	// out) and x4 of 1382x1868 (41 MP out), with the click-to-download time.
+	for _, c := range []struct {
+		name          string
+		w, h, scale   int
+	}{{"memory/x2-2300x1600", 2300, 1600, 2}, {"memory/x4-1382x1868", 1382, 1868, 4}} {
+		b.Run(c.name, func(b *testing.B) {
+			img := benchPhoto(b, dir, c.name[len("memory/"):]+".jpg", c.w, c.h)
+			var peaks, totals []float64
+			for i := 0; i < b.N; i++ {
+				br := newBrowser(b)
+				m := watchMemory(br)
+				pageSecondsAt(b, br, srv.URL+"/?workers=1", img, c.scale)
+				peaks = append(peaks, float64(m.Stop())/1e6)
+				b.Logf("peak %.0f MB: %v", float64(m.peak)/1e6, m.parts)
+				secs, _ := strconv.ParseFloat(eval[string](br, `document.getElementById("status").dataset.totalSeconds`), 64)
+				totals = append(totals, secs)
+			}
+			b.ReportMetric(median(peaks), "MB-peak")
+			b.ReportMetric(float64(c.w*c.h*c.scale*c.scale)/1e6/median(totals), "MP/s-to-download")
+		})
+	}
 	b.Run("x2-512/pool", func(b *testing.B) {
 		br := newBrowser(b)
 		var ts []float64

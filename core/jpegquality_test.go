@@ -118,3 +118,22 @@ func TestAutoStrength(t *testing.T) {
 		}
 	}
 }
+
+func TestForStrength(t *testing.T) {
+	clean, denoise := &Model{}, &Model{}
+	for _, c := range []struct {
+		name     string
+		denoise  *Model
+		strength float32
+		want     *Model
+	}{
+		{"clean input", denoise, 0, clean},
+		{"a JPEG", denoise, 0.3, denoise},
+		{"no JPEG-aware network", nil, 0.3, clean},
+		{"neither", nil, 0, clean},
+	} {
+		if got := ForStrength(clean, c.denoise, c.strength); got != c.want {
+			t.Errorf("%s: got the wrong network", c.name)
+		}
+	}
+}

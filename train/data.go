@@ -96,16 +96,22 @@ type dataset struct {
 type jpegBand struct {
 	Lo, Hi int
 	Clean  float64
+	// Lighter is the share of degraded patches saved at a higher quality
+	// than their strength says (drawn from the strength's quality to 100,
+	// or left clean): a strong setting learns to treat mild artifacts gently.
+	Lighter float64
 }
 
 func (j jpegBand) on() bool { return j.Hi > 0 }
 
 // patchSpec names one patch: which image, where, which of the eight
 // flips and rotations, and, with JPEG degradation, the quality its LR
-// image is saved at (0: clean) and the offset of the 8x8 block grid.
+// image is saved at (0: clean), the denoise strength the network is told
+// and the offset of the 8x8 block grid.
 type patchSpec struct {
 	img, x, y, aug int
 	quality        int
+	strength       float32
 	gridX, gridY   int
 }
 
@@ -164,6 +170,13 @@ func (d *dataset) sample(rng *rand.Rand) patchSpec {
 	if d.jpeg.on() {
 		if rng.Float64() >= d.jpeg.Clean {
 			spec.quality = d.jpeg.Lo + rng.IntN(d.jpeg.Hi-d.jpeg.Lo+1)
+			spec.strength = core.StrengthForQuality(spec.quality)
+			if d.jpeg.Lighter > 0 && rng.Float64() < d.jpeg.Lighter {
+				// 101 stands for a clean input.
+				if spec.quality += rng.IntN(102 - spec.quality); spec.quality > 100 {
+					spec.quality = 0
+				}
+			}
 		}
 		spec.gridX, spec.gridY = rng.IntN(8), rng.IntN(8)
 	}

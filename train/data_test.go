@@ -69,4 +69,27 @@ func TestJPEGDegradation(t *testing.T) {
 	if share := float64(cleanN) / 2000; math.Abs(share-0.25) > 0.04 {
 		t.Errorf("%.3f of the patches clean, want 0.25", share)
 	}
+	// With a share lighter than their strength: the strength still says
+	// the drawn quality, the input is saved at that quality or above (or
+	// left clean), as often as asked.
+	ds.jpeg = jpegBand{Lo: 30, Hi: 90, Lighter: 0.4}
+	lighter, degraded := 0, 0
+	for i := 0; i < 4000; i++ {
+		s := ds.sample(rng)
+		if s.strength == 0 {
+			t.Fatalf("a clean strength with no clean share: %+v", s)
+		}
+		degraded++
+		switch want := core.StrengthForQuality(s.quality); {
+		case s.quality == 0 || want < s.strength:
+			lighter++
+		case want > s.strength:
+			t.Fatalf("a patch saved at a lower quality than its strength says: %+v", s)
+		}
+	}
+	// Drawn qualities can repeat the band's own (no lighter), so a little
+	// under 0.4 of the patches are seen to be lighter.
+	if share := float64(lighter) / float64(degraded); share < 0.3 || share > 0.42 {
+		t.Errorf("%.3f of the patches lighter than their strength, want about 0.4", share)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -40,6 +41,7 @@ var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn"}
 type evalOptions struct {
 	scale   int
 	model   *core.Model // nil: interpolations only
+	denoise *core.Model // the JPEG-aware network for -jpeg inputs, if any (core.ForStrength)
 	methods []string    // subset of methodOrder
 	ssim    bool
 	jpeg    int // > 0: the LR image is saved as JPEG at this quality first
@@ -107,10 +109,12 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				up = append(up, core.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
-			e := core.NewEnhancer(o.model, s)
+			var strength float32
 			if o.jpeg > 0 {
-				e.Strength = core.StrengthForQuality(o.jpeg) // what auto reads from such a file
+				strength = core.StrengthForQuality(o.jpeg) // what auto reads from such a file
 			}
+			e := core.NewEnhancer(core.ForStrength(o.model, o.denoise, strength), s)
+			e.Strength = strength
 			up, err = e.Planes(context.Background(), lr, 0, nil)
 			if err != nil {
 				return nil, err
@@ -198,9 +202,10 @@ func crop(p core.Plane, w, h int) core.Plane {
 // modelChoice is the -scale, -model and -weights flags that eval and
 // upscale share.
 type modelChoice struct {
-	scale   *int
-	model   *string
-	weights *string
+	scale          *int
+	model          *string
+	weights        *string
+	denoiseWeights *string
 }
 
 func addModelFlags(fs *flag.FlagSet) modelChoice {
@@ -208,6 +213,8 @@ func addModelFlags(fs *flag.FlagSet) modelChoice {
 		scale:   fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
 		model:   fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
 		weights: fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
+		denoiseWeights: fs.String("denoise-weights", "", "JPEG-aware weights file, run instead of -weights at denoise strengths above 0 "+
+			"(default, without -weights: the shipped weights/<model>-x<scale>-denoise.gob where it ships)"),
 	}
 }
 
@@ -256,6 +263,42 @@ func (c modelChoice) load() (*core.Model, error) {
 	return m, nil
 }
 
+// loadDenoise reads the JPEG-aware weights that take over at denoise
+// strengths above 0: the -denoise-weights file, or without -weights the
+// shipped ones where they ship; nil if there are none.
+func (c modelChoice) loadDenoise() (*core.Model, error) {
+	var m *core.Model
+	var wf *core.WeightsFile
+	var err error
+	name := *c.denoiseWeights
+	switch {
+	case name != "":
+		m, wf, err = loadWeightsFile(name)
+	case *c.weights != "":
+		return nil, nil
+	default:
+		name = "the shipped " + weights.DenoiseFileName(*c.model, *c.scale)
+		data, rerr := weights.ReadDenoise(*c.model, *c.scale)
+		if errors.Is(rerr, fs.ErrNotExist) {
+			return nil, nil
+		}
+		if rerr != nil {
+			return nil, rerr
+		}
+		m, wf, err = core.LoadWeights(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if wf.Scale != *c.scale {
+		return nil, fmt.Errorf("%s was trained for x%d, not x%d", name, wf.Scale, *c.scale)
+	}
+	if !m.Config.Strength {
+		return nil, fmt.Errorf("%s has no denoise strength input: it cannot be the JPEG-aware network", name)
+	}
+	return m, nil
+}
+
 // errNoShippedModel is the error for a model and scale that do not ship.
 type errNoShippedModel struct{ error }
 
@@ -299,6 +342,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		m = nil
 	}
 	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, jpeg: *jpegQ}
+	if m != nil {
+		if o.denoise, err = choice.loadDenoise(); err != nil {
+			return err
+		}
+	}
 	var sets []setResult
 	for _, dir := range fs.Args() {
 		r, err := evalSet(dir, o)

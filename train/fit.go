@@ -47,6 +47,7 @@ type fitOptions struct {
 	Loss        string // "mse" or "l1" ("" in old checkpoints: mse)
 	JPEG        jpegBand
 	Strength    bool // the network reads the denoise strength as one more input
+	ValJPEG     int  // > 0: validation also on LR images saved as JPEG at this quality
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -91,6 +92,8 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	loss := fs.String("loss", "mse", "training loss: mse or l1")
 	jpegQ := fs.String("jpeg", "", "save the LR inputs as JPEG at a quality drawn from LO-HI (for example 30-95), made from RGB as real JPEGs are, the 8x8 grid shifted at random")
 	jpegClean := fs.Float64("jpeg-clean", 0.3, "with -jpeg: the share of inputs left clean")
+	jpegLighter := fs.Float64("jpeg-lighter", 0, "with -jpeg -strength: the share of degraded inputs saved at a higher quality than the strength they are given says (or clean)")
+	valJPEG := fs.Int("val-jpeg", 0, "with -strength: validate on the LR images saved as JPEG at this quality too (train eval -jpeg), and keep the weights with the best mean of the clean and the JPEG PSNR")
 	strength := fs.Bool("strength", false, "the network reads the denoise strength as one more input plane (0 for clean patches, core.StrengthForQuality for JPEG ones); ecb-* presets")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
@@ -136,13 +139,22 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-loss %q: want mse or l1", o.Loss)
 	case !(*jpegClean >= 0 && *jpegClean <= 1):
 		return usagef("-jpeg-clean %g: want a share from 0 to 1", *jpegClean)
+	case !(*jpegLighter >= 0 && *jpegLighter <= 1):
+		return usagef("-jpeg-lighter %g: want a share from 0 to 1", *jpegLighter)
+	case *jpegLighter > 0 && !*strength:
+		return usagef("-jpeg-lighter is for -strength networks")
+	case *valJPEG < 0 || *valJPEG > 100:
+		return usagef("-val-jpeg %d: want a JPEG quality from 1 to 100", *valJPEG)
+	case *valJPEG > 0 && (!*strength || *val == ""):
+		return usagef("-val-jpeg needs -val and -strength")
 	}
 	if *jpegQ != "" {
 		if _, err := fmt.Sscanf(*jpegQ, "%d-%d", &o.JPEG.Lo, &o.JPEG.Hi); err != nil || o.JPEG.Lo < 1 || o.JPEG.Hi > 100 || o.JPEG.Lo > o.JPEG.Hi {
 			return usagef("-jpeg %q: want a quality band LO-HI within 1-100", *jpegQ)
 		}
-		o.JPEG.Clean = *jpegClean
+		o.JPEG.Clean, o.JPEG.Lighter = *jpegClean, *jpegLighter
 	}
+	o.ValJPEG = *valJPEG
 	o.Strength = *strength
 	cfg, err := core.Preset(o.Preset, o.Scale, o.Residual)
 	if err != nil {
@@ -525,8 +537,18 @@ func (t *trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error 
 		}
 		psnr = r.Methods["srcnn"].PSNR
 	}
-	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f dB  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
-		t.step, t.epochs(), loss, psnr, t.learningRate(), patchesPerSec, gflops)
+	valJPEG := ""
+	if t.opts.ValJPEG > 0 {
+		r, err := evalSet(t.opts.Val, evalOptions{scale: t.opts.Scale, model: t.model, methods: []string{"srcnn"}, jpeg: t.opts.ValJPEG})
+		if err != nil {
+			return fmt.Errorf("validation: %v", err)
+		}
+		q := r.Methods["srcnn"].PSNR
+		valJPEG = fmt.Sprintf(" (clean %.3f, q%d %.3f)", psnr, t.opts.ValJPEG, q)
+		psnr = (psnr + q) / 2
+	}
+	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f dB%s  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
+		t.step, t.epochs(), loss, psnr, valJPEG, t.learningRate(), patchesPerSec, gflops)
 	fmt.Fprintf(t.csv, "%d,%.4f,%.8f,%.4f,%.6g,%.1f,%.2f\n", t.step, t.epochs(), loss, psnr, t.learningRate(), t.elapsed.Seconds(), patchesPerSec)
 	if err := plotCurves(t.csvPath(), strings.TrimSuffix(t.out, filepath.Ext(t.out))+".png"); err != nil {
 		t.log("warning: plot: %v", err)
@@ -638,13 +660,9 @@ func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 			copy(in[c*nIn+i*side*side:][:side*side], pin[c*side*side:][:side*side])
 		}
 		if cfg.Strength {
-			strength := float32(0)
-			if sp.quality > 0 {
-				strength = core.StrengthForQuality(sp.quality)
-			}
 			plane := in[ch*nIn+i*side*side:][:side*side]
 			for j := range plane {
-				plane[j] = strength
+				plane[j] = sp.strength
 			}
 		}
 		// The target of a low-resolution network: its residual over the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -53,6 +54,10 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-steps", "1", "-out", dir + "/w.gob"}, 2, "-data is required"},
 		{[]string{"fit", "-data", filepath.Join(dir, "missing"), "-out", dir + "/w.gob", "-steps", "1"}, 1, "no such file"},
 		{[]string{"fit", "-data", t.TempDir(), "-out", dir + "/w.gob", "-steps", "1"}, 1, "no usable training image"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg", "30-90", "-jpeg-lighter", "0.2"}, 2, "-jpeg-lighter is for -strength"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg-lighter", "2"}, 2, "-jpeg-lighter 2"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "50"}, 2, "-val-jpeg needs -val and -strength"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "101"}, 2, "-val-jpeg 101"},
 		{[]string{"eval", "-scale", "9", dir}, 2, "-scale 9"},
 		{[]string{"eval"}, 2, "at least one folder"},
 		{[]string{"eval", "-model", "anime", dir}, 2, "-model"},
@@ -431,6 +436,12 @@ func TestUpscaleDenoise(t *testing.T) {
 	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
 		t.Fatal(e)
 	}
+	// -val-jpeg validates on clean and JPEG inputs and keeps their mean.
+	code, stdout, e := runCmd(fitArgs(data, filepath.Join(t.TempDir(), "v.gob"), "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength",
+		"-jpeg-lighter", "0.3", "-val", data, "-val-jpeg", "40", "-steps", "1", "-val-every", "1")...)
+	if code != 0 || !regexp.MustCompile(`val [0-9.]+ dB \(clean [0-9.]+, q40 [0-9.]+\)`).MatchString(stdout) {
+		t.Errorf("fit -val-jpeg: exit %d, %s %s", code, stdout, e)
+	}
 	src, _ := os.Open(filepath.Join(data, "imga.png"))
 	img, _ := png.Decode(src)
 	src.Close()
@@ -478,6 +489,37 @@ func TestUpscaleDenoise(t *testing.T) {
 	}
 	if code, _, stderr := runCmd("upscale", "-weights", plain, "-quiet", jpg, filepath.Join(out, "plain.png")); code != 0 || stderr != "" {
 		t.Errorf("auto with a model without strength: exit %d, %q", code, stderr)
+	}
+	// A clean network with a JPEG-aware one beside it: the clean one runs
+	// on clean inputs and at none, the JPEG-aware one above 0.
+	run := func(in, name string, args ...string) ([]byte, string) {
+		t.Helper()
+		code, _, stderr := runCmd(append(append([]string{"upscale", "-quiet"}, args...), in, filepath.Join(out, name))...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s", args, code, stderr)
+		}
+		b, _ := os.ReadFile(filepath.Join(out, name))
+		return b, stderr
+	}
+	pair := []string{"-weights", plain, "-denoise-weights", w}
+	cleanJPEG, _ := run(jpg, "clean-jpg.png", "-weights", plain)
+	cleanPNG, _ := run(pngIn, "clean-png.png", "-weights", plain)
+	for _, c := range []struct {
+		name, in, denoise string
+		want              []byte
+		said              string
+	}{
+		{"auto on a PNG runs the clean network", pngIn, "auto", cleanPNG, ""},
+		{"none on a JPEG runs the clean network", jpg, "none", cleanJPEG, ""},
+		{"auto on a JPEG runs the JPEG-aware one", jpg, "auto", auto, "JPEG quality about 50: denoise 0.71 (high)"},
+	} {
+		got, said := run(c.in, "pair.png", append(pair, "-denoise", c.denoise)...)
+		if !bytes.Equal(got, c.want) || !strings.Contains(said, c.said) || (c.said == "" && said != "") {
+			t.Errorf("%s: same pixels %v, said %q", c.name, bytes.Equal(got, c.want), said)
+		}
+	}
+	if code, _, stderr := runCmd("upscale", "-quiet", "-weights", plain, "-denoise-weights", plain, jpg, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(stderr, "no denoise strength input") {
+		t.Errorf("-denoise-weights without a strength input: exit %d, %q", code, stderr)
 	}
 }
 

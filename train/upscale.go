@@ -73,24 +73,30 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("-%v", err)
 	}
-	// The enhancers by scale, loaded as images need them.
-	enhancers := map[int]*core.Enhancer{}
-	enhancer := func(scale int) (*core.Enhancer, error) {
-		if e, ok := enhancers[scale]; ok {
-			return e, nil
+	// The networks by scale, loaded as images need them: the clean one and
+	// the JPEG-aware one where there is one (core.ForStrength picks).
+	type pair struct{ clean, denoise *core.Model }
+	pairs := map[int]pair{}
+	enhancer := func(scale int, strength float32) (*core.Enhancer, error) {
+		p, ok := pairs[scale]
+		if !ok {
+			c := choice
+			c.scale = &scale
+			var err error
+			if p.clean, err = c.load(); err != nil {
+				return nil, err
+			}
+			if p.denoise, err = c.loadDenoise(); err != nil {
+				return nil, err
+			}
+			if !p.clean.Config.Strength && p.denoise == nil && !auto && fixed > 0 {
+				return nil, usagef("-denoise %s: %s has no denoise control (auto and none work with any model)", *denoise, c.source())
+			}
+			pairs[scale] = p
 		}
-		c := choice
-		c.scale = &scale
-		m, err := c.load()
-		if err != nil {
-			return nil, err
-		}
-		if !m.Config.Strength && !auto && fixed > 0 {
-			return nil, usagef("-denoise %s: %s has no denoise control (auto and none work with any model)", *denoise, c.source())
-		}
-		e := core.NewEnhancer(m, scale)
+		e := core.NewEnhancer(core.ForStrength(p.clean, p.denoise, strength), scale)
 		e.Tile = *tile
-		enhancers[scale] = e
+		e.Strength = strength
 		return e, nil
 	}
 	// pick chooses the scale and the exact size for an image.
@@ -105,7 +111,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		return core.FitScale(w, h, *width, *height, scales)
 	}
 	if *width == 0 && *height == 0 {
-		if _, err := enhancer(*choice.scale); err != nil {
+		if _, err := enhancer(*choice.scale, fixed); err != nil {
 			return err // the one model is needed: say so before any image
 		}
 	}
@@ -218,7 +224,7 @@ type denoiseChoice struct {
 // file, so that a failure leaves nothing behind. pick gives the scale and
 // the exact output size for the image's size; enhancer the enhancer of a
 // scale.
-func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(scale int) (*core.Enhancer, error),
+func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(scale int, strength float32) (*core.Enhancer, error),
 	j upscaleJob, d denoiseChoice, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
 	data, err := os.ReadFile(j.in)
 	if err != nil {
@@ -232,16 +238,19 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
-	e, err := enhancer(scale)
+	strength, q := d.fixed, 0
+	if d.auto {
+		strength, q = core.AutoStrength(data)
+	}
+	e, err := enhancer(scale, strength)
 	if err != nil {
 		return err
 	}
-	e.Strength = d.fixed
-	if d.auto && e.Model.Config.Strength {
-		var q int
-		if e.Strength, q = core.AutoStrength(data); e.Strength > 0 {
-			d.report(fmt.Sprintf("%s: JPEG quality about %d: denoise %.2f (%s)", j.in, q, e.Strength, core.DenoiseName(e.Strength)))
-		}
+	if !e.Model.Config.Strength {
+		strength = 0 // this network has no denoise control
+	}
+	if d.auto && strength > 0 {
+		d.report(fmt.Sprintf("%s: JPEG quality about %d: denoise %.2f (%s)", j.in, q, strength, core.DenoiseName(strength)))
 	}
 	res, err := e.Image(ctx, img, workers, progress)
 	if err != nil {

@@ -1,8 +1,10 @@
 // Package weights holds the shipped weights files, embedded, so that the
 // command line works from any folder and after go install, and the server
 // serves the same set. A file ships when its name is <model>-x<scale>.gob
-// for a known model (Models) and a scale from 2 to 4; this listing is the
-// one list of what ships (the page reads it as weights/index.json).
+// for a known model (Models) and a scale from 2 to 4, or
+// <model>-x<scale>-denoise.gob for the JPEG-aware network that takes over
+// from it at denoise strengths above 0; this listing is the one list of
+// what ships (the page reads it as weights/index.json).
 package weights
 
 import (
@@ -23,17 +25,23 @@ var FS fs.FS = files
 // Models are the model names the product knows, in the order it offers them.
 var Models = []string{"general", "portrait"}
 
-var fileName = regexp.MustCompile(`^(general|portrait)-x([234])\.gob$`)
+var fileName = regexp.MustCompile(`^(general|portrait)-x([234])(-denoise)?\.gob$`)
 
 // Entry is one shipped weights file.
 type Entry struct {
-	Model string // "general" or "portrait"
-	Scale int    // 2, 3 or 4
-	File  string // its name in the file system
+	Model   string // "general" or "portrait"
+	Scale   int    // 2, 3 or 4
+	Denoise bool   // the JPEG-aware network, for denoise strengths above 0
+	File    string // its name in the file system
 }
 
 // FileName is the name a model's weights for a scale ship under.
 func FileName(model string, scale int) string { return fmt.Sprintf("%s-x%d.gob", model, scale) }
+
+// DenoiseFileName is the name of a model's JPEG-aware weights for a scale.
+func DenoiseFileName(model string, scale int) string {
+	return fmt.Sprintf("%s-x%d-denoise.gob", model, scale)
+}
 
 // List returns the files at the root of fsys whose names are shipped
 // weights' names, sorted by name. It does not read them.
@@ -49,7 +57,7 @@ func List(fsys fs.FS) ([]Entry, error) {
 			continue
 		}
 		scale, _ := strconv.Atoi(m[2])
-		es = append(es, Entry{Model: m[1], Scale: scale, File: d.Name()})
+		es = append(es, Entry{Model: m[1], Scale: scale, Denoise: m[3] != "", File: d.Name()})
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].File < es[j].File })
 	return es, nil
@@ -68,4 +76,10 @@ func Read(model string, scale int) ([]byte, error) {
 		have = append(have, fmt.Sprintf("%s x%d", e.Model, e.Scale))
 	}
 	return nil, fmt.Errorf("no %s model ships for x%d (shipped: %v)", model, scale, have)
+}
+
+// ReadDenoise returns the shipped JPEG-aware weights of a model at a
+// scale, or an error wrapping fs.ErrNotExist if none ship.
+func ReadDenoise(model string, scale int) ([]byte, error) {
+	return fs.ReadFile(FS, DenoiseFileName(model, scale))
 }

@@ -16,9 +16,14 @@ import (
 	"github.com/hajimehoshi/ebiten/v2/vector"
 )
 
-// pieceSize is the side of the textures an image is split into, well under
-// any WebGL texture limit.
-const pieceSize = 1024
+// textureSize is the side of the textures an image is split into, well
+// under any WebGL texture limit, and a power of two: ebiten sizes a
+// texture up to one, so a piece of 1,026 pixels took a 2,048-pixel texture,
+// four times its pixels' memory.
+const textureSize = 1024
+
+// pieceSize is the side of a piece's own pixels: its texture less the ring.
+const pieceSize = textureSize - 2
 
 // side is one of the two images, as a grid of textures.
 type side struct {
@@ -42,7 +47,10 @@ func newSide(w, h int) side {
 	for y := 0; y < h; y += pieceSize {
 		for x := 0; x < w; x += pieceSize {
 			inner := image.Rect(x, y, min(x+pieceSize, w), min(y+pieceSize, h))
-			s.pieces = append(s.pieces, piece{ebiten.NewImage(inner.Dx()+2, inner.Dy()+2), inner})
+			// Unmanaged: a texture of its own, not a place on an atlas
+			// (which pads every image and grows by doubling).
+			img := ebiten.NewImageWithOptions(image.Rect(0, 0, inner.Dx()+2, inner.Dy()+2), &ebiten.NewImageOptions{Unmanaged: true})
+			s.pieces = append(s.pieces, piece{img, inner})
 		}
 	}
 	return s
