@@ -807,7 +807,7 @@ func BenchmarkBrowser(b *testing.B) {
 	for _, c := range []struct {
 		name          string
 		w, h, scale   int
-	}{{"memory/x2-2300x1600", 2300, 1600, 2}, {"memory/x4-1382x1868", 1382, 1868, 4}} {
+	}{{"memory/x2-256x256", 256, 256, 2}, {"memory/x2-2300x1600", 2300, 1600, 2}, {"memory/x4-1382x1868", 1382, 1868, 4}} {
 		b.Run(c.name, func(b *testing.B) {
 			img := benchPhoto(b, dir, c.name[len("memory/"):]+".jpg", c.w, c.h)
 			var peaks, totals []float64

@@ -50,8 +50,8 @@ func TestDecodeFormats(t *testing.T) {
 	}
 }
 
-// pngHeader returns the start of a PNG file whose header claims w x h.
-func pngHeader(w, h uint32) []byte {
+// pngClaim returns the start of a PNG file whose header claims w x h.
+func pngClaim(w, h uint32) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
@@ -79,9 +79,9 @@ func TestDecodeBadInput(t *testing.T) {
 		{"text", []byte("hello, this is not an image"), 0, "not an image"},
 		{"truncated png", good.Bytes()[:len(good.Bytes())/2], 0, "corrupt or truncated"},
 		{"header only", good.Bytes()[:20], 0, "corrupt or truncated"},
-		{"huge claim", pngHeader(100000, 100000), 0, "over the limit"},
+		{"huge claim", pngClaim(100000, 100000), 0, "over the limit"},
 		{"over a small limit", good.Bytes(), 1000, "over the limit of 0.0 megapixels"},
-		{"zero size", pngHeader(0, 10), 0, "corrupt"},
+		{"zero size", pngClaim(0, 10), 0, "corrupt"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -70,13 +70,26 @@ func encodeNRGBAPNG(w io.Writer, img *image.NRGBA, workers int) error {
 			return err
 		}
 	}
-	adler := uint32(1)
-	for _, s := range sums {
-		adler = adler32Combine(adler, s.adler, s.n)
-	}
-
 	bw := bufio.NewWriterSize(w, 64<<10)
-	bw.WriteString("\x89PNG\r\n\x1a\n")
+	bw.Write(pngHeader(width, height, opaque))
+	adler := uint32(1)
+	for i := range out {
+		adler = adler32Combine(adler, sums[i].adler, sums[i].n)
+		bw.Write(bandChunk(out[i], i == 0, i == bands-1, adler))
+	}
+	return bw.Flush()
+}
+
+// The file's layout, the same whether its bands were compressed at once
+// (encodeNRGBAPNG) or as rows arrived (PNGStream): the signature and IHDR,
+// one IDAT chunk per band (the first starting with the zlib header, the
+// last ending with the Adler-32 of all filtered rows), IEND.
+
+// pngHeader is the PNG signature and the IHDR chunk of an 8-bit RGB
+// (opaque) or RGBA image.
+func pngHeader(width, height int, opaque bool) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("\x89PNG\r\n\x1a\n")
 	var ihdr [13]byte
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(width))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(height))
@@ -85,19 +98,118 @@ func encodeNRGBAPNG(w io.Writer, img *image.NRGBA, workers int) error {
 	if opaque {
 		ihdr[9] = 2 // RGB
 	}
-	writeChunk(bw, "IHDR", ihdr[:])
-	// One IDAT chunk: the zlib header (deflate, 32 KiB window, fastest
-	// level), the bands, the Adler-32 of the filtered rows.
-	var idat bytes.Buffer
-	idat.Grow(2 + 4 + totalLen(out))
-	idat.Write([]byte{0x78, 0x01})
-	for _, o := range out {
-		idat.Write(o)
+	writeChunk(&buf, "IHDR", ihdr[:])
+	return buf.Bytes()
+}
+
+// bandChunk is the IDAT chunk of one compressed band: after the zlib
+// header (deflate, 32 KiB window, fastest level) for the first, and
+// followed by the Adler-32 of every band's filtered rows for the last; the
+// IEND chunk follows the last.
+func bandChunk(band []byte, first, last bool, adler uint32) []byte {
+	var data []byte
+	if first {
+		data = append(data, 0x78, 0x01)
 	}
-	idat.Write(binary.BigEndian.AppendUint32(nil, adler))
-	writeChunk(bw, "IDAT", idat.Bytes())
-	writeChunk(bw, "IEND", nil)
-	return bw.Flush()
+	data = append(data, band...)
+	if last {
+		data = binary.BigEndian.AppendUint32(data, adler)
+	}
+	var buf bytes.Buffer
+	writeChunk(&buf, "IDAT", data)
+	if last {
+		writeChunk(&buf, "IEND", nil)
+	}
+	return buf.Bytes()
+}
+
+// PNGStream encodes an image as PNG while its rows arrive, top to bottom:
+// each band of rows is filtered and compressed as soon as it is complete,
+// so a result is saved while the rest of it is still being computed, and
+// only the compressed file and one band are held. The bytes are exactly
+// those the one-shot encoder (Encode with "png") writes for the same
+// pixels when it picks the same colour type (RGB for opaque images).
+type PNGStream struct {
+	width, height int
+	bpp           int
+	out           bytes.Buffer
+	window        *image.NRGBA // the row above the band, then the band's rows
+	rows          int          // rows of the band in window
+	y             int          // image rows received
+	band          int          // bands written
+	adler         uint32
+}
+
+// NewPNGStream starts a width x height PNG: RGB if opaque (alpha is then
+// dropped), else RGBA.
+func NewPNGStream(width, height int, opaque bool) (*PNGStream, error) {
+	if width <= 0 || height <= 0 || width > 1<<24 || height > 1<<24 {
+		return nil, fmt.Errorf("png: cannot encode a %dx%d image", width, height)
+	}
+	s := &PNGStream{width: width, height: height, bpp: 4, adler: 1,
+		window: image.NewNRGBA(image.Rect(0, 0, width, pngBandRows+1))}
+	if opaque {
+		s.bpp = 3
+	}
+	s.out.Write(pngHeader(width, height, opaque))
+	return s, nil
+}
+
+// WriteRows takes the next whole rows of the image, as non-premultiplied
+// RGBA (4 bytes a pixel, width pixels a row).
+func (s *PNGStream) WriteRows(pix []byte) error {
+	stride := 4 * s.width
+	if len(pix)%stride != 0 {
+		return fmt.Errorf("png: %d bytes are not whole rows of %d pixels", len(pix), s.width)
+	}
+	if s.y+len(pix)/stride > s.height {
+		return fmt.Errorf("png: more than the image's %d rows", s.height)
+	}
+	for len(pix) > 0 {
+		// Row 0 of the window is the row above the band (none for the
+		// first band); the band's rows follow.
+		first := 1
+		if s.band == 0 {
+			first = 0
+		}
+		n := min(pngBandRows-s.rows, len(pix)/stride)
+		copy(s.window.Pix[(first+s.rows)*stride:], pix[:n*stride])
+		s.rows += n
+		s.y += n
+		pix = pix[n*stride:]
+		if s.rows == pngBandRows || s.y == s.height {
+			if err := s.flushBand(first); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *PNGStream) flushBand(first int) error {
+	last := s.y == s.height
+	data, sum, err := compressBand(s.window, first, first+s.rows, s.bpp, last)
+	if err != nil {
+		return err
+	}
+	s.adler = adler32Combine(s.adler, sum.adler, sum.n)
+	s.out.Write(bandChunk(data, s.band == 0, last, s.adler))
+	stride := 4 * s.width
+	copy(s.window.Pix[:stride], s.window.Pix[(first+s.rows-1)*stride:][:stride])
+	s.band++
+	s.rows = 0
+	return nil
+}
+
+// Done reports whether every row has been written.
+func (s *PNGStream) Done() bool { return s.y == s.height }
+
+// Bytes returns the file once every row has been written.
+func (s *PNGStream) Bytes() ([]byte, error) {
+	if !s.Done() {
+		return nil, fmt.Errorf("png: %d of %d rows written", s.y, s.height)
+	}
+	return s.out.Bytes(), nil
 }
 
 func totalLen(bs [][]byte) int {

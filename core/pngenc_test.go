@@ -45,6 +45,23 @@ func TestBandedPNG(t *testing.T) {
 		if !bytes.Equal(one.Bytes(), many.Bytes()) {
 			t.Fatalf("%dx%d: the bytes depend on the workers", tc.w, tc.h)
 		}
+		// Streamed in uneven runs of rows: the same bytes.
+		st, err := NewPNGStream(tc.w, tc.h, !tc.alpha)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < tc.h; {
+			n := min(tc.h-y, 1+rng.IntN(90))
+			if err := st.WriteRows(img.Pix[y*img.Stride : (y+n)*img.Stride]); err != nil {
+				t.Fatal(err)
+			}
+			if y += n; st.Done() != (y == tc.h) {
+				t.Fatalf("%dx%d: Done() after %d rows", tc.w, tc.h, y)
+			}
+		}
+		if streamed, err := st.Bytes(); err != nil || !bytes.Equal(streamed, one.Bytes()) {
+			t.Fatalf("%dx%d: the stream's file differs from the one-shot encoder's (%v)", tc.w, tc.h, err)
+		}
 		got, err := png.Decode(&one)
 		if err != nil {
 			t.Fatalf("%dx%d: %v", tc.w, tc.h, err)
@@ -71,6 +88,31 @@ func TestBandedPNG(t *testing.T) {
 	}
 	if err := encodeNRGBAPNG(&bytes.Buffer{}, image.NewNRGBA(image.Rect(0, 0, 0, 5)), 1); err == nil {
 		t.Error("encoded an empty image")
+	}
+}
+
+// TestPNGStreamErrors: rows that do not fit, and a file asked for early.
+func TestPNGStreamErrors(t *testing.T) {
+	if _, err := NewPNGStream(0, 4, true); err == nil {
+		t.Error("started an empty image")
+	}
+	st, err := NewPNGStream(3, 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		pix  []byte
+	}{{"part of a row", make([]byte, 5)}, {"too many rows", make([]byte, 3*12)}} {
+		if err := st.WriteRows(c.pix); err == nil {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+	if err := st.WriteRows(make([]byte, 12)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Bytes(); err == nil {
+		t.Error("a file after 1 of 2 rows")
 	}
 }
 

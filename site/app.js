@@ -8,12 +8,28 @@ const ui = {
   file: $("file"), scale: $("scale"), width: $("width"), height: $("height"), model: $("model"), denoise: $("denoise"),
   format: $("format"), quality: $("quality"),
   enhance: $("enhance"), cancel: $("cancel"),
-  download: $("download"), alert: $("alert"), progress: $("progress"), status: $("status"),
+  download: $("download"), downloadAll: $("download-all"), batch: $("batch"), alert: $("alert"), progress: $("progress"), status: $("status"),
   stage: $("stage"), viewer: $("viewer"), fit: $("fit"), actual: $("actual"),
 };
 const modelLabels = { general: "General", portrait: "Portrait" };
 
 // ---- workers -------------------------------------------------------------
+
+// The compute program is compiled once, here, and handed to every worker
+// (a compiled module can be posted to workers): each worker compiling its
+// own copy took the CPU the first tiles need. null where compiling here
+// fails: the workers then fetch it themselves.
+const workerModule = (async () => {
+  try {
+    return await WebAssembly.compileStreaming(fetch("gen/worker.wasm"));
+  } catch {
+    try {
+      return await WebAssembly.compile(await (await fetch("gen/worker.wasm")).arrayBuffer());
+    } catch {
+      return null;
+    }
+  }
+})();
 
 // ComputeWorker wraps a Web Worker running the Go compute code. Requests are
 // answered in order, so a FIFO of pending promises matches answers to them.
@@ -25,6 +41,7 @@ class ComputeWorker {
     this.booted = new Promise((resolve, reject) => { this.boot = { resolve, reject }; });
     this.w.onmessage = (e) => this.receive(e.data);
     this.w.onerror = (e) => this.fail(new Error("A compute worker failed: " + (e.message || "unknown error")));
+    workerModule.then((module) => this.w.postMessage({ op: "init", module }));
   }
   receive(msg) {
     if (msg.op === "booted") {
@@ -50,14 +67,22 @@ class ComputeWorker {
   }
 }
 
-// One worker per core but one, at least one; ?workers=N overrides it (for
-// benchmarks).
+// One compute worker per core but one, at least one; ?workers=N overrides
+// it (for benchmarks).
 const poolSize = Number(new URLSearchParams(location.search).get("workers")) ||
   Math.max(1, (navigator.hardwareConcurrency || 2) - 1);
 let pool = null;
 function workers() {
   if (!pool) pool = Array.from({ length: poolSize }, () => new ComputeWorker());
   return pool;
+}
+// The saver: one more worker, that writes each result as PNG while its
+// rows arrive (so the file is ready when the compute ends, and this page
+// never holds a result's pixels), converts formats and makes the zip.
+let saverWorker = null;
+function saver() {
+  if (!saverWorker) saverWorker = new ComputeWorker();
+  return saverWorker;
 }
 
 // ---- weights -------------------------------------------------------------
@@ -68,7 +93,9 @@ async function loadIndex() {
     const res = await fetch("weights/index.json");
     if (!res.ok) throw new Error(res.status + " " + res.statusText);
     const list = await res.json();
-    available = Object.fromEntries(list.map((m) => [`${m.model}-x${m.scale}`, m]));
+    // By file name: general-x2, and general-x2-denoise for the JPEG-aware
+    // network that takes over from it above denoise strength 0.
+    available = Object.fromEntries(list.map((m) => [m.file.replace(/^.*\//, "").replace(/\.gob$/, ""), m]));
   } catch (err) {
     available = {};
     showAlert("The list of models failed to load (" + err.message + "). Reload the page to try again.");
@@ -114,73 +141,146 @@ function label(name) {
   return `${modelLabels[model] || model} ×${scale}`;
 }
 
-// ---- the chosen image ----------------------------------------------------
+// ---- the chosen images -------------------------------------------------
 
-let chosen = null; // {id, name, bytes, width, height}
+// The batch: every image chosen at once, enhanced one after another. Each
+// item is {id, file, name, state, width, height, quality, autoLevel,
+// opened: Set of workers that decoded it, result, el (its row in the
+// list)}; a result is {width, height, base, png (Blob: the one full copy
+// of it, compressed), blob and url (the download in the chosen format)}.
+let items = [];
 let nextId = 1;
-let running = null; // the enhancement under way
-let result = null; // {width, height, enhanced, url, base}
+let running = null; // the batch under way: {cancelled}
+let shown = null; // the item whose result the Download button offers
 
-async function choose(file) {
-  if (!file) return;
+async function choose(files) {
+  files = [...(files || [])].filter(Boolean);
+  if (!files.length) return;
   hideAlert();
   if (running) running.cancelled = true;
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const id = nextId++;
-  ui.status.textContent = `Reading ${file.name}…`;
+  for (const it of items) forget(it);
+  items = files.map((file) => ({ id: nextId++, file, name: file.name, state: "waiting", opened: new Set() }));
+  shown = null;
+  renderList();
+  updateButtons();
+  const first = items[0];
+  ui.status.textContent = `Reading ${first.name}…`;
   try {
-    const info = await workers()[0].call({ op: "open", id, file: bytes, preview: true });
-    if (chosen) closeJob(chosen.id);
-    chosen = { id, name: file.name, bytes, width: info.width, height: info.height, quality: info.quality, autoLevel: info.autoLevel, opened: new Set([0]) };
-    clearResult();
+    const info = await openItem(first, 0, true);
+    if (items[0] !== first) return; // chosen again meanwhile
     // The image at once, shrunk to about what the compare view shows.
     viewerOpen(info.previewWidth, info.previewHeight);
     viewerPut([0, 0, info.previewWidth, info.previewHeight], info.preview, info.preview);
     describeChosen();
   } catch (err) {
-    chosen = null;
-    ui.status.textContent = "Choose an image, drop it here, or paste it.";
-    showAlert(`${file.name}: ${err.message}`);
+    if (items[0] !== first) return;
+    failItem(first, err);
+    if (items.length === 1) {
+      items = [];
+      ui.status.textContent = "Choose an image, drop it here, or paste it.";
+    } else {
+      describeChosen();
+    }
   }
   updateButtons();
 }
 
-// describeChosen says what the chosen image is and what it will become at
-// the chosen scale.
+// openItem decodes an item's file in worker i (with a preview, for the
+// first one) and learns its size and JPEG quality.
+async function openItem(it, i, preview = false) {
+  const bytes = new Uint8Array(await it.file.arrayBuffer());
+  const info = await workers()[i].call({ op: "open", id: it.id, file: bytes, preview }, [bytes.buffer]);
+  Object.assign(it, { width: info.width, height: info.height, quality: info.quality, autoLevel: info.autoLevel });
+  it.opened.add(i);
+  return info;
+}
+
+// forget drops an item: its decoded copies in the workers, its download.
+function forget(it) {
+  for (const i of it.opened) pool[i].call({ op: "close", id: it.id }).catch(() => {});
+  it.opened.clear();
+  if (it.result?.url) URL.revokeObjectURL(it.result.url);
+  it.result = null;
+}
+
+// describeChosen says what the chosen image is (the first, for a batch)
+// and what it will become at the chosen scale.
 function describeChosen() {
-  if (!chosen || running) return;
-  const jpeg = chosen.quality ? `, JPEG quality about ${chosen.quality}: ${chosen.autoLevel}` : "";
-  const t = target();
+  const first = items[0];
+  if (!first || running || first.width === undefined) return;
+  const more = items.length > 1 ? ` (and ${items.length - 1} more image${items.length > 2 ? "s" : ""})` : "";
+  const jpeg = first.quality ? `, JPEG quality about ${first.quality}: ${first.autoLevel}` : "";
+  const t = target(first);
   if (t.error) {
-    ui.status.textContent = `${chosen.name}: ${chosen.width}×${chosen.height}${jpeg}. ${t.error}`;
+    ui.status.textContent = `${first.name}: ${first.width}×${first.height}${jpeg}${more}. ${t.error}`;
     return;
   }
   const how = t.exact ? ` (the model at ${t.scale}×, then shrunk)` : ` at ${t.scale}×`;
-  ui.status.textContent = `${chosen.name}: ${chosen.width}×${chosen.height}${jpeg} → ${t.width}×${t.height}${how}. Press Enhance.`;
+  ui.status.textContent = `${first.name}: ${first.width}×${first.height}${jpeg} → ${t.width}×${t.height}${how}${more}. Press Enhance.`;
 }
 
-// target is the result asked for the chosen image: the Scale, or with a
-// Width or Height the exact size and the smallest scale whose weights
+// target is the result asked for an image of the batch: the Scale, or with
+// a Width or Height the exact size and the smallest scale whose weights
 // exist that reaches it (core.FitScale's rule, as the command line's
 // -width and -height).
-function target() {
+function target(it) {
   const w = Math.round(Number(ui.width.value) || 0), h = Math.round(Number(ui.height.value) || 0);
-  if (!chosen || (w <= 0 && h <= 0)) {
+  if (w <= 0 && h <= 0) {
     const scale = Number(ui.scale.value);
-    return { scale, width: (chosen?.width || 0) * scale, height: (chosen?.height || 0) * scale, exact: false };
+    return { scale, width: (it.width || 0) * scale, height: (it.height || 0) * scale, exact: false };
   }
-  const tw = w > 0 ? w : Math.max(1, Math.round(chosen.width * h / chosen.height));
-  const th = h > 0 ? h : Math.max(1, Math.round(chosen.height * w / chosen.width));
+  const tw = w > 0 ? w : Math.max(1, Math.round(it.width * h / it.height));
+  const th = h > 0 ? h : Math.max(1, Math.round(it.height * w / it.width));
   const scales = [2, 3, 4].filter((s) => available && available[`${ui.model.value}-x${s}`]);
-  const scale = scales.find((s) => chosen.width * s >= tw && chosen.height * s >= th);
+  const scale = scales.find((s) => it.width * s >= tw && it.height * s >= th);
   if (!scale) {
     return { error: `${tw}×${th} is more than ${scales.at(-1) || 0} times the image: choose a smaller size.` };
   }
-  return { scale, width: tw, height: th, exact: tw !== chosen.width * scale || th !== chosen.height * scale };
+  return { scale, width: tw, height: th, exact: tw !== it.width * scale || th !== it.height * scale };
 }
 
-function closeJob(id) {
-  for (const w of pool || []) w.call({ op: "close", id }).catch(() => {});
+// ---- the batch list ---------------------------------------------------------
+
+// renderList shows the batch, one row an image, when there are several.
+function renderList() {
+  ui.batch.replaceChildren();
+  ui.batch.hidden = items.length < 2;
+  for (const it of items) {
+    const li = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = it.name;
+    const state = document.createElement("span");
+    state.className = "state";
+    const link = document.createElement("a");
+    link.className = "button";
+    link.textContent = "Download";
+    link.hidden = true;
+    li.append(name, state, link);
+    it.el = { li, state, link };
+    ui.batch.append(li);
+    setState(it, it.state);
+  }
+}
+
+const stateText = { waiting: "Waiting", working: "Enhancing…", done: "Done", cancelled: "Cancelled" };
+
+function setState(it, state, text) {
+  it.state = state;
+  if (!it.el) return;
+  it.el.li.dataset.state = state;
+  it.el.state.textContent = text || stateText[state] || state;
+  const r = it.result;
+  it.el.link.hidden = !(state === "done" && r?.url);
+  if (r?.url) {
+    it.el.link.href = r.url;
+    it.el.link.download = r.fileName;
+  }
+}
+
+function failItem(it, err) {
+  setState(it, "failed", err.message);
+  showAlert(items.length > 1 ? `${it.name}: ${err.message}` : `${it.name}: ${err.message}`);
 }
 
 // ---- enhancing -----------------------------------------------------------
@@ -191,57 +291,103 @@ const progressEvery = 400;
 // before the time left is shown.
 const estimateAfterTiles = 3;
 
+// enhance runs the batch: every image not done yet, one after another.
 async function enhance() {
-  if (!chosen || running) return;
+  if (!items.length || running) return;
   hideAlert();
-  clearResult();
-  const job = chosen;
-  const want = target();
-  if (want.error) {
-    showAlert(want.error);
-    return;
-  }
-  const scale = want.scale;
-  const name = `${ui.model.value}-x${scale}`;
   const run = { cancelled: false };
   running = run;
   updateButtons();
-  showProgress(0, 1, "Loading…");
-  const started = performance.now();
+  // The images not done yet; once all are, all again (new settings).
+  let todo = items.filter((it) => it.state !== "done" && it.state !== "failed");
+  if (!todo.length) todo = items.filter((it) => it.state === "done");
+  shown = null;
+  for (const it of todo) {
+    if (it.result?.url) URL.revokeObjectURL(it.result.url);
+    it.result = null;
+    setState(it, "waiting");
+  }
+  updateButtons();
+  let done = 0;
   try {
-    const weights = await weightsFor(name);
-    const ws = workers();
-    // Every worker gets the model and its own decoded copy of the image.
-    const infos = await Promise.all(ws.map(async (w, i) => {
-      if (!w.models.has(name)) {
-        await w.call({ op: "model", id: 0, name, weights });
-        w.models.add(name);
+    for (const [n, it] of todo.entries()) {
+      if (run.cancelled) break;
+      const label = items.length > 1 ? `Image ${n + 1} of ${todo.length}, ${it.name}: ` : "";
+      try {
+        setState(it, "working");
+        await enhanceItem(it, run, label);
+        if (run.cancelled) break;
+        done++;
+      } catch (err) {
+        failItem(it, err);
+        ui.status.textContent = "";
       }
-      if (!job.opened.has(i)) {
-        await w.call({ op: "open", id: job.id, file: job.bytes });
-        job.opened.add(i);
+    }
+    if (run.cancelled) {
+      for (const it of todo) if (it.state === "working" || it.state === "waiting") setState(it, "cancelled");
+      ui.status.textContent = "Cancelled.";
+    } else if (items.length > 1) {
+      const ok = items.filter((it) => it.state === "done").length;
+      ui.status.textContent = `Done: ${ok} of ${items.length} images.` + (ok > 1 ? " Download them one by one or all at once." : "");
+    }
+  } finally {
+    if (running === run) running = null;
+    hideProgress();
+    updateButtons();
+  }
+  return done;
+}
+
+// enhanceItem enhances one image: its tiles spread over the workers, shown
+// as they come, each complete row of tiles passed to the saver.
+async function enhanceItem(it, run, label) {
+  const started = performance.now();
+  showProgress(0, 1, label + "Loading…");
+  const ws = workers();
+  if (it.width === undefined) await openItem(it, 0);
+  const want = target(it);
+  if (want.error) throw new Error(want.error);
+  const scale = want.scale;
+  const name = `${ui.model.value}-x${scale}`;
+  const models = [name];
+  if (available[`${name}-denoise`] && ui.denoise.value !== "none") models.push(`${name}-denoise`);
+  const weights = await Promise.all(models.map(weightsFor));
+  // Every worker gets the models and its own decoded copy of the image.
+  const infos = await Promise.all(ws.map(async (w, i) => {
+    for (const [k, m] of models.entries()) {
+      if (!w.models.has(m)) {
+        await w.call({ op: "model", id: 0, name: m, weights: weights[k] });
+        w.models.add(m);
       }
-      return w.call({ op: "start", id: job.id, model: name, denoise: ui.denoise.value });
-    }));
-    const { width, height, tiles, strength } = infos[0];
-    // The one full copy of the result in the page: the viewer has its own
-    // (its textures), and the bicubic side lives only there.
-    const out = { width, height, enhanced: new Uint8ClampedArray(width * height * 4) };
-    viewerOpen(width, height);
-    const queue = tiles.slice();
-    let done = 0;
-    const t0 = performance.now();
-    let shownAt = t0;
-    // Two requests in flight per worker: the next tile is already queued
-    // in the worker while this page shows the last one, so the worker never
-    // waits for the page.
-    const lanes = ws.flatMap((w) => [w, w]);
+    }
+    if (!it.opened.has(i)) await openItem(it, i);
+    return w.call({ op: "start", id: it.id, model: name, denoise: ui.denoise.value });
+  }));
+  const { width, height, tiles, strength, opaque } = infos[0];
+  const sv = saver();
+  await sv.call({ op: "saveStart", id: it.id, width, height, opaque });
+  const rows = rowsOf(tiles, width);
+  const saving = [];
+  viewerOpen(width, height);
+  const queue = tiles.slice();
+  let done = 0;
+  const t0 = performance.now();
+  let shownAt = t0;
+  // Two requests in flight per worker: the next tile is already queued
+  // in the worker while this page shows the last one, so the worker never
+  // waits for the page.
+  const lanes = ws.flatMap((w) => [w, w]);
+  try {
     await Promise.all(lanes.map(async (w) => {
       while (queue.length && !run.cancelled) {
         const tile = queue.shift();
-        const r = await w.call({ op: "tile", id: job.id, tile });
+        const r = await w.call({ op: "tile", id: it.id, tile });
         if (run.cancelled) return;
-        place(out, r.tile, r.enhanced);
+        for (const strip of rows.put(r.tile, r.enhanced)) {
+          const p = sv.call({ op: "saveRows", id: it.id, rgba: strip }, [strip.buffer]);
+          p.catch(() => {}); // reported where the batch awaits them all
+          saving.push(p);
+        }
         viewerPut(r.tile, r.enhanced, r.bicubic);
         done++;
         // A few updates a second: where the page is composited in software,
@@ -254,41 +400,68 @@ async function enhance() {
           const perTile = (now - t0) / done;
           const left = done >= estimateAfterTiles && now - t0 >= 1000 && done < tiles.length
             ? ` · about ${formatSeconds(perTile * (tiles.length - done) / 1000)} left` : "";
-          showProgress(done, tiles.length, `${done} of ${tiles.length} tiles${left}`);
+          showProgress(done, tiles.length, `${label}${done} of ${tiles.length} tiles${left}`);
         }
       }
     }));
-    if (run.cancelled) {
-      ui.status.textContent = "Cancelled.";
-      return;
-    }
+    if (run.cancelled) return;
     const seconds = (performance.now() - started) / 1000;
     ui.status.dataset.seconds = seconds.toFixed(3); // for benchmarks
-    out.base = `${job.name.replace(/\.[^.]*$/, "") || "image"}-x${scale}`;
-    if (want.exact) {
-      // The exact size asked: the result shrunk in a worker, as the
-      // command line does; the compare view keeps the enlargement.
-      ui.status.textContent = `Resizing to ${want.width}×${want.height}…`;
-      const r = await ws[0].call({ op: "resize", id: 0, width, height, rgba: new Uint8Array(out.enhanced.buffer), toWidth: want.width, toHeight: want.height });
-      out.enhanced = new Uint8ClampedArray(r.rgba.buffer);
-      out.width = want.width;
-      out.height = want.height;
-      out.base = `${job.name.replace(/\.[^.]*$/, "") || "image"}-${want.width}x${want.height}`;
-    }
-    await encodeResult(out);
+    ui.status.textContent = label + (want.exact ? `Resizing to ${want.width}×${want.height}…` : "Saving…");
+    await Promise.all(saving);
+    const fin = await sv.call({ op: "saveFinish", id: it.id, toWidth: want.width, toHeight: want.height });
+    const stem = it.name.replace(/\.[^.]*$/, "") || "image";
+    const result = {
+      width: want.width, height: want.height, png: new Blob([fin.file], { type: "image/png" }),
+      base: want.exact ? `${stem}-${want.width}x${want.height}` : `${stem}-x${scale}`,
+    };
+    await encodeResult(result, label);
     // From the click to the download offered, for benchmarks.
     ui.status.dataset.totalSeconds = ((performance.now() - started) / 1000).toFixed(3);
-    result = out;
+    it.result = result;
+    shown = it;
+    setState(it, "done");
     const denoised = strength > 0 ? `, denoise ${strength.toFixed(2)}` : "";
-    ui.status.textContent = `Done: ${out.width}×${out.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
-  } catch (err) {
-    showAlert(err.message);
-    ui.status.textContent = "";
-  } finally {
-    if (running === run) running = null;
-    hideProgress();
+    ui.status.textContent = `${label}Done: ${result.width}×${result.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
     updateButtons();
+  } finally {
+    if (!it.result) sv.call({ op: "saveCancel", id: it.id }).catch(() => {});
+    // The decoded image is not needed any more.
+    for (const i of it.opened) pool[i].call({ op: "close", id: it.id }).catch(() => {});
+    it.opened.clear();
   }
+}
+
+// rowsOf gathers the tiles of a result into complete rows of tiles, top to
+// bottom, for the saver: put(tile, rgba) returns the rows (RGBA strips the
+// result's width wide) that are complete and next in order.
+function rowsOf(tiles, width) {
+  const pending = new Map(); // y0 -> {y1, left, strip}
+  for (const [, y0, , y1] of tiles) {
+    const r = pending.get(y0) || { y1, left: 0, strip: null };
+    r.left++;
+    pending.set(y0, r);
+  }
+  let next = 0;
+  return {
+    put([x0, y0, x1, y1], rgba) {
+      const r = pending.get(y0);
+      if (!r.strip) r.strip = new Uint8Array(width * (r.y1 - y0) * 4);
+      const w = x1 - x0;
+      for (let y = y0; y < y1; y++) {
+        const src = (y - y0) * w * 4;
+        r.strip.set(rgba.subarray(src, src + w * 4), ((y - y0) * width + x0) * 4);
+      }
+      r.left--;
+      const out = [];
+      for (let n = pending.get(next); n && n.left === 0; n = pending.get(next)) {
+        out.push(n.strip);
+        pending.delete(next);
+        next = n.y1;
+      }
+      return out;
+    },
+  };
 }
 
 // ---- the output file ------------------------------------------------------
@@ -315,60 +488,89 @@ function chosenQuality() {
   return Math.min(100, Math.max(1, Math.round(Number(ui.quality.value) || 90)));
 }
 
-// encodeResult makes the download of a result in the chosen format: PNG
-// and JPEG in a worker, as the command line writes them; WebP with the
-// browser's encoder (a canvas, which premultiplies alpha: fine for a lossy
-// format).
-async function encodeResult(out) {
-  const f = formats[ui.format.value] || formats.png;
+// encodeResult makes the download of a result in the chosen format from
+// its PNG: as it is; JPEG in the saver, as the command line writes it;
+// WebP with the browser's encoder (a canvas, which premultiplies alpha:
+// fine for a lossy format).
+async function encodeResult(result, label = "") {
+  const fmt = ui.format.value in formats ? ui.format.value : "png";
+  const f = formats[fmt];
   const q = chosenQuality();
-  const said = ui.status.textContent;
-  ui.status.textContent = `Saving as ${ui.format.selectedOptions[0].textContent}…`;
-  let blob;
-  if (ui.format.value === "webp") {
-    const canvas = new OffscreenCanvas(out.width, out.height);
-    canvas.getContext("2d").putImageData(new ImageData(out.enhanced, out.width, out.height), 0, 0);
-    blob = await canvas.convertToBlob({ type: f.type, quality: q / 100 });
-  } else {
-    const r = await workers()[0].call({ op: "encode", id: 0, width: out.width, height: out.height,
-      rgba: new Uint8Array(out.enhanced.buffer), format: ui.format.value, quality: q });
-    blob = new Blob([r.file], { type: f.type });
+  let blob = result.png;
+  if (fmt !== "png") {
+    ui.status.textContent = `${label}Saving as ${ui.format.selectedOptions[0].textContent}…`;
   }
-  ui.status.textContent = said;
-  if (out.url) URL.revokeObjectURL(out.url);
-  out.url = URL.createObjectURL(blob);
-  ui.download.href = out.url;
-  ui.download.download = `${out.base}.${f.ext}`;
+  if (fmt === "jpeg") {
+    const file = new Uint8Array(await result.png.arrayBuffer());
+    const r = await saver().call({ op: "convert", id: 0, file, format: "jpeg", quality: q }, [file.buffer]);
+    blob = new Blob([r.file], { type: f.type });
+  } else if (fmt === "webp") {
+    const bitmap = await createImageBitmap(result.png, { colorSpaceConversion: "none", premultiplyAlpha: "none" });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    canvas.getContext("2d").drawImage(bitmap, 0, 0);
+    bitmap.close();
+    blob = await canvas.convertToBlob({ type: f.type, quality: q / 100 });
+  }
+  if (result.url) URL.revokeObjectURL(result.url);
+  result.blob = blob;
+  result.url = URL.createObjectURL(blob);
+  result.fileName = `${result.base}.${f.ext}`;
 }
 
-// A new format or quality re-encodes a result in hand, one encoding after
-// the other.
+// A new format or quality re-encodes the results in hand, one after the
+// other.
 let encoding = Promise.resolve();
 function formatChanged() {
   const lossy = !!formats[ui.format.value]?.lossy;
   ui.quality.hidden = !lossy;
   document.querySelector("label[for=quality]").hidden = !lossy;
-  if (!result || running) return;
-  const out = result;
+  if (running) return;
+  const done = items.filter((it) => it.result);
+  if (!done.length) return;
   ui.download.hidden = true;
-  encoding = encoding.then(() => encodeResult(out)).catch((err) => showAlert(err.message)).finally(updateButtons);
+  ui.downloadAll.disabled = true;
+  const said = ui.status.textContent;
+  encoding = encoding.then(async () => {
+    for (const it of done) {
+      await encodeResult(it.result);
+      setState(it, "done");
+    }
+    ui.status.textContent = said;
+  }).catch((err) => showAlert(err.message)).finally(updateButtons);
 }
 ui.format.addEventListener("change", formatChanged);
 ui.quality.addEventListener("change", formatChanged);
 
-// place copies an RGBA tile into the full result.
-function place(out, [x0, y0, x1, y1], enhanced) {
-  const w = x1 - x0;
-  for (let y = y0; y < y1; y++) {
-    const src = (y - y0) * w * 4;
-    out.enhanced.set(enhanced.subarray(src, src + w * 4), (y * out.width + x0) * 4);
+// downloadAll saves every result in one zip, put together in the saver
+// (stored: the images are compressed already).
+async function downloadAll() {
+  const done = items.filter((it) => it.result);
+  if (!done.length) return;
+  ui.downloadAll.disabled = true;
+  const said = ui.status.textContent;
+  ui.status.textContent = `Putting ${done.length} images into a zip…`;
+  try {
+    await encoding;
+    const id = nextId++;
+    for (const it of done) {
+      const file = new Uint8Array(await it.result.blob.arrayBuffer());
+      await saver().call({ op: "zipAdd", id, name: it.result.fileName, file }, [file.buffer]);
+    }
+    const r = await saver().call({ op: "zipEnd", id });
+    const url = URL.createObjectURL(new Blob([r.file], { type: "application/zip" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "upscaled.zip";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    ui.status.textContent = said;
+  } catch (err) {
+    showAlert(err.message);
+  } finally {
+    updateButtons();
   }
-}
-
-function clearResult() {
-  if (result?.url) URL.revokeObjectURL(result.url);
-  result = null;
-  ui.download.removeAttribute("href");
 }
 
 function formatSeconds(s) {
@@ -382,7 +584,7 @@ function formatSeconds(s) {
 // viewer has it: its textures are the copy).
 // A failure of the viewer never stops an enhancement: the result can still
 // be downloaded.
-let shown = null;
+let replay = null;
 function viewerAPI() {
   try { return ui.viewer.contentWindow.upscalerViewer || null; } catch { return null; }
 }
@@ -392,24 +594,24 @@ function viewerCall(f) {
   try { f(v); } catch (err) { console.warn("compare view:", err); }
 }
 function viewerOpen(w, h) {
-  shown = { w, h, tiles: [] };
+  replay = { w, h, tiles: [] };
   viewerCall((v) => v.open(w, h));
 }
 function viewerPut(tile, enhanced, bicubic) {
   const [x0, y0, x1, y1] = tile;
   if (!viewerAPI()) {
-    shown.tiles.push([tile, enhanced, bicubic]);
+    replay.tiles.push([tile, enhanced, bicubic]);
     return;
   }
   viewerCall((v) => v.put(x0, y0, x1 - x0, y1 - y0, enhanced, bicubic));
 }
 ui.viewer.addEventListener("load", () => {
   ui.viewer.contentWindow.onViewerReady = () => {
-    if (!shown) return;
+    if (!replay) return;
     viewerCall((v) => {
-      v.open(shown.w, shown.h);
-      for (const [[x0, y0, x1, y1], e, b] of shown.tiles) v.put(x0, y0, x1 - x0, y1 - y0, e, b);
-      shown.tiles = [];
+      v.open(replay.w, replay.h);
+      for (const [[x0, y0, x1, y1], e, b] of replay.tiles) v.put(x0, y0, x1 - x0, y1 - y0, e, b);
+      replay.tiles = [];
     });
   };
 });
@@ -417,12 +619,22 @@ ui.viewer.addEventListener("load", () => {
 // ---- controls --------------------------------------------------------------
 
 function updateButtons() {
-  const have = available && available[`${ui.model.value}-x${ui.scale.value}`];
-  // Only networks with a strength input remove JPEG artifacts.
-  ui.denoise.disabled = !have || !have.denoise;
-  ui.enhance.disabled = !chosen || !!running || !have;
+  const name = `${ui.model.value}-x${ui.scale.value}`;
+  const have = available && available[name];
+  // Only networks with a strength input remove JPEG artifacts: the
+  // model's JPEG-aware companion, or the model itself.
+  ui.denoise.disabled = !have || !(have.denoise || available[`${name}-denoise`]);
+  ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !have;
   ui.cancel.hidden = !running;
-  ui.download.hidden = !result;
+  const r = shown?.result;
+  ui.download.hidden = !r?.url;
+  if (r?.url) {
+    ui.download.href = r.url;
+    ui.download.download = r.fileName;
+  }
+  const results = items.filter((it) => it.result).length;
+  ui.downloadAll.hidden = items.length < 2;
+  ui.downloadAll.disabled = results < 1 || !!running;
   ui.file.disabled = false;
 }
 
@@ -447,7 +659,7 @@ function hideProgress() {
   ui.progress.hidden = true;
 }
 
-ui.file.addEventListener("change", () => choose(ui.file.files[0]));
+ui.file.addEventListener("change", () => choose(ui.file.files));
 ui.scale.addEventListener("change", () => {
   updateModelChoices();
   describeChosen();
@@ -455,6 +667,7 @@ ui.scale.addEventListener("change", () => {
 for (const el of [ui.width, ui.height]) el.addEventListener("input", describeChosen);
 ui.model.addEventListener("change", updateButtons);
 ui.enhance.addEventListener("click", enhance);
+ui.downloadAll.addEventListener("click", downloadAll);
 ui.cancel.addEventListener("click", () => {
   if (running) running.cancelled = true;
   ui.status.textContent = "Cancelling…";
@@ -468,11 +681,11 @@ document.addEventListener("dragleave", () => ui.stage.classList.remove("dragging
 document.addEventListener("drop", (e) => {
   e.preventDefault();
   ui.stage.classList.remove("dragging");
-  choose(e.dataTransfer?.files?.[0]);
+  choose(e.dataTransfer?.files);
 });
 document.addEventListener("paste", (e) => {
-  const file = [...(e.clipboardData?.files || [])][0];
-  if (file) choose(file);
+  const files = [...(e.clipboardData?.files || [])];
+  if (files.length) choose(files);
 });
 
 // Works offline after the first visit.

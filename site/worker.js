@@ -5,6 +5,7 @@ importScripts("wasm_exec.js");
 
 const waiting = [];
 let ready = false;
+let started = false;
 
 function answer(msg) {
   const reply = self.upscalerWorker(msg);
@@ -13,12 +14,20 @@ function answer(msg) {
   self.postMessage(reply, transfer);
 }
 
+// The page's first message is {op: "init", module}: the compute program,
+// compiled once by the page for all its workers (null: fetch it here).
 self.onmessage = (e) => {
+  if (!started && e.data?.op === "init") {
+    started = true;
+    start(e.data.module).catch((err) => self.postMessage({ op: "fatal", error: "The compute code failed to load: " + err }));
+    return;
+  }
   if (ready) answer(e.data);
   else waiting.push(e.data);
 };
 
-async function instantiate(url, imports) {
+async function instantiate(module, url, imports) {
+  if (module) return { instance: await WebAssembly.instantiate(module, imports) };
   try {
     return await WebAssembly.instantiateStreaming(fetch(url), imports);
   } catch (e) {
@@ -40,12 +49,12 @@ async function simdKernels(memory) {
   }
 }
 
-(async () => {
+async function start(module) {
   const go = new Go();
-  const result = await instantiate("gen/worker.wasm", go.importObject);
+  const result = await instantiate(module, "gen/worker.wasm", go.importObject);
   const kernels = await simdKernels(result.instance.exports.mem);
   if (kernels) self.upscalerSIMD = kernels;
   go.run(result.instance); // registers self.upscalerWorker, posts {op: "booted", simd}
   ready = true;
   for (const msg of waiting.splice(0)) answer(msg);
-})().catch((err) => self.postMessage({ op: "fatal", error: "The compute code failed to load: " + err }));
+}

@@ -9,11 +9,11 @@ import (
 
 // TestHandleMessages drives the worker as the page does, with JS values.
 func TestHandleMessages(t *testing.T) {
-	s := NewSession()
+	s, sv := NewSession(), NewSaver()
 	weights, _ := tinyWeights(t, 2)
 	call := func(msg map[string]any) js.Value {
 		t.Helper()
-		return js.ValueOf(handle(s, js.ValueOf(msg)))
+		return js.ValueOf(handle(s, sv, js.ValueOf(msg)))
 	}
 	if r := call(map[string]any{"op": "model", "id": 0, "name": "general-x2", "weights": toJS(weights)}); !r.Get("error").IsUndefined() {
 		t.Fatal(r.Get("error"))
@@ -31,16 +31,29 @@ func TestHandleMessages(t *testing.T) {
 		t.Fatalf("tile: %d bytes, error %v", n, r.Get("error"))
 	}
 	rgba := r.Get("enhanced")
-	if r := call(map[string]any{"op": "resize", "id": 1, "width": 40, "height": 20, "rgba": rgba, "toWidth": 30, "toHeight": 15}); r.Get("rgba").Length() != 30*15*4 {
-		t.Fatalf("resize: %v", r.Get("error"))
+	if r := call(map[string]any{"op": "saveStart", "id": 1, "width": 40, "height": 20, "opaque": true}); !r.Get("error").IsUndefined() {
+		t.Fatalf("saveStart: %v", r.Get("error"))
 	}
-	r = call(map[string]any{"op": "encode", "id": 1, "width": 40, "height": 20, "rgba": rgba})
-	if png := r.Get("file"); png.Length() < 8 || png.Index(1).Int() != 'P' {
-		t.Fatalf("encode: %v", r.Get("error"))
+	if r := call(map[string]any{"op": "saveRows", "id": 1, "rgba": rgba}); !r.Get("error").IsUndefined() {
+		t.Fatalf("saveRows: %v", r.Get("error"))
 	}
-	r = call(map[string]any{"op": "encode", "id": 1, "width": 40, "height": 20, "rgba": rgba, "format": "jpeg", "quality": 70})
+	r = call(map[string]any{"op": "saveFinish", "id": 1, "toWidth": 30, "toHeight": 15})
+	png := r.Get("file")
+	if png.Length() < 24 || png.Index(1).Int() != 'P' || png.Index(19).Int() != 30 || png.Index(23).Int() != 15 || r.Get("transfer").Length() != 1 {
+		t.Fatalf("saveFinish: %v", r.Get("error"))
+	}
+	r = call(map[string]any{"op": "convert", "id": 0, "file": png, "format": "jpeg", "quality": 70})
 	if jpg := r.Get("file"); jpg.Length() < 3 || jpg.Index(0).Int() != 0xFF || jpg.Index(1).Int() != 0xD8 {
-		t.Fatalf("encode as JPEG: %v", r.Get("error"))
+		t.Fatalf("convert to JPEG: %v", r.Get("error"))
+	}
+	if r := call(map[string]any{"op": "saveCancel", "id": 1}); !r.Get("error").IsUndefined() {
+		t.Fatalf("saveCancel: %v", r.Get("error"))
+	}
+	if r := call(map[string]any{"op": "zipAdd", "id": 5, "name": "a.png", "file": png}); !r.Get("error").IsUndefined() {
+		t.Fatalf("zipAdd: %v", r.Get("error"))
+	}
+	if z := call(map[string]any{"op": "zipEnd", "id": 5}).Get("file"); z.Length() < 4 || z.Index(0).Int() != 'P' || z.Index(1).Int() != 'K' {
+		t.Fatal("zipEnd: no zip")
 	}
 	if r := call(map[string]any{"op": "open", "id": 2, "file": toJS([]byte("nope"))}); r.Get("error").IsUndefined() {
 		t.Error("no error for a non-image")

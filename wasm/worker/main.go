@@ -26,9 +26,9 @@ func main() {
 		core.SetMatMul(simd.MatMul(kern), true)
 		core.SetConv(simd.Conv(kern, offs, row))
 	}
-	s := NewSession()
+	s, sv := NewSession(), NewSaver()
 	js.Global().Set("upscalerWorker", js.FuncOf(func(this js.Value, args []js.Value) any {
-		return handle(s, args[0])
+		return handle(s, sv, args[0])
 	}))
 	js.Global().Call("postMessage", map[string]any{"op": "booted", "simd": useSIMD})
 	select {}
@@ -36,7 +36,7 @@ func main() {
 
 // handle answers one message. Every answer is {op, id, ...} or {op, id,
 // error}; byte arrays travel as Uint8Array and are listed in transfer.
-func handle(s *Session, msg js.Value) (reply any) {
+func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 	op, id := msg.Get("op").String(), msg.Get("id").Int()
 	answer := map[string]any{"op": op, "id": id}
 	fail := func(err error) any {
@@ -84,6 +84,7 @@ func handle(s *Session, msg js.Value) (reply any) {
 			tiles[i] = []any{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}
 		}
 		answer["width"], answer["height"], answer["tiles"], answer["strength"] = info.Width, info.Height, tiles, info.Strength
+		answer["opaque"] = info.Opaque
 	case "tile":
 		t := msg.Get("tile")
 		r := image.Rect(t.Index(0).Int(), t.Index(1).Int(), t.Index(2).Int(), t.Index(3).Int())
@@ -94,22 +95,40 @@ func handle(s *Session, msg js.Value) (reply any) {
 		e, b := toJS(enh), toJS(bic)
 		answer["tile"], answer["enhanced"], answer["bicubic"] = t, e, b
 		answer["transfer"] = []any{e.Get("buffer"), b.Get("buffer")}
-	case "resize":
-		pix, err := Resize(msg.Get("width").Int(), msg.Get("height").Int(), bytesOf(msg.Get("rgba")), msg.Get("toWidth").Int(), msg.Get("toHeight").Int())
+	case "saveStart":
+		if err := sv.Start(id, msg.Get("width").Int(), msg.Get("height").Int(), msg.Get("opaque").Truthy()); err != nil {
+			return fail(err)
+		}
+	case "saveRows":
+		if err := sv.Rows(id, bytesOf(msg.Get("rgba"))); err != nil {
+			return fail(err)
+		}
+	case "saveFinish":
+		data, err := sv.Finish(id, intOr(msg.Get("toWidth"), 0), intOr(msg.Get("toHeight"), 0))
 		if err != nil {
 			return fail(err)
 		}
-		p := toJS(pix)
-		answer["rgba"], answer["transfer"] = p, []any{p.Get("buffer")}
-	case "encode":
-		format, quality := "png", core.DefaultJPEGQuality
+		p := toJS(data)
+		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
+	case "saveCancel":
+		sv.Cancel(id)
+	case "convert":
+		format := "png"
 		if f := msg.Get("format"); f.Type() == js.TypeString {
 			format = f.String()
 		}
-		if q := msg.Get("quality"); q.Type() == js.TypeNumber {
-			quality = q.Int()
+		data, err := Convert(bytesOf(msg.Get("file")), format, intOr(msg.Get("quality"), core.DefaultJPEGQuality))
+		if err != nil {
+			return fail(err)
 		}
-		data, err := Encode(msg.Get("width").Int(), msg.Get("height").Int(), bytesOf(msg.Get("rgba")), format, quality)
+		p := toJS(data)
+		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
+	case "zipAdd":
+		if err := sv.ZipAdd(id, msg.Get("name").String(), bytesOf(msg.Get("file"))); err != nil {
+			return fail(err)
+		}
+	case "zipEnd":
+		data, err := sv.ZipEnd(id)
 		if err != nil {
 			return fail(err)
 		}
@@ -127,6 +146,14 @@ func handle(s *Session, msg js.Value) (reply any) {
 		answer["error"] = "unknown message " + op
 	}
 	return answer
+}
+
+// intOr is a message's number, or def if it has none.
+func intOr(v js.Value, def int) int {
+	if v.Type() == js.TypeNumber {
+		return v.Int()
+	}
+	return def
 }
 
 // bytesOf copies a Uint8Array or ArrayBuffer into Go.

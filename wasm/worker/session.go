@@ -99,10 +99,13 @@ type StartInfo struct {
 	Width, Height int
 	Tiles         []image.Rectangle
 	Strength      float32 // the denoise strength used (0 for models without the control)
+	Opaque        bool    // the image has no transparency (nor will the result)
 }
 
 // Start prepares job id for enhancement with a loaded model and a denoise
-// setting (core.ParseDenoise's: auto, a level or a strength).
+// setting (core.ParseDenoise's: auto, a level or a strength). Above
+// strength 0 the model's JPEG-aware companion, loaded as <model>-denoise,
+// runs instead where there is one (core.ForStrength).
 func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j, ok := s.jobs[id]
 	if !ok {
@@ -126,6 +129,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	if auto {
 		strength = j.auto
 	}
+	m = core.ForStrength(m, s.models[model+"-denoise"], strength)
 	if !m.Config.Strength {
 		strength = 0
 	}
@@ -133,7 +137,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
 	j.planes = j.enhancer.Prepare(j.img)
-	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength}, nil
+	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Opaque: j.planes.Alpha == nil}, nil
 }
 
 // Tile computes one tile of job id: the enhanced pixels and the bicubic
@@ -155,36 +159,6 @@ func (s *Session) Tile(id int, r image.Rectangle) (enhanced, bicubic []byte, err
 
 // Close forgets job id.
 func (s *Session) Close(id int) { delete(s.jobs, id) }
-
-// Resize shrinks an RGBA result of w x h to exactly tw x th with MATLAB's
-// antialiased bicubic, as the command line's -width and -height do.
-func Resize(w, h int, rgba []byte, tw, th int) ([]byte, error) {
-	if w <= 0 || h <= 0 || len(rgba) != 4*w*h {
-		return nil, fmt.Errorf("resize: %d bytes for %dx%d", len(rgba), w, h)
-	}
-	if tw <= 0 || th <= 0 || int64(tw)*int64(th) > MaxOutputPixels {
-		return nil, fmt.Errorf("resize: cannot make %dx%d", tw, th)
-	}
-	img := &image.NRGBA{Pix: rgba, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
-	return core.ResizeNRGBA(img, tw, th).Pix, nil
-}
-
-// Encode encodes an RGBA result as the command line does: format "png",
-// or "jpeg" at quality (1-100).
-func Encode(w, h int, rgba []byte, format string, quality int) ([]byte, error) {
-	if w <= 0 || h <= 0 || len(rgba) != 4*w*h {
-		return nil, fmt.Errorf("encode: %d bytes for %dx%d", len(rgba), w, h)
-	}
-	if format == "jpeg" && (quality < 1 || quality > 100) {
-		return nil, fmt.Errorf("encode: JPEG quality %d, want 1 to 100", quality)
-	}
-	img := &image.NRGBA{Pix: rgba, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
-	var buf bytes.Buffer
-	if err := core.EncodeQuality(&buf, img, format, quality); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
 
 // KernelShape is a GEMM: M filters, K inputs x k x k, N pixels; Side is
 // the convolution's k (0 for a product with no convolution behind it).

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -84,21 +85,33 @@ func TestSessionMatchesNative(t *testing.T) {
 		if !bytes.Equal(got.Pix, want.Pix) {
 			t.Fatalf("alpha %v: the worker's result differs from the native one", alpha)
 		}
-		// The PNG it encodes decodes to the same pixels.
-		data, err := Encode(info.Width, info.Height, got.Pix, "png", 0)
-		if err != nil {
+		// Saved as the page saves it, a row of tiles at a time: the
+		// command line's PNG, byte for byte, then its JPEG and exact size.
+		sv := NewSaver()
+		if err := sv.Start(7, info.Width, info.Height, info.Opaque); err != nil {
 			t.Fatal(err)
 		}
-		back, err := png.Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for y := 0; y < info.Height; y += 17 {
-			for x := 0; x < info.Width; x += 13 {
-				if color.NRGBAModel.Convert(back.At(x, y)) != got.NRGBAAt(x, y) {
-					t.Fatalf("PNG pixel (%d,%d) changed", x, y)
-				}
+		for y := 0; y < info.Height; y += PageTile {
+			if err := sv.Rows(7, got.Pix[y*got.Stride:min(info.Height, y+PageTile)*got.Stride]); err != nil {
+				t.Fatal(err)
 			}
+		}
+		file, err := sv.Finish(7, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := encodeCLI(t, got, "png", 0); !bytes.Equal(file, want) {
+			t.Fatalf("alpha %v: the saved PNG differs from the command line's", alpha)
+		}
+		if jpg, err := Convert(file, "jpeg", 80); err != nil || !bytes.Equal(jpg, encodeCLI(t, got, "jpeg", 80)) {
+			t.Fatalf("alpha %v: the JPEG differs from the command line's (%v)", alpha, err)
+		}
+		if err := sv.Start(8, info.Width, info.Height, info.Opaque); err != nil {
+			t.Fatal(err)
+		}
+		sv.Rows(8, got.Pix)
+		if small, err := sv.Finish(8, 200, 60); err != nil || !bytes.Equal(small, encodeCLI(t, core.ResizeNRGBA(got, 200, 60), "png", 0)) {
+			t.Fatalf("alpha %v: the exact size differs from the command line's (%v)", alpha, err)
 		}
 		// The bicubic side is the plain enlargement.
 		_, bic, err := s.Tile(7, info.Tiles[0])
@@ -113,9 +126,19 @@ func TestSessionMatchesNative(t *testing.T) {
 	}
 }
 
+// encodeCLI is the file train upscale writes for an image.
+func encodeCLI(t *testing.T, img *image.NRGBA, format string, quality int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := core.EncodeQuality(&buf, img, format, quality); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestSessionErrors(t *testing.T) {
 	weights, _ := tinyWeights(t, 4)
-	s := NewSession()
+	s, sv := NewSession(), NewSaver()
 	if err := s.LoadModel("general-x4", weights); err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +179,16 @@ func TestSessionErrors(t *testing.T) {
 			_, err := s.Start(4, "general-x4", "loud")
 			return err
 		}, "denoise \"loud\""},
-		{"encode size", func() error { _, err := Encode(2, 2, make([]byte, 15), "png", 0); return err }, "15 bytes"},
-		{"encode quality", func() error { _, err := Encode(2, 2, make([]byte, 16), "jpeg", 0); return err }, "quality 0"},
-		{"encode format", func() error { _, err := Encode(2, 2, make([]byte, 16), "gif", 90); return err }, "unknown output format"},
+		{"save too big", func() error { return sv.Start(1, 10000, 10000, true) }, "over the page's limit"},
+		{"save empty", func() error { return sv.Start(1, 0, 5, true) }, "cannot encode a 0x5"},
+		{"rows of nothing started", func() error { return sv.Rows(5, make([]byte, 16)) }, "no result 5"},
+		{"part of a row", func() error { sv.Start(6, 2, 2, true); return sv.Rows(6, make([]byte, 15)) }, "not whole rows"},
+		{"finished early", func() error { _, err := sv.Finish(6, 0, 0); return err }, "0 of 2 rows"},
+		{"cancelled", func() error { sv.Cancel(6); _, err := sv.Finish(6, 0, 0); return err }, "no result 6"},
+		{"convert quality", func() error { _, err := Convert(pngOf(t, noiseImage(2, 2, false)), "jpeg", 0); return err }, "quality 0"},
+		{"convert format", func() error { _, err := Convert(pngOf(t, noiseImage(2, 2, false)), "gif", 90); return err }, "unknown format"},
+		{"convert a non-image", func() error { _, err := Convert([]byte("nope"), "jpeg", 90); return err }, "not an image"},
+		{"zip of nothing", func() error { _, err := sv.ZipEnd(3); return err }, "no file was added"},
 	}
 	for _, tc := range cases {
 		err := tc.run()
@@ -230,6 +260,33 @@ func TestSessionDenoise(t *testing.T) {
 			t.Errorf("%s: the worker's result differs from the native one", tc.setting)
 		}
 	}
+	// A clean network with the JPEG-aware one beside it as
+	// general-x2-denoise: the clean one at none, the other above 0.
+	clean, _ := tinyWeights(t, 2)
+	if err := s.LoadModel("general-x2-denoise", wbuf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LoadModel("general-x2", clean); err != nil {
+		t.Fatal(err)
+	}
+	cleanModel, _, _ := core.LoadWeights(bytes.NewReader(clean))
+	for _, tc := range []struct {
+		setting  string
+		model    *core.Model
+		strength float32
+	}{{"none", cleanModel, 0}, {"auto", m.Plain(), core.StrengthForQuality(50)}, {"low", m.Plain(), 0.2}} {
+		info, err := s.Start(1, "general-x2", tc.setting)
+		if err != nil || info.Strength != tc.strength {
+			t.Fatalf("pair, %s: strength %g (%v), want %g", tc.setting, info.Strength, err, tc.strength)
+		}
+		got, _ := s.enhanceAll(context.Background(), 1, info)
+		e := core.NewEnhancer(tc.model, 2)
+		e.Strength = tc.strength
+		want, _ := e.Image(context.Background(), img, 1, nil)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("pair, %s: not the network core.ForStrength picks", tc.setting)
+		}
+	}
 }
 
 func TestSessionPreview(t *testing.T) {
@@ -249,5 +306,42 @@ func TestSessionPreview(t *testing.T) {
 	}
 	if _, err := s.Preview(9); err == nil {
 		t.Error("a preview of no image")
+	}
+}
+
+// TestSaverZip: the files come back out of the zip as they went in,
+// stored, under their names (a repeated name numbered).
+func TestSaverZip(t *testing.T) {
+	sv := NewSaver()
+	files := []struct{ name, want, data string }{
+		{"a-x2.png", "a-x2.png", "first"}, {"b-x2.png", "b-x2.png", "second"},
+		{"a-x2.png", "a-x2 (2).png", "third"}, {`dir\a-x2.png`, "a-x2 (3).png", "fourth"},
+	}
+	for _, f := range files {
+		if err := sv.ZipAdd(1, f.name, []byte(f.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := sv.ZipEnd(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil || len(zr.File) != len(files) {
+		t.Fatalf("zip: %v, %d files", err, len(zr.File))
+	}
+	for i, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if f.Name != files[i].want || string(got) != files[i].data || f.Method != zip.Store {
+			t.Errorf("file %d: %q %q method %d, want %q %q stored", i, f.Name, got, f.Method, files[i].want, files[i].data)
+		}
+	}
+	if _, err := sv.ZipEnd(1); err == nil {
+		t.Error("a zip ended twice")
 	}
 }
