@@ -805,8 +805,8 @@ func BenchmarkBrowser(b *testing.B) {
 	// photo's size, in a fresh browser each time: x2 of 2300x1600 (14.7 MP
 	// out) and x4 of 1382x1868 (41 MP out), with the click-to-download time.
 	for _, c := range []struct {
-		name          string
-		w, h, scale   int
+		name        string
+		w, h, scale int
 	}{{"memory/x2-256x256", 256, 256, 2}, {"memory/x2-2300x1600", 2300, 1600, 2}, {"memory/x4-1382x1868", 1382, 1868, 4}} {
 		b.Run(c.name, func(b *testing.B) {
 			img := benchPhoto(b, dir, c.name[len("memory/"):]+".jpg", c.w, c.h)

@@ -91,8 +91,8 @@ func treePSS(root int) (int64, map[string]int64) {
 // memoryPeak samples the summed PSS of a browser's processes every 100 ms
 // until stopped, and keeps the largest.
 type memoryPeak struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop  chan struct{}
+	wg    sync.WaitGroup
 	peak  int64
 	parts map[string]int64 // the peak's parts by process type
 }
