@@ -5,6 +5,7 @@ package main
 // Chromium is installed, unless UPSCALER_REQUIRE_BROWSER=1 (as in CI).
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
@@ -272,13 +273,19 @@ func runJS(js string) chromedp.Action[chromedp.Void] {
 // download clicks the Download link and returns the saved file's name and
 // bytes, as a person would get them.
 func download(t *testing.T, b *browser) ([]byte, string, error) {
+	return downloadFrom(t, b, "#download")
+}
+
+// downloadFrom clicks the element the CSS selector names and returns the
+// file it saves.
+func downloadFrom(t *testing.T, b *browser, selector string) ([]byte, string, error) {
 	dir := t.TempDir()
 	_, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
 	if err != nil {
 		return nil, "", err
 	}
-	if err := b.do(chromedp.Click(chromedp.ID("download"))); err != nil {
+	if err := b.do(chromedp.Click(chromedp.CSS(selector))); err != nil {
 		return nil, "", err
 	}
 	deadline := time.Now().Add(pollTimeout)
@@ -321,20 +328,30 @@ func nativeUpscale(t *testing.T, m *core.Model, scale int, path string, strength
 // for one at the input's resolution.
 func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 	withStrength := widenedWithStrength(t, tinyLowResModel(t, 8))
-	for _, tc := range []struct {
-		name    string
-		model   *core.Model
-		jpeg    int    // > 0: the input is a JPEG of this quality
-		denoise string // the Denoise setting chosen
-		want    float32
-	}{
-		{"after-bicubic", tinyModel(t, 7), 0, "", 0},
-		{"low-res", tinyLowResModel(t, 7), 0, "", 0},
-		{"denoise-high", withStrength, 50, "high", 0.8},
-		{"denoise-auto", withStrength, 50, "auto", core.StrengthForQuality(50)},
+	clean := tinyLowResModel(t, 9)
+	for _, tc := range []matchCase{
+		{name: "after-bicubic", model: tinyModel(t, 7)},
+		{name: "low-res", model: tinyLowResModel(t, 7)},
+		{name: "denoise-high", model: withStrength, jpeg: 50, denoise: "high", strength: 0.8},
+		{name: "denoise-auto", model: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
+		// A clean network and its JPEG-aware companion (general-x2-denoise):
+		// the companion above strength 0, the clean one at none.
+		{name: "companion-auto", model: clean, companion: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
+		{name: "companion-none", model: clean, companion: withStrength, jpeg: 50, denoise: "none"},
 	} {
-		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc.model, tc.jpeg, tc.denoise, tc.want) })
+		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc) })
 	}
+}
+
+// matchCase is a page-equals-command-line case: the general-x2 network
+// (and its JPEG-aware companion, if any), the input (a JPEG of quality
+// jpeg, if > 0), the Denoise setting and the strength it should give.
+type matchCase struct {
+	name             string
+	model, companion *core.Model
+	jpeg             int
+	denoise          string
+	strength         float32
 }
 
 // widenedWithStrength returns a copy of a low-resolution network that also
@@ -390,10 +407,14 @@ func testImageJPEG(t *testing.T, path string, q int) string {
 	return out
 }
 
-func testDownloadMatchesNative(t *testing.T, model *core.Model, jpegQ int, denoise string, strength float32) {
+func testDownloadMatchesNative(t *testing.T, tc matchCase) {
+	model, jpegQ, denoise, strength := tc.model, tc.jpeg, tc.denoise, tc.strength
 	b := newBrowser(t)
 	weights := t.TempDir()
 	writeWeights(t, weights, "general-x2.gob", model, 2)
+	if tc.companion != nil {
+		writeWeights(t, weights, "general-x2-denoise.gob", tc.companion, 2)
+	}
 	log := &requestLog{h: testSite(t, weights)}
 	srv := httptest.NewServer(log)
 	defer srv.Close()
@@ -415,8 +436,8 @@ func testDownloadMatchesNative(t *testing.T, model *core.Model, jpegQ int, denoi
 	}
 	afterLoad := log.count()
 	// The Denoise control is offered only for a network with a strength input.
-	if disabled := eval[bool](b, `document.getElementById("denoise").disabled`); disabled == model.Config.Strength {
-		t.Errorf("Denoise disabled %v for a network with a strength input %v", disabled, model.Config.Strength)
+	if disabled := eval[bool](b, `document.getElementById("denoise").disabled`); disabled == (model.Config.Strength || tc.companion != nil) {
+		t.Errorf("Denoise disabled %v for a network with a strength input %v (companion %v)", disabled, model.Config.Strength, tc.companion != nil)
 	}
 	steps := []chromedp.Action[chromedp.Void]{
 		chromedp.SetUploadFiles(chromedp.ID("file"), []string{in}),
@@ -446,7 +467,7 @@ func testDownloadMatchesNative(t *testing.T, model *core.Model, jpegQ int, denoi
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := nativeUpscale(t, model, 2, in, strength)
+	want := nativeUpscale(t, core.ForStrength(model, tc.companion, strength), 2, in, strength)
 	if got.Bounds() != want.Bounds() {
 		t.Fatalf("size %v, want %v", got.Bounds(), want.Bounds())
 	}
@@ -1318,5 +1339,128 @@ func TestBrowserExactSize(t *testing.T) {
 	if err := b.do(chromedp.SetValue(chromedp.ID("width"), ""), chromedp.SendKeys(chromedp.ID("height"), "900"),
 		waitJS(`document.getElementById("status").textContent.includes("is more than 2 times the image")`)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// differingPixels is how many pixels of a PNG file differ from want.
+func differingPixels(t *testing.T, file []byte, want *image.NRGBA) int {
+	t.Helper()
+	got, err := png.Decode(bytes.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bounds() != want.Bounds() {
+		return want.Rect.Dx() * want.Rect.Dy()
+	}
+	diff := 0
+	for y := 0; y < want.Rect.Dy(); y++ {
+		for x := 0; x < want.Rect.Dx(); x++ {
+			if color.NRGBAModel.Convert(got.At(x, y)) != want.NRGBAAt(x, y) {
+				diff++
+			}
+		}
+	}
+	return diff
+}
+
+// TestBrowserBatch: several images chosen at once run one after another;
+// a bad one fails alone with its reason; each result has its own Download
+// (the command line's pixels) and Download all saves them in one zip,
+// stored, under their names. Cancel stops a batch.
+func TestBrowserBatch(t *testing.T) {
+	b := newBrowser(t)
+	model := tinyModel(t, 12)
+	srv := serveModel(t, model)
+	dir := t.TempDir()
+	first := testImagePNG(t, dir, "first.png", 60, 40)
+	second := testImageJPEG(t, testImagePNG(t, dir, "second.png", 30, 50), 80)
+	notImage := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notImage, []byte("not a picture"), 0o644)
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/"),
+		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{first, notImage, second}),
+		waitJS(`document.getElementById("status").textContent.includes("first.png: 60×40 → 120×80 at 2× (and 2 more images)")`),
+		waitJS(`document.querySelectorAll("#batch li").length === 3 && !document.getElementById("download-all").hidden`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`[...document.querySelectorAll("#batch li")].every((li) => li.dataset.state === "done" || li.dataset.state === "failed")`),
+		waitJS(`!document.getElementById("enhance").disabled`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := eval[[]string](b, `[...document.querySelectorAll("#batch li")].map((li) => li.dataset.state + ": " + li.querySelector(".state").textContent)`)
+	if len(states) != 3 || states[0] != "done: Done" || !strings.HasPrefix(states[1], "failed: ") || !strings.Contains(states[1], "not an image") || states[2] != "done: Done" {
+		t.Errorf("batch states %q", states)
+	}
+	if status := eval[string](b, `document.getElementById("status").textContent`); !strings.Contains(status, "Done: 2 of 3 images") {
+		t.Errorf("status %q", status)
+	}
+	wants := map[string]*image.NRGBA{"first-x2.png": nativeUpscale(t, model, 2, first, 0), "second-x2.png": nativeUpscale(t, model, 2, second, 0)}
+	files := map[string][]byte{}
+	for i, want := range []string{"first-x2.png", "", "second-x2.png"} {
+		if want == "" {
+			if shown := eval[bool](b, `!document.querySelectorAll("#batch li")[1].querySelector("a").hidden`); shown {
+				t.Error("the failed image offers a download")
+			}
+			continue
+		}
+		data, name, err := downloadFrom(t, b, fmt.Sprintf("#batch li:nth-child(%d) a", i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != want {
+			t.Errorf("image %d downloaded as %q, want %q", i+1, name, want)
+		}
+		if n := differingPixels(t, data, wants[want]); n != 0 {
+			t.Errorf("%s: %d pixels differ from the command line's", want, n)
+		}
+		files[want] = data
+	}
+	zipped, name, err := downloadFrom(t, b, "#download-all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+	if err != nil || name != "upscaled.zip" || len(zr.File) != 2 {
+		t.Fatalf("Download all: %q, %v, %d files", name, err, len(zr.File))
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(rc)
+		rc.Close()
+		if f.Method != zip.Store || !bytes.Equal(data, files[f.Name]) {
+			t.Errorf("zip entry %q: method %d, same bytes as its download %v", f.Name, f.Method, bytes.Equal(data, files[f.Name]))
+		}
+	}
+
+	// Cancel stops the batch: the image under way and those after it.
+	var big []string
+	for _, n := range []string{"a.png", "b.png", "c.png"} {
+		big = append(big, testImagePNG(t, dir, n, 1200, 900))
+	}
+	err = b.do(
+		chromedp.SetUploadFiles(chromedp.ID("file"), big),
+		waitJS(`document.querySelectorAll("#batch li").length === 3 && !document.getElementById("enhance").disabled`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`Number(document.querySelector("[role=progressbar]").getAttribute("aria-valuenow")) >= 2`),
+		chromedp.Click(chromedp.ID("cancel")),
+		waitJS(`document.getElementById("status").textContent === "Cancelled."`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states = eval[[]string](b, `[...document.querySelectorAll("#batch li")].map((li) => li.dataset.state)`)
+	if !slices.Equal(states, []string{"cancelled", "cancelled", "cancelled"}) {
+		t.Errorf("after Cancel: %q", states)
+	}
+	if ok := eval[bool](b, `!document.getElementById("enhance").disabled && document.getElementById("download").hidden`); !ok {
+		t.Error("after Cancel: Enhance not offered again, or a download offered")
+	}
+	for _, e := range b.consoleErrors() {
+		t.Errorf("console error: %s", e)
 	}
 }
