@@ -238,22 +238,18 @@ func (e *Enhancer) OutputSize(w, h int) (int, int) { return w * e.Scale, h * e.S
 // RenderTile computes the output pixels in r (output coordinates) for the
 // planes of an input image and writes them into dst, an NRGBA image the
 // size of the whole output (or at least covering r). The network runs on Y
-// (or RGB); Cb, Cr and alpha are enlarged with bicubic. If bicubicDst is
-// not nil, the plain bicubic enlargement of r goes there too, at little
-// extra cost: the network starts from it.
-func (e *Enhancer) RenderTile(p Planes, r image.Rectangle, dst, bicubicDst *image.NRGBA) {
+// (or RGB); Cb, Cr and alpha are enlarged with bicubic.
+func (e *Enhancer) RenderTile(p Planes, r image.Rectangle, dst *image.NRGBA) {
 	hrW, hrH := e.OutputSize(p.C[0].W, p.C[0].H)
-	var enh, bic [3]Plane
+	var enh [3]Plane
 	if p.RGB {
-		o, b := e.Region(p.C[:], hrW, hrH, r)
+		o, _ := e.Region(p.C[:], hrW, hrH, r)
 		copy(enh[:], o)
-		copy(bic[:], b)
 	} else {
-		o, b := e.Region(p.C[:1], hrW, hrH, r)
-		enh[0], bic[0] = o[0], b[0]
+		o, _ := e.Region(p.C[:1], hrW, hrH, r)
+		enh[0] = o[0]
 		enh[1] = ResizeRegion(p.C[1], hrW, hrH, Bicubic, r)
 		enh[2] = ResizeRegion(p.C[2], hrW, hrH, Bicubic, r)
-		bic[1], bic[2] = enh[1], enh[2]
 	}
 	var alpha *Plane
 	if p.Alpha != nil {
@@ -261,9 +257,6 @@ func (e *Enhancer) RenderTile(p Planes, r image.Rectangle, dst, bicubicDst *imag
 		alpha = &a
 	}
 	writeRGBA(dst, r, enh, alpha, p.RGB)
-	if bicubicDst != nil {
-		writeRGBA(bicubicDst, r, bic, alpha, p.RGB)
-	}
 }
 
 // writeRGBA converts planes over r to 8-bit pixels of dst.
@@ -296,7 +289,7 @@ func (e *Enhancer) Image(ctx context.Context, img image.Image, workers int, prog
 	p := e.Prepare(img)
 	w, h := e.OutputSize(p.C[0].W, p.C[0].H)
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
-	err := e.forTiles(ctx, w, h, workers, progress, func(r image.Rectangle) { e.RenderTile(p, r, dst, nil) })
+	err := e.forTiles(ctx, w, h, workers, progress, func(r image.Rectangle) { e.RenderTile(p, r, dst) })
 	if err != nil {
 		return nil, err
 	}

@@ -152,6 +152,7 @@ let items = [];
 let nextId = 1;
 let running = null; // the batch under way: {cancelled}
 let shown = null; // the item whose result the Download button offers
+let reading = null; // the first image while it is read and previewed
 
 async function choose(files) {
   files = [...(files || [])].filter(Boolean);
@@ -165,12 +166,15 @@ async function choose(files) {
   updateButtons();
   const first = items[0];
   ui.status.textContent = `Reading ${first.name}…`;
+  reading = first;
+  updateButtons();
   try {
     const info = await openItem(first, 0, true);
     if (items[0] !== first) return; // chosen again meanwhile
     // The image at once, shrunk to about what the compare view shows.
-    viewerOpen(info.previewWidth, info.previewHeight);
-    viewerPut([0, 0, info.previewWidth, info.previewHeight], info.preview, info.preview);
+    viewerOpen(info.previewWidth, info.previewHeight, 1);
+    viewerSource(info.previewWidth, info.preview);
+    viewerPut([0, 0, info.previewWidth, info.previewHeight], info.preview);
     describeChosen();
   } catch (err) {
     if (items[0] !== first) return;
@@ -181,6 +185,8 @@ async function choose(files) {
     } else {
       describeChosen();
     }
+  } finally {
+    if (reading === first) reading = null;
   }
   updateButtons();
 }
@@ -188,8 +194,10 @@ async function choose(files) {
 // openItem decodes an item's file in worker i (with a preview, for the
 // first one) and learns its size and JPEG quality.
 async function openItem(it, i, preview = false) {
-  const bytes = new Uint8Array(await it.file.arrayBuffer());
-  const info = await workers()[i].call({ op: "open", id: it.id, file: bytes, preview }, [bytes.buffer]);
+  // Read once, kept while the image is being worked on: a file may change
+  // or go away on disk after it was chosen.
+  if (!it.bytes) it.bytes = new Uint8Array(await it.file.arrayBuffer());
+  const info = await workers()[i].call({ op: "open", id: it.id, file: it.bytes, preview });
   Object.assign(it, { width: info.width, height: info.height, quality: info.quality, autoLevel: info.autoLevel });
   it.opened.add(i);
   return info;
@@ -199,6 +207,7 @@ async function openItem(it, i, preview = false) {
 function forget(it) {
   for (const i of it.opened) pool[i].call({ op: "close", id: it.id }).catch(() => {});
   it.opened.clear();
+  it.bytes = null;
   if (it.result?.url) URL.revokeObjectURL(it.result.url);
   it.result = null;
 }
@@ -368,7 +377,10 @@ async function enhanceItem(it, run, label) {
   await sv.call({ op: "saveStart", id: it.id, width, height, opaque });
   const rows = rowsOf(tiles, width);
   const saving = [];
-  viewerOpen(width, height);
+  // The compare view enlarges the image itself for its bicubic side.
+  const src = await ws[0].call({ op: "source", id: it.id });
+  viewerOpen(width, height, scale);
+  viewerSource(src.width, src.rgba);
   const queue = tiles.slice();
   let done = 0;
   const t0 = performance.now();
@@ -388,7 +400,7 @@ async function enhanceItem(it, run, label) {
           p.catch(() => {}); // reported where the batch awaits them all
           saving.push(p);
         }
-        viewerPut(r.tile, r.enhanced, r.bicubic);
+        viewerPut(r.tile, r.enhanced);
         done++;
         // A few updates a second: where the page is composited in software,
         // every change of the page costs the workers a full frame's CPU.
@@ -426,9 +438,10 @@ async function enhanceItem(it, run, label) {
     updateButtons();
   } finally {
     if (!it.result) sv.call({ op: "saveCancel", id: it.id }).catch(() => {});
-    // The decoded image is not needed any more.
+    // The file and the decoded image are not needed any more.
     for (const i of it.opened) pool[i].call({ op: "close", id: it.id }).catch(() => {});
     it.opened.clear();
+    it.bytes = null;
   }
 }
 
@@ -580,7 +593,7 @@ function formatSeconds(s) {
 // ---- the viewer (an ebiten program in its own frame) ----------------------
 
 // The page works before the viewer has loaded: what it misses is kept in
-// `shown` and replayed when it is ready (and no longer kept once the
+// `replay` and replayed when it is ready (and no longer kept once the
 // viewer has it: its textures are the copy).
 // A failure of the viewer never stops an enhancement: the result can still
 // be downloaded.
@@ -593,26 +606,39 @@ function viewerCall(f) {
   if (!v) return;
   try { f(v); } catch (err) { console.warn("compare view:", err); }
 }
-function viewerOpen(w, h) {
-  replay = { w, h, tiles: [] };
-  viewerCall((v) => v.open(w, h));
+function viewerOpen(w, h, scale) {
+  replay = { w, h, scale, source: null, tiles: [] };
+  viewerCall((v) => v.open(w, h, scale));
 }
-function viewerPut(tile, enhanced, bicubic) {
-  const [x0, y0, x1, y1] = tile;
+// viewerSource gives the viewer the image to enlarge (RGBA, width pixels a
+// row), in strips of rows.
+function viewerSource(width, rgba) {
   if (!viewerAPI()) {
-    replay.tiles.push([tile, enhanced, bicubic]);
+    replay.source = [width, rgba];
     return;
   }
-  viewerCall((v) => v.put(x0, y0, x1 - x0, y1 - y0, enhanced, bicubic));
+  const strip = width * 4 * 256;
+  viewerCall((v) => {
+    for (let o = 0; o < rgba.length; o += strip) v.source(o / (width * 4), rgba.subarray(o, o + strip));
+  });
+}
+function viewerPut(tile, enhanced) {
+  const [x0, y0, x1, y1] = tile;
+  if (!viewerAPI()) {
+    replay.tiles.push([tile, enhanced]);
+    return;
+  }
+  viewerCall((v) => v.put(x0, y0, x1 - x0, y1 - y0, enhanced));
 }
 ui.viewer.addEventListener("load", () => {
   ui.viewer.contentWindow.onViewerReady = () => {
     if (!replay) return;
-    viewerCall((v) => {
-      v.open(replay.w, replay.h);
-      for (const [[x0, y0, x1, y1], e, b] of replay.tiles) v.put(x0, y0, x1 - x0, y1 - y0, e, b);
-      replay.tiles = [];
-    });
+    const { w, h, scale, source, tiles } = replay;
+    replay.source = null;
+    replay.tiles = [];
+    viewerCall((v) => v.open(w, h, scale));
+    if (source) viewerSource(...source);
+    for (const t of tiles) viewerPut(...t);
   };
 });
 
@@ -624,7 +650,7 @@ function updateButtons() {
   // Only networks with a strength input remove JPEG artifacts: the
   // model's JPEG-aware companion, or the model itself.
   ui.denoise.disabled = !have || !(have.denoise || available[`${name}-denoise`]);
-  ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !have;
+  ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;
   ui.cancel.hidden = !running;
   const r = shown?.result;
   ui.download.hidden = !r?.url;

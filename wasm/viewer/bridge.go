@@ -11,8 +11,9 @@ import (
 
 // registerBridge exposes the viewer to the page as window.upscalerViewer:
 //
-//	open(width, height)                         start a new image
-//	put(x, y, w, h, enhanced, bicubic)          RGBA regions (Uint8Array)
+//	open(width, height, scale)                  start a new image, enlarged scale times
+//	source(y, rows)                             full-width RGBA rows of the source (Uint8Array)
+//	put(x, y, w, h, enhanced)                   an RGBA region of the enhanced image
 //	fit(), actual()                             fit to window, 1:1 pixels
 //	state()                                     {zoom, offsetX, offsetY, divider, width, height, cursorX, cursorY, screenW}
 func registerBridge(v *viewer) {
@@ -27,12 +28,20 @@ func registerBridge(v *viewer) {
 	}
 	api := map[string]any{
 		"open": js.FuncOf(func(_ js.Value, a []js.Value) any {
-			v.Open(a[0].Int(), a[1].Int())
+			scale := 1
+			if len(a) > 2 && a[2].Type() == js.TypeNumber {
+				scale = a[2].Int()
+			}
+			v.Open(a[0].Int(), a[1].Int(), scale)
+			return nil
+		}),
+		"source": js.FuncOf(func(_ js.Value, a []js.Value) any {
+			v.Source(a[0].Int(), bytesOf(a[1]))
 			return nil
 		}),
 		"put": js.FuncOf(func(_ js.Value, a []js.Value) any {
 			r := image.Rect(a[0].Int(), a[1].Int(), a[0].Int()+a[2].Int(), a[1].Int()+a[3].Int())
-			v.Put(r, bytesOf(a[4]), bytesOf(a[5]))
+			v.Put(r, bytesOf(a[4]))
 			return nil
 		}),
 		"fit":    js.FuncOf(func(js.Value, []js.Value) any { v.Command("fit"); return nil }),

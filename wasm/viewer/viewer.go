@@ -22,34 +22,35 @@ import (
 // four times its pixels' memory.
 const textureSize = 1024
 
-// pieceSize is the side of a piece's own pixels: its texture less the ring.
-const pieceSize = textureSize - 2
-
-// side is one of the two images, as a grid of textures.
+// side is an image as a grid of textures.
 type side struct {
 	pieces []piece
 	w, h   int // the image's size
+	ring   int // pixels of the neighbours kept around each piece
 }
 
-// piece is one texture of a side: the pixels of inner and a ring of one
-// pixel around them, the neighbouring pieces' pixels (or, at the image's
-// border, its edge repeated). Drawn zoomed out with linear filtering, the
-// pixels at inner's edge then blend with their real neighbours: a piece
-// without the ring reads transparent pixels there (DrawImage clamps to
-// zero), and the zoomed-out view showed a grid of lines where pieces meet.
+// piece is one texture of a side: the pixels of inner and a ring around
+// them, the neighbouring pieces' pixels (or, at the image's border, its
+// edge: repeated for the enhanced image, mirrored for the source, as the
+// bicubic enlargement reads it). Drawn zoomed out with linear filtering,
+// the pixels at inner's edge then blend with their real neighbours: a
+// piece without the ring reads transparent pixels there (DrawImage clamps
+// to zero), and the zoomed-out view showed a grid of lines where pieces
+// meet. The source's ring of 2 holds the bicubic taps beyond the edge.
 type piece struct {
-	img   *ebiten.Image // inner's size plus 2 each way
+	img   *ebiten.Image // inner's size plus 2*ring each way
 	inner image.Rectangle
 }
 
-func newSide(w, h int) side {
-	s := side{w: w, h: h}
-	for y := 0; y < h; y += pieceSize {
-		for x := 0; x < w; x += pieceSize {
-			inner := image.Rect(x, y, min(x+pieceSize, w), min(y+pieceSize, h))
+func newSide(w, h, ring int) side {
+	s := side{w: w, h: h, ring: ring}
+	n := textureSize - 2*ring
+	for y := 0; y < h; y += n {
+		for x := 0; x < w; x += n {
+			inner := image.Rect(x, y, min(x+n, w), min(y+n, h))
 			// Unmanaged: a texture of its own, not a place on an atlas
 			// (which pads every image and grows by doubling).
-			img := ebiten.NewImageWithOptions(image.Rect(0, 0, inner.Dx()+2, inner.Dy()+2), &ebiten.NewImageOptions{Unmanaged: true})
+			img := ebiten.NewImageWithOptions(image.Rect(0, 0, inner.Dx()+2*ring, inner.Dy()+2*ring), &ebiten.NewImageOptions{Unmanaged: true})
 			s.pieces = append(s.pieces, piece{img, inner})
 		}
 	}
@@ -69,7 +70,7 @@ func clampRange(lo, hi, n, a, b int) (int, int) {
 }
 
 // write copies premultiplied RGBA pixels of rectangle r into the pieces
-// and their rings.
+// and their rings of one pixel, the image's edge repeated.
 func (s side) write(r image.Rectangle, pix []byte) {
 	for _, p := range s.pieces {
 		ring := p.inner.Inset(-1)
@@ -91,25 +92,82 @@ func (s side) write(r image.Rectangle, pix []byte) {
 	}
 }
 
-// draw draws the side at a zoom and offset: each piece's inner pixels,
-// the ring only read by the filter.
-func (s side) draw(dst *ebiten.Image, zoom, offX, offY float64) {
+// mirror maps a position beyond [0, n) back into it as MATLAB's bicubic
+// pads an image: -1 is 0, -2 is 1, n is n-1.
+func mirror(p, n int) int {
+	for p < 0 || p >= n {
+		if p < 0 {
+			p = -p - 1
+		}
+		if p >= n {
+			p = 2*n - 1 - p
+		}
+	}
+	return p
+}
+
+// writeRows copies full-width rows [y0, y0+len/width) of premultiplied
+// RGBA into the pieces and their rings, the image's edge mirrored.
+func (s side) writeRows(y0 int, pix []byte) {
+	y1 := y0 + len(pix)/(4*s.w)
+	for _, p := range s.pieces {
+		tw, th := p.inner.Dx()+2*s.ring, p.inner.Dy()+2*s.ring
+		// The texture's rows whose source rows are among these, in runs.
+		for ty := 0; ty < th; {
+			in := func(ty int) bool {
+				sy := mirror(p.inner.Min.Y-s.ring+ty, s.h)
+				return sy >= y0 && sy < y1
+			}
+			if !in(ty) {
+				ty++
+				continue
+			}
+			t1 := ty
+			for t1 < th && in(t1) {
+				t1++
+			}
+			buf := make([]byte, 4*tw*(t1-ty))
+			for y := ty; y < t1; y++ {
+				src := pix[4*s.w*(mirror(p.inner.Min.Y-s.ring+y, s.h)-y0):][:4*s.w]
+				row := buf[4*tw*(y-ty):][:4*tw]
+				for x := 0; x < tw; x++ {
+					copy(row[4*x:][:4], src[4*mirror(p.inner.Min.X-s.ring+x, s.w):][:4])
+				}
+			}
+			p.img.SubImage(image.Rect(0, ty, tw, t1)).(*ebiten.Image).WritePixels(buf)
+			ty = t1
+		}
+	}
+}
+
+// draw draws the side at a zoom and offset, scale output pixels to each
+// of its pixels: each piece's inner pixels, the ring only read by the
+// filter. With a shader (the source's bicubic), the shader samples it;
+// else nearest filtering from 1:1 up and linear below.
+func (s side) draw(dst *ebiten.Image, zoom, offX, offY float64, scale int, shader *ebiten.Shader) {
 	filter := ebiten.FilterLinear
 	if zoom >= 1 {
 		filter = ebiten.FilterNearest
 	}
 	op := &ebiten.DrawTrianglesOptions{Filter: filter, Address: ebiten.AddressUnsafe}
+	f := zoom * float64(scale)
+	r := float32(s.ring)
 	for _, p := range s.pieces {
-		dx0, dy0 := float32(float64(p.inner.Min.X)*zoom+offX), float32(float64(p.inner.Min.Y)*zoom+offY)
-		dx1, dy1 := float32(float64(p.inner.Max.X)*zoom+offX), float32(float64(p.inner.Max.Y)*zoom+offY)
-		sx1, sy1 := float32(1+p.inner.Dx()), float32(1+p.inner.Dy())
+		dx0, dy0 := float32(float64(p.inner.Min.X)*f+offX), float32(float64(p.inner.Min.Y)*f+offY)
+		dx1, dy1 := float32(float64(p.inner.Max.X)*f+offX), float32(float64(p.inner.Max.Y)*f+offY)
+		sx1, sy1 := r+float32(p.inner.Dx()), r+float32(p.inner.Dy())
 		vs := []ebiten.Vertex{
-			{DstX: dx0, DstY: dy0, SrcX: 1, SrcY: 1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
-			{DstX: dx1, DstY: dy0, SrcX: sx1, SrcY: 1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
-			{DstX: dx0, DstY: dy1, SrcX: 1, SrcY: sy1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+			{DstX: dx0, DstY: dy0, SrcX: r, SrcY: r, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+			{DstX: dx1, DstY: dy0, SrcX: sx1, SrcY: r, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
+			{DstX: dx0, DstY: dy1, SrcX: r, SrcY: sy1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
 			{DstX: dx1, DstY: dy1, SrcX: sx1, SrcY: sy1, ColorR: 1, ColorG: 1, ColorB: 1, ColorA: 1},
 		}
-		dst.DrawTriangles(vs, []uint16{0, 1, 2, 1, 2, 3}, p.img, op)
+		is := []uint16{0, 1, 2, 1, 2, 3}
+		if shader != nil {
+			dst.DrawTrianglesShader(vs, is, shader, &ebiten.DrawTrianglesShaderOptions{Images: [4]*ebiten.Image{p.img}})
+			continue
+		}
+		dst.DrawTriangles(vs, is, p.img, op)
 	}
 }
 
@@ -119,11 +177,53 @@ func (s side) dispose() {
 	}
 }
 
-// update is a region of pixels waiting to be drawn.
+// update is pixels waiting to be drawn: a region of the enhanced image,
+// or full-width rows of the source from row y0.
 type update struct {
-	r             image.Rectangle
-	enhanced, bic []byte
+	r      image.Rectangle
+	pix    []byte
+	source bool
+	y0     int
 }
+
+// bicubicShader draws the source enlarged as MATLAB's bicubic does (Keys'
+// cubic, a = -0.5, 4x4 taps; the piece's ring holds the mirrored edge):
+// the left of the compare view, computed here from the input's pixels, so
+// that neither the workers nor this viewer hold an enlargement of it.
+// Its colours are premultiplied, as the textures are.
+const bicubicShader = `//kage:unit pixels
+package main
+
+func cubic(x float) float {
+	x = abs(x)
+	if x < 1 {
+		return (1.5*x-2.5)*x*x + 1
+	}
+	if x < 2 {
+		return ((-0.5*x+2.5)*x-4)*x + 2
+	}
+	return 0
+}
+
+func row(p vec2, w vec4) vec4 {
+	return w.x*imageSrc0UnsafeAt(p+vec2(-0.5, 0)) + w.y*imageSrc0UnsafeAt(p+vec2(0.5, 0)) +
+		w.z*imageSrc0UnsafeAt(p+vec2(1.5, 0)) + w.w*imageSrc0UnsafeAt(p+vec2(2.5, 0))
+}
+
+func Fragment(dstPos vec4, srcPos vec2, color vec4) vec4 {
+	o := imageSrc0Origin()
+	p := srcPos - o - 0.5
+	b := floor(p)
+	f := p - b
+	wx := vec4(cubic(f.x+1), cubic(f.x), cubic(1-f.x), cubic(2-f.x))
+	wy := vec4(cubic(f.y+1), cubic(f.y), cubic(1-f.y), cubic(2-f.y))
+	q := o + b
+	c := wy.x*row(q+vec2(0, -0.5), wx) + wy.y*row(q+vec2(0, 0.5), wx) +
+		wy.z*row(q+vec2(0, 1.5), wx) + wy.w*row(q+vec2(0, 2.5), wx)
+	c = clamp(c, 0, 1)
+	return vec4(min(c.rgb, vec3(c.a)), c.a)
+}
+`
 
 // flushEvery is how often tiles that arrived are drawn.
 const flushEvery = 400 * time.Millisecond
@@ -134,10 +234,13 @@ type viewer struct {
 	pending    []update
 	flushTimer *time.Timer  // a frame is asked for when it fires
 	reset      *image.Point // a new image size to start over with
+	resetScale int          // and its scale
 	command    string       // "fit" or "actual", from the page
 
 	w, h              int // image size; 0 before the first image
-	enhanced, bicubic side
+	scale             int // the image's pixels for each of the source's
+	enhanced, source  side
+	bicubic           *ebiten.Shader
 	zoom, offX, offY  float64
 	divider           float64 // screen x of the divider, as a fraction of the width
 	screenW, screenH  int
@@ -150,23 +253,40 @@ type viewer struct {
 	lastFlush         time.Time
 }
 
-func newViewer() *viewer { return &viewer{divider: 0.5, zoom: 1, dirty: true} }
+func newViewer() *viewer {
+	sh, err := ebiten.NewShader([]byte(bicubicShader))
+	if err != nil {
+		panic(err) // the shader is part of this program
+	}
+	return &viewer{divider: 0.5, zoom: 1, dirty: true, bicubic: sh}
+}
 
-// Open starts a new image of w x h (called by the page).
-func (v *viewer) Open(w, h int) {
+// Open starts a new image of w x h, enlarged scale times from its source
+// (called by the page).
+func (v *viewer) Open(w, h, scale int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.reset, v.pending = &image.Point{w, h}, nil
+	v.reset, v.resetScale, v.pending = &image.Point{w, h}, max(1, scale), nil
 	ebiten.ScheduleFrame()
 }
 
-// Put queues a region of both images, as RGBA without premultiplication.
-func (v *viewer) Put(r image.Rectangle, enhanced, bicubic []byte) {
+// Put queues a region of the enhanced image, as RGBA without
+// premultiplication.
+func (v *viewer) Put(r image.Rectangle, enhanced []byte) {
 	premultiply(enhanced)
-	premultiply(bicubic)
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.pending = append(v.pending, update{r, enhanced, bicubic})
+	v.pending = append(v.pending, update{r: r, pix: enhanced})
+	v.scheduleFlush()
+}
+
+// Source queues full-width rows of the source image from row y0, as RGBA
+// without premultiplication: the compare view enlarges it itself.
+func (v *viewer) Source(y0 int, rows []byte) {
+	premultiply(rows)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.pending = append(v.pending, update{source: true, y0: y0, pix: rows})
 	v.scheduleFlush()
 }
 
@@ -231,7 +351,7 @@ func (v *viewer) Update() error {
 	} else if len(v.pending) > 0 {
 		v.scheduleFlush()
 	}
-	reset, command := v.reset, v.command
+	reset, scale, command := v.reset, v.resetScale, v.command
 	v.reset, v.command = nil, ""
 	v.mu.Unlock()
 	if reset != nil || command != "" {
@@ -239,16 +359,24 @@ func (v *viewer) Update() error {
 	}
 	if reset != nil {
 		v.enhanced.dispose()
-		v.bicubic.dispose()
-		v.w, v.h = reset.X, reset.Y
-		v.enhanced, v.bicubic = newSide(v.w, v.h), newSide(v.w, v.h)
+		v.source.dispose()
+		v.w, v.h, v.scale = reset.X, reset.Y, scale
+		v.enhanced = newSide(v.w, v.h, 1)
+		v.source = newSide(max(1, v.w/scale), max(1, v.h/scale), 2)
 		v.fitted = false
 	}
-	for _, u := range pending { // new tiles redraw only their part of the screen
-		if v.w > 0 {
-			v.enhanced.write(u.r, u.enhanced)
-			v.bicubic.write(u.r, u.bic)
-			v.damage = v.damage.Union(v.onScreen(u.r))
+	for _, u := range pending {
+		switch {
+		case v.w == 0:
+		case u.source:
+			if len(u.pix)%(4*v.source.w) == 0 && u.y0 >= 0 && u.y0+len(u.pix)/(4*v.source.w) <= v.source.h {
+				v.source.writeRows(u.y0, u.pix)
+				v.dirty = true
+			}
+		default: // new tiles redraw only their part of the screen, right of the divider
+			v.enhanced.write(u.r, u.pix)
+			right := image.Rect(int(v.divider*float64(v.screenW)), 0, v.screenW, v.screenH)
+			v.damage = v.damage.Union(v.onScreen(u.r).Intersect(right))
 		}
 	}
 	if v.w == 0 || v.screenW == 0 {
@@ -396,12 +524,18 @@ func (v *viewer) drawRegion(screen *ebiten.Image, d image.Rectangle) {
 	split := int(v.divider * float64(v.screenW))
 	left := screen.SubImage(image.Rect(0, 0, split, v.screenH).Intersect(d)).(*ebiten.Image)
 	right := screen.SubImage(image.Rect(split, 0, v.screenW, v.screenH).Intersect(d)).(*ebiten.Image)
-	v.bicubic.draw(left, v.zoom, v.offX, v.offY)
-	v.enhanced.draw(right, v.zoom, v.offX, v.offY)
+	var shader *ebiten.Shader
+	if v.zoom*float64(v.scale) >= 1 { // the source magnified: bicubic; else linear
+		shader = v.bicubic
+	}
+	v.source.draw(left, v.zoom, v.offX, v.offY, v.scale, shader)
+	v.enhanced.draw(right, v.zoom, v.offX, v.offY, 1, nil)
 	vector.DrawFilledRect(dst, float32(split)-1, 0, 2, float32(v.screenH), dividerLine, false)
 	vector.DrawFilledCircle(dst, float32(split), float32(v.screenH)/2, 9, dividerLine, true)
-	ebitenutil.DebugPrintAt(dst, "Bicubic", 8, 6)
-	ebitenutil.DebugPrintAt(dst, "Enhanced", v.screenW-60, 6)
+	if v.scale > 1 { // not for the chosen image's preview, the same both sides
+		ebitenutil.DebugPrintAt(dst, "Bicubic", 8, 6)
+		ebitenutil.DebugPrintAt(dst, "Enhanced", v.screenW-60, 6)
+	}
 	ebitenutil.DebugPrintAt(dst, fmt.Sprintf("%.0f%%", v.zoom*100), 8, v.screenH-20)
 }
 

@@ -27,10 +27,13 @@ func TestHandleMessages(t *testing.T) {
 		t.Fatalf("start: %v", r.Get("error"))
 	}
 	r = call(map[string]any{"op": "tile", "id": 1, "tile": r.Get("tiles").Index(0)})
-	if n := r.Get("enhanced").Length(); n != 40*20*4 || r.Get("transfer").Length() != 2 {
+	if n := r.Get("enhanced").Length(); n != 40*20*4 || r.Get("transfer").Length() != 1 {
 		t.Fatalf("tile: %d bytes, error %v", n, r.Get("error"))
 	}
 	rgba := r.Get("enhanced")
+	if src := call(map[string]any{"op": "source", "id": 1}); src.Get("rgba").Length() != 20*10*4 || src.Get("width").Int() != 20 {
+		t.Fatalf("source: %v", src.Get("error"))
+	}
 	if r := call(map[string]any{"op": "saveStart", "id": 1, "width": 40, "height": 20, "opaque": true}); !r.Get("error").IsUndefined() {
 		t.Fatalf("saveStart: %v", r.Get("error"))
 	}

@@ -88,13 +88,20 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 	case "tile":
 		t := msg.Get("tile")
 		r := image.Rect(t.Index(0).Int(), t.Index(1).Int(), t.Index(2).Int(), t.Index(3).Int())
-		enh, bic, err := s.Tile(id, r)
+		enh, err := s.Tile(id, r)
 		if err != nil {
 			return fail(err)
 		}
-		e, b := toJS(enh), toJS(bic)
-		answer["tile"], answer["enhanced"], answer["bicubic"] = t, e, b
-		answer["transfer"] = []any{e.Get("buffer"), b.Get("buffer")}
+		e := toJS(enh)
+		answer["tile"], answer["enhanced"], answer["transfer"] = t, e, []any{e.Get("buffer")}
+	case "source":
+		img, err := s.Source(id)
+		if err != nil {
+			return fail(err)
+		}
+		pix := toJS(img.Pix)
+		answer["width"], answer["height"], answer["rgba"] = img.Rect.Dx(), img.Rect.Dy(), pix
+		answer["transfer"] = []any{pix.Get("buffer")}
 	case "saveStart":
 		if err := sv.Start(id, msg.Get("width").Int(), msg.Get("height").Int(), msg.Get("opaque").Truthy()); err != nil {
 			return fail(err)

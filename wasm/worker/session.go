@@ -140,21 +140,33 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Opaque: j.planes.Alpha == nil}, nil
 }
 
-// Tile computes one tile of job id: the enhanced pixels and the bicubic
-// enlargement the viewer compares them with, each as RGBA (not
+// Tile computes one tile of job id: the enhanced pixels as RGBA (not
 // premultiplied), row by row.
-func (s *Session) Tile(id int, r image.Rectangle) (enhanced, bicubic []byte, err error) {
+func (s *Session) Tile(id int, r image.Rectangle) ([]byte, error) {
 	j, ok := s.jobs[id]
 	if !ok || j.enhancer == nil {
-		return nil, nil, fmt.Errorf("image %d is not started", id)
+		return nil, fmt.Errorf("image %d is not started", id)
 	}
 	w, h := j.enhancer.OutputSize(j.planes.C[0].W, j.planes.C[0].H)
 	if !r.In(image.Rect(0, 0, w, h)) || r.Empty() {
-		return nil, nil, fmt.Errorf("tile %v is outside the %dx%d result", r, w, h)
+		return nil, fmt.Errorf("tile %v is outside the %dx%d result", r, w, h)
 	}
-	enh, bic := image.NewNRGBA(r), image.NewNRGBA(r)
-	j.enhancer.RenderTile(j.planes, r, enh, bic)
-	return enh.Pix, bic.Pix, nil
+	enh := image.NewNRGBA(r)
+	j.enhancer.RenderTile(j.planes, r, enh)
+	return enh.Pix, nil
+}
+
+// Source returns job id's image as decoded (upright), as non-premultiplied
+// RGBA: the compare view enlarges it with bicubic itself.
+func (s *Session) Source(id int) (*image.NRGBA, error) {
+	j, ok := s.jobs[id]
+	if !ok {
+		return nil, fmt.Errorf("no image %d is open", id)
+	}
+	b := j.img.Bounds()
+	dst := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	xdraw.Draw(dst, dst.Rect, j.img, b.Min, xdraw.Src)
+	return dst, nil
 }
 
 // Close forgets job id.
@@ -248,7 +260,7 @@ func (s *Session) enhanceAll(ctx context.Context, id int, info StartInfo) (*imag
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		enh, _, err := s.Tile(id, r)
+		enh, err := s.Tile(id, r)
 		if err != nil {
 			return nil, err
 		}
