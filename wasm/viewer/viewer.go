@@ -237,20 +237,20 @@ type viewer struct {
 	resetScale int          // and its scale
 	command    string       // "fit" or "actual", from the page
 
-	w, h              int // image size; 0 before the first image
-	scale             int // the image's pixels for each of the source's
-	enhanced, source  side
-	bicubic           *ebiten.Shader
-	zoom, offX, offY  float64
-	divider           float64 // screen x of the divider, as a fraction of the width
-	screenW, screenH  int
-	drag              string // "", "pan" or "divider"
-	lastX, lastY      int
-	pinchDist         float64
-	fitted            bool
-	dirty             bool            // the whole screen must be redrawn
-	damage            image.Rectangle // else this part of it (new tiles)
-	lastFlush         time.Time
+	w, h             int // image size; 0 before the first image
+	scale            int // the image's pixels for each of the source's
+	enhanced, source side
+	bicubic          *ebiten.Shader
+	zoom, offX, offY float64
+	divider          float64 // screen x of the divider, as a fraction of the width
+	screenW, screenH int
+	drag             string // "", "pan" or "divider"
+	lastX, lastY     int
+	pinchDist        float64
+	fitted           bool
+	dirty            bool            // the whole screen must be redrawn
+	damage           image.Rectangle // else this part of it (new tiles)
+	lastFlush        time.Time
 }
 
 func newViewer() *viewer {
