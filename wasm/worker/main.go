@@ -8,6 +8,7 @@ package main
 import (
 	"image"
 	"runtime"
+	"runtime/debug"
 	"syscall/js"
 	"time"
 	"unsafe"
@@ -17,6 +18,9 @@ import (
 )
 
 func main() {
+	// A WebAssembly program's memory only grows: collect garbage before the
+	// heap doubles, so its peak stays near what is live.
+	debug.SetGCPercent(gcPercent)
 	// worker.js instantiates the SIMD kernels on this program's memory
 	// before starting it, where the browser supports wasm SIMD.
 	kernels := js.Global().Get("upscalerSIMD")
@@ -208,3 +212,6 @@ func simdKernels(exports js.Value) (kern simd.Kernel, offs, row simd.OffsetKerne
 }
 
 func addr(s []float32) int { return int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))) }
+
+// gcPercent is the heap growth (GOGC) between collections.
+const gcPercent = 25
