@@ -154,10 +154,14 @@ var DenoiseLevels = []struct {
 	Strength float32
 }{{"none", 0}, {"low", 0.2}, {"medium", 0.5}, {"high", 0.8}}
 
-// DenoiseName is the name of the level nearest to a strength.
+// DenoiseName is the name of the level nearest to a strength; only 0 is
+// "none" (a q95 JPEG's 0.07 is denoised, gently: "low").
 func DenoiseName(s float32) string {
-	best := DenoiseLevels[0]
-	for _, l := range DenoiseLevels[1:] {
+	if s <= 0 {
+		return DenoiseLevels[0].Name
+	}
+	best := DenoiseLevels[1]
+	for _, l := range DenoiseLevels[2:] {
 		if abs32(l.Strength-s) < abs32(best.Strength-s) {
 			best = l
 		}

@@ -107,6 +107,7 @@ func TestAutoStrength(t *testing.T) {
 	}{
 		{"png", pngFile.Bytes(), 0, 0, "none"},
 		{"q100", jpegAt(t, 100, img), 100, 0, "none"},
+		{"q97", jpegAt(t, 97, img), 97, 3.0 / 70, "low"},
 		{"q90", jpegAt(t, 90, img), 90, 10.0 / 70, "low"},
 		{"q65", jpegAt(t, 65, img), 65, 0.5, "medium"},
 		{"q30", jpegAt(t, 30, img), 30, 1, "high"},
