@@ -289,7 +289,7 @@ function setState(it, state, text) {
 
 function failItem(it, err) {
   setState(it, "failed", err.message);
-  showAlert(items.length > 1 ? `${it.name}: ${err.message}` : `${it.name}: ${err.message}`);
+  showAlert(`${it.name}: ${err.message}`);
 }
 
 // ---- enhancing -----------------------------------------------------------
@@ -317,7 +317,6 @@ async function enhance() {
     setState(it, "waiting");
   }
   updateButtons();
-  let done = 0;
   try {
     for (const [n, it] of todo.entries()) {
       if (run.cancelled) break;
@@ -326,7 +325,6 @@ async function enhance() {
         setState(it, "working");
         await enhanceItem(it, run, label);
         if (run.cancelled) break;
-        done++;
       } catch (err) {
         failItem(it, err);
         ui.status.textContent = "";
@@ -344,7 +342,6 @@ async function enhance() {
     hideProgress();
     updateButtons();
   }
-  return done;
 }
 
 // enhanceItem enhances one image: its tiles spread over the workers, shown

@@ -47,6 +47,15 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 		answer["error"] = err.Error()
 		return answer
 	}
+	// file answers with a file's bytes (transferred), or the error.
+	file := func(data []byte, err error) any {
+		if err != nil {
+			return fail(err)
+		}
+		p := toJS(data)
+		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
+		return answer
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			answer["error"] = "internal error in the worker"
@@ -115,12 +124,7 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 			return fail(err)
 		}
 	case "saveFinish":
-		data, err := sv.Finish(id, intOr(msg.Get("toWidth"), 0), intOr(msg.Get("toHeight"), 0))
-		if err != nil {
-			return fail(err)
-		}
-		p := toJS(data)
-		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
+		return file(sv.Finish(id, intOr(msg.Get("toWidth"), 0), intOr(msg.Get("toHeight"), 0)))
 	case "saveCancel":
 		sv.Cancel(id)
 	case "convert":
@@ -128,23 +132,13 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 		if f := msg.Get("format"); f.Type() == js.TypeString {
 			format = f.String()
 		}
-		data, err := Convert(bytesOf(msg.Get("file")), format, intOr(msg.Get("quality"), core.DefaultJPEGQuality))
-		if err != nil {
-			return fail(err)
-		}
-		p := toJS(data)
-		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
+		return file(Convert(bytesOf(msg.Get("file")), format, intOr(msg.Get("quality"), core.DefaultJPEGQuality)))
 	case "zipAdd":
 		if err := sv.ZipAdd(id, msg.Get("name").String(), bytesOf(msg.Get("file"))); err != nil {
 			return fail(err)
 		}
 	case "zipEnd":
-		data, err := sv.ZipEnd(id)
-		if err != nil {
-			return fail(err)
-		}
-		p := toJS(data)
-		answer["file"], answer["transfer"] = p, []any{p.Get("buffer")}
+		return file(sv.ZipEnd(id))
 	case "close":
 		s.Close(id)
 	case "bench":

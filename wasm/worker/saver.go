@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/png"
 	"path"
 	"strings"
@@ -120,11 +121,7 @@ func decodeNRGBA(file []byte) (*image.NRGBA, error) {
 	}
 	b := img.Bounds()
 	n := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			n.Set(x, y, img.At(b.Min.X+x, b.Min.Y+y))
-		}
-	}
+	draw.Draw(n, n.Rect, img, b.Min, draw.Src)
 	return n, nil
 }
 
