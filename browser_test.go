@@ -338,16 +338,21 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// the companion above strength 0, the clean one at none.
 		{name: "companion-auto", model: clean, companion: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
 		{name: "companion-none", model: clean, companion: withStrength, jpeg: 50, denoise: "none"},
+		// A portrait network without a JPEG-aware one of its own: general's
+		// takes over above strength 0.
+		{name: "portrait-companion", shipAs: "portrait", model: clean, companion: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc) })
 	}
 }
 
-// matchCase is a page-equals-command-line case: the general-x2 network
-// (and its JPEG-aware companion, if any), the input (a JPEG of quality
-// jpeg, if > 0), the Denoise setting and the strength it should give.
+// matchCase is a page-equals-command-line case: the x2 network of model
+// shipAs ("": general; the only one offered) and general-x2's JPEG-aware
+// companion, if any, the input (a JPEG of quality jpeg, if > 0), the
+// Denoise setting and the strength it should give.
 type matchCase struct {
 	name             string
+	shipAs           string
 	model, companion *core.Model
 	jpeg             int
 	denoise          string
@@ -411,7 +416,11 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	model, jpegQ, denoise, strength := tc.model, tc.jpeg, tc.denoise, tc.strength
 	b := newBrowser(t)
 	weights := t.TempDir()
-	writeWeights(t, weights, "general-x2.gob", model, 2)
+	offered, other := "general", "portrait"
+	if tc.shipAs == "portrait" {
+		offered, other = other, offered
+	}
+	writeWeights(t, weights, offered+"-x2.gob", model, 2)
 	if tc.companion != nil {
 		writeWeights(t, weights, "general-x2-denoise.gob", tc.companion, 2)
 	}
@@ -425,14 +434,17 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 
 	err := b.do(
 		chromedp.Navigate(srv.URL+"/"),
-		waitJS(`document.querySelector("#model option[value=general]").disabled === false`),
+		waitJS(fmt.Sprintf(`document.querySelector("#model option[value=%s]").disabled === false`, offered)),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Portrait has no weights in this test: it is not offered.
-	if disabled := eval[bool](b, `document.querySelector("#model option[value=portrait]").disabled`); !disabled {
-		t.Error("Portrait is offered without weights")
+	// The other model has no weights in this test: it is not offered.
+	if disabled := eval[bool](b, fmt.Sprintf(`document.querySelector("#model option[value=%s]").disabled`, other)); !disabled {
+		t.Errorf("%s is offered without weights", other)
+	}
+	if m := eval[string](b, `document.getElementById("model").value`); m != offered {
+		t.Errorf("model %q chosen, want %q", m, offered)
 	}
 	afterLoad := log.count()
 	// The Denoise control is offered only for a network with a strength input.

@@ -187,6 +187,9 @@ type weightsEntry struct {
 	File    string  `json:"file"`
 	ValPSNR float64 `json:"valPSNR"`
 	Denoise bool    `json:"denoise"` // the network takes a denoise strength
+	// Companion is the JPEG-aware file that takes over from a clean
+	// network above denoise strength 0 (weights.Companion), if one is served.
+	Companion string `json:"companion,omitempty"`
 }
 
 // loadSite reads the page and its built wasm from siteDir, the shipped
@@ -236,6 +239,15 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 			wf.Training.ValPSNR = 0 // trained without validation; JSON has no NaN
 		}
 		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength})
+	}
+	served := map[string]bool{}
+	for _, e := range index {
+		served[e.File] = e.Denoise
+	}
+	for i, e := range index {
+		if name, ok := weights.Companion(weightsFS, e.Model, e.Scale); ok && !e.Denoise && served["weights/"+name] {
+			index[i].Companion = "weights/" + name
+		}
 	}
 	sort.Slice(index, func(i, j int) bool { return index[i].File < index[j].File })
 	js, err := json.MarshalIndent(index, "", "  ")

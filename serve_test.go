@@ -98,6 +98,8 @@ func TestServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(weights, "portrait-x2.gob"), noVal.Bytes(), 0o644)
+	// general's JPEG-aware network: the companion of both x2 models.
+	writeWeights(t, weights, "general-x2-denoise.gob", widenedWithStrength(t, tinyLowResModel(t, 4)), 2)
 	os.WriteFile(filepath.Join(weights, "general-x4.gob"), []byte("damaged"), 0o644)
 	srv := httptest.NewServer(testSite(t, weights))
 	defer srv.Close()
@@ -184,6 +186,23 @@ func TestServer(t *testing.T) {
 	if !strings.Contains(string(index), `weights/general-x2.gob`) || !strings.Contains(string(index), `weights/portrait-x2.gob`) ||
 		strings.Contains(string(index), "x4") || strings.Contains(string(index), "portrait-x3") {
 		t.Errorf("weights/index.json: %s", index)
+	}
+	var entries []weightsEntry
+	if err := json.Unmarshal(index, &entries); err != nil {
+		t.Fatal(err)
+	}
+	companions := map[string]string{}
+	for _, e := range entries {
+		companions[e.File] = e.Companion
+	}
+	for file, want := range map[string]string{
+		"weights/general-x2.gob":         "weights/general-x2-denoise.gob",
+		"weights/portrait-x2.gob":        "weights/general-x2-denoise.gob", // portrait has none of its own
+		"weights/general-x2-denoise.gob": "",
+	} {
+		if got, ok := companions[file]; !ok || got != want {
+			t.Errorf("index: %s has companion %q (listed %v), want %q", file, got, ok, want)
+		}
 	}
 	// The web app manifest, and the icons it lists at their sizes.
 	res = get("GET", "/manifest.webmanifest", "")

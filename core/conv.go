@@ -148,6 +148,7 @@ type convLayer struct {
 	in, out, k int
 	weight     []float32
 	bias       []float32
+	slope      []float32 // PReLU's per output channel; nil for ReLU
 }
 
 // directMaxOut is the widest layer that runs as a direct convolution rather
@@ -271,6 +272,20 @@ func relu(x []float32) {
 	for i, v := range x {
 		b := math.Float32bits(v)
 		x[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
+	}
+}
+
+// prelu multiplies the negative values of each of len(slope) planes of
+// `plane` floats by its slope: a single rounding, so every platform gives
+// the same numbers.
+func prelu(x []float32, plane int, slope []float32) {
+	for c, a := range slope {
+		p := x[c*plane:][:plane]
+		for i, v := range p {
+			if v <= 0 {
+				p[i] = a * v
+			}
+		}
 	}
 }
 

@@ -221,3 +221,52 @@ func (r *ReLUOp) Backward(gy mat.Tensor) error {
 	r.x.AccGrad(mat.NewDense[float32](mat.WithShape(gy.Shape()...), mat.WithBacking(gx)))
 	return nil
 }
+
+// PReLUOp is PReLU as a spago autograd function: x ([channels][n]) where
+// it is positive, else x times its channel's slope (a: [channels][1]).
+type PReLUOp struct {
+	x, a mat.Tensor
+}
+
+// PReLU returns the graph node of PReLU(x) with per-channel slopes a.
+func PReLU(x, a mat.Tensor) mat.Tensor {
+	return ag.NewOperator(&PReLUOp{x: x, a: a}).Run()
+}
+
+// Operands returns x and the slopes.
+func (p *PReLUOp) Operands() []mat.Tensor { return []mat.Tensor{p.x, p.a} }
+
+// Forward computes x or a*x per element.
+func (p *PReLUOp) Forward() (mat.Tensor, error) {
+	v := p.x.Value()
+	y := append([]float32(nil), v.Data().F32()...)
+	a := p.a.Value().Data().F32()
+	prelu(y, len(y)/len(a), a)
+	return mat.NewDense[float32](mat.WithShape(v.Shape()...), mat.WithBacking(y)), nil
+}
+
+// Backward passes the gradient where x is positive, a times it elsewhere,
+// and sums x times the gradient over each channel's negative values into
+// the slope's gradient.
+func (p *PReLUOp) Backward(gy mat.Tensor) error {
+	g, x, a := gy.Data().F32(), p.x.Value().Data().F32(), p.a.Value().Data().F32()
+	n := len(x) / len(a)
+	gx, ga := make([]float32, len(g)), make([]float32, len(a))
+	for c, s := range a {
+		for i := c * n; i < (c+1)*n; i++ {
+			if x[i] > 0 {
+				gx[i] = g[i]
+				continue
+			}
+			gx[i] = s * g[i]
+			ga[c] += x[i] * g[i]
+		}
+	}
+	if p.x.RequiresGrad() {
+		p.x.AccGrad(mat.NewDense[float32](mat.WithShape(gy.Shape()...), mat.WithBacking(gx)))
+	}
+	if p.a.RequiresGrad() {
+		p.a.AccGrad(mat.NewDense[float32](mat.WithShape(p.a.Value().Shape()...), mat.WithBacking(ga)))
+	}
+	return nil
+}

@@ -253,3 +253,53 @@ func TestECBIdentityOnlyInTheBody(t *testing.T) {
 		}
 	}
 }
+
+// TestPReLUGradients: the op's gradients for the input and the slopes
+// match central differences of a random linear objective.
+func TestPReLUGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	const channels, n = 3, 40
+	x := make([]float32, channels*n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+		if math.Abs(float64(x[i])) < 0.05 {
+			x[i] = 0.5 // away from the kink, where differences are not the derivative
+		}
+	}
+	a := []float32{0.25, -0.5, 1.5}
+	gy := make([]float32, len(x))
+	for i := range gy {
+		gy[i] = float32(rng.NormFloat64())
+	}
+	objective := func() float64 {
+		y := append([]float32(nil), x...)
+		prelu(y, n, a)
+		var s float64
+		for i, v := range y {
+			s += float64(v) * float64(gy[i])
+		}
+		return s
+	}
+	xp, ap := newParam(append([]float32(nil), x...), channels, n), newParam(append([]float32(nil), a...), channels, 1)
+	y := PReLU(xp, ap)
+	y.AccGrad(dense(channels, n, gy))
+	if err := ag.Backward(y); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		v, grad []float32
+	}{"x": {x, xp.Grad().Data().F32()}, "slopes": {a, ap.Grad().Data().F32()}} {
+		for i := range tc.v {
+			orig := tc.v[i]
+			const h = 1e-3
+			tc.v[i] = orig + h
+			up := objective()
+			tc.v[i] = orig - h
+			down := objective()
+			tc.v[i] = orig
+			if got, want := (up-down)/(2*h), float64(tc.grad[i]); math.Abs(got-want) > 1e-2*math.Max(1, math.Abs(want)) {
+				t.Errorf("%s[%d]: derivative %g by differences, %g by the op", name, i, got, want)
+			}
+		}
+	}
+}

@@ -91,7 +91,8 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 // regionLowRes is Region for a network at the input's resolution: the
 // network runs on the low-resolution cells under r with a halo of its
 // radius, depth-to-space spreads each cell's outputs over its s x s
-// output pixels, and the bicubic enlargement (the anchor) is added.
+// output pixels, and the anchor is added: the bicubic enlargement, or the
+// input pixel itself for the repeated-input anchor.
 func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []Plane) {
 	s, rad := e.Model.Config.Shuffle, e.Model.Config.Radius()
 	lrW, lrH := lr[0].W, lr[0].H
@@ -120,7 +121,7 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 	net := f.run(x, h, w, edgesOf(ext, lrW, lrH))
 	off := ext.Min.Add(net.rect.Min) // the image's cell of net's pixel (0, 0)
 	out = make([]Plane, len(lr))
-	residual := e.Model.Config.Residual
+	residual, repeat := e.Model.Config.Residual, e.Model.Config.RepeatAnchor()
 	var base [8]int // per dx, where this output row's cells start in net
 	for c := range out {
 		o := NewPlane(r.Dx(), r.Dy())
@@ -131,10 +132,14 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 			}
 			row := o.Pix[(y-r.Min.Y)*o.W:][:o.W]
 			anchor := bicubic[c].Pix[(y-r.Min.Y)*o.W:][:o.W]
+			input := lr[c].Pix[min(cy, lrH-1)*lrW:][:lrW]
 			cx, dx := r.Min.X/s, r.Min.X%s
 			for i := range row {
 				v := net.data[base[dx]+cx]
-				if residual {
+				switch {
+				case repeat:
+					v += input[min(cx, lrW-1)]
+				case residual:
 					v += anchor[i]
 				}
 				row[i] = v

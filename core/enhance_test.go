@@ -46,6 +46,13 @@ func tinyLR(scale int) Config {
 // tinyStrength is tinyLR(2) with a strength input.
 var tinyStrength = func() Config { c := tinyLR(2); c.Preset, c.Strength = "tiny-strength", true; return c }()
 
+// tinyPReLURepeat is tinyLR(3) with PReLU and the repeated-input anchor.
+var tinyPReLURepeat = func() Config {
+	c := tinyLR(3)
+	c.Preset, c.Activation, c.Anchor = "tiny-prelu-repeat", "prelu", "repeat"
+	return c
+}()
+
 // referenceOutput is what a whole image must give: for a network after
 // bicubic, the network on the bicubic enlargement; for one at the input's
 // resolution, the network on the input, depth-to-space written out pixel
@@ -79,7 +86,11 @@ func referenceOutput(m *Model, lr []Plane, scale int, strength float32) [][]floa
 		for y := 0; y < hrH; y++ {
 			for x := 0; x < hrW; x++ {
 				v := net[(c*s*s+(y%s)*s+x%s)*w*h+(y/s)*w+x/s]
-				out[c][y*hrW+x] = v + up[c*hrW*hrH+y*hrW+x]
+				anchor := up[c*hrW*hrH+y*hrW+x]
+				if cfg.RepeatAnchor() {
+					anchor = lr[c].Pix[(y/s)*w+x/s]
+				}
+				out[c][y*hrW+x] = v + anchor
 			}
 		}
 	}
@@ -93,9 +104,14 @@ func TestTiledEqualsWhole(t *testing.T) {
 	for _, tc := range []struct {
 		cfg    Config
 		scales []int
-	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}} {
+	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}, {tinyPReLURepeat, []int{3}}} {
 		cfg := tc.cfg
 		m := smallModel(t, cfg, 3)
+		for i, a := range m.Slopes { // slopes of both signs, not all alike
+			for j := range a.Value().Data().F32() {
+				a.Value().Data().F32()[j] = float32((i+j)%5-2) * 0.3
+			}
+		}
 		for _, size := range []image.Point{{1, 1}, {1, 9}, {9, 1}, {13, 7}, {31, 17}} {
 			for _, scale := range tc.scales {
 				lr := randomPlanes(rng, cfg.Channels, size.X, size.Y)

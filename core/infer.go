@@ -97,11 +97,14 @@ func withBorder(dst []float32, src maps, b border, stride int) maps {
 }
 
 // valid computes the layer's valid convolution of in into out (grown as
-// needed and returned with the maps), through ReLU when withReLU is set,
+// needed and returned with the maps), through its activation (ReLU, or
+// PReLU with its slopes) when activate is set,
 // with a replicated border b around it for the next layer. Whichever path
 // runs, each output is bias + (the sum of its products in weight-row
 // order), so all paths give identical numbers.
-func (l *convLayer) valid(in maps, b border, out []float32, withReLU bool, scratch *[]float32) maps {
+func (l *convLayer) valid(in maps, b border, out []float32, activate bool, scratch *[]float32) maps {
+	// ReLU runs inside the kernels; PReLU after them.
+	withReLU := activate && l.slope == nil
 	k := l.k
 	oh, ow := in.h-k+1, in.w-k+1
 	res := maps{stride: in.stride, w: ow + b.l + b.r, h: oh + b.t + b.b, channels: l.out}
@@ -163,6 +166,9 @@ func (l *convLayer) valid(in maps, b border, out []float32, withReLU bool, scrat
 		if withReLU {
 			relu(res.data)
 		}
+	}
+	if activate && l.slope != nil {
+		prelu(res.data, res.plane, l.slope)
 	}
 	if b != (border{}) {
 		res.extend(b)

@@ -120,9 +120,15 @@ func TestValidSidesMatchSame(t *testing.T) {
 func TestInferMatchesGraph(t *testing.T) {
 	rng := rand.New(rand.NewPCG(14, 15))
 	first1x1 := Config{Preset: "first-1x1", Channels: 1, Layers: []Layer{{1, 4}, {3, 4}, {5, 1}}}
-	for _, cfg := range []Config{tinyY, tinyRGB, first1x1, Presets["srcnn-915"], Presets["vdsr16-8"]} {
+	prelu := Config{Preset: "prelu", Channels: 1, Activation: "prelu", Layers: []Layer{{3, 8}, {3, 8}, {3, 1}}}
+	for _, cfg := range []Config{tinyY, tinyRGB, first1x1, prelu, Presets["srcnn-915"], Presets["vdsr16-8"]} {
 		t.Run(cfg.Preset, func(t *testing.T) {
 			m := smallModel(t, cfg, 7)
+			for _, a := range m.Slopes {
+				for j := range a.Value().Data().F32() {
+					a.Value().Data().F32()[j] = float32(j%4-1) * 0.4
+				}
+			}
 			h, w := 19, 23
 			x := randSlice(rng, cfg.Channels*h*w)
 			want := m.Forward(mat.NewDense[float32](mat.WithShape(cfg.Channels, h*w), mat.WithBacking(x)), 1, h, w).Value().Data().F32()

@@ -40,7 +40,20 @@ type Config struct {
 	// image, the denoise strength from 0 (a clean input) to 1 (the
 	// strongest compression artifacts); see StrengthForQuality.
 	Strength bool
+	// Activation between layers: "" (ReLU) or "prelu" (PReLU: negative
+	// values times a learned slope per channel).
+	Activation string
+	// Anchor of a residual network at the input's resolution: "" (the
+	// bicubic enlargement) or "repeat" (each input pixel repeated over its
+	// s x s output pixels, as ABPN's anchor).
+	Anchor string
 }
+
+// PReLU reports whether the network's activation is PReLU.
+func (c Config) PReLU() bool { return c.Activation == "prelu" }
+
+// RepeatAnchor reports whether the network's anchor is the repeated input.
+func (c Config) RepeatAnchor() bool { return c.Anchor == "repeat" }
 
 // Inputs is the number of planes the network reads: the channels, and the
 // strength plane if any.
@@ -140,6 +153,12 @@ func (c Config) Validate() error {
 	if c.Strength && (!c.LowRes() || c.Channels != 1) {
 		return fmt.Errorf("model: a strength input needs a network on Y at the input's resolution")
 	}
+	if c.Activation != "" && c.Activation != "prelu" {
+		return fmt.Errorf("model: activation %q, want \"\" (ReLU) or prelu", c.Activation)
+	}
+	if c.Anchor != "" && (c.Anchor != "repeat" || !c.LowRes() || !c.Residual) {
+		return fmt.Errorf("model: anchor %q, want \"\" (bicubic) or repeat (a residual network at the input's resolution)", c.Anchor)
+	}
 	if c.Shuffle < 0 || c.Shuffle > 8 {
 		return fmt.Errorf("model: depth-to-space factor %d, want 0 (none) to 8", c.Shuffle)
 	}
@@ -175,9 +194,13 @@ func (c Config) MACsPerOutputPixel() float64 {
 	return float64(c.MACsPerPixel()) / float64(max(1, c.Shuffle*c.Shuffle))
 }
 
-// ParamCount is the number of weights and biases.
+// ParamCount is the number of weights, biases and PReLU slopes.
 func (c Config) ParamCount() int {
-	return c.MACsPerPixel() + c.biasCount()
+	n := c.MACsPerPixel() + c.biasCount()
+	if c.PReLU() {
+		n += c.biasCount() - c.Layers[len(c.Layers)-1].Filters
+	}
+	return n
 }
 
 func (c Config) biasCount() int {
@@ -191,13 +214,42 @@ func (c Config) biasCount() int {
 // Model is a network as a spago module. Weights[i] is [filters][in*size*size]
 // and Biases[i] is [filters][1]. A model being trained with
 // re-parameterized layers has Branches[i] set for those layers instead: its
-// kernel and bias are then the collapse of the branches.
+// kernel and bias are then the collapse of the branches. A PReLU network
+// has Slopes[i] ([filters][1]) for every layer but the last.
 type Model struct {
 	nn.Module
 	Config   Config
 	Weights  []*nn.Param
 	Biases   []*nn.Param
 	Branches []*ECB
+	Slopes   []*nn.Param
+}
+
+// initialSlope is where PReLU slopes start (PyTorch's default).
+const initialSlope = 0.25
+
+// newSlopes returns a PReLU network's slopes at their initial value.
+func newSlopes(c Config) []*nn.Param {
+	if !c.PReLU() {
+		return nil
+	}
+	var ps []*nn.Param
+	for _, l := range c.Layers[:len(c.Layers)-1] {
+		a := make([]float32, l.Filters)
+		for i := range a {
+			a[i] = initialSlope
+		}
+		ps = append(ps, newParam(a, l.Filters, 1))
+	}
+	return ps
+}
+
+// slope returns layer i's PReLU slopes, nil for ReLU or the last layer.
+func (m *Model) slope(i int) []float32 {
+	if i >= len(m.Slopes) {
+		return nil
+	}
+	return m.Slopes[i].Value().Data().F32()
 }
 
 // NewModel returns a model with He-initialised weights drawn from rng. The
@@ -222,6 +274,7 @@ func NewModel(c Config, rng *rand.Rand) (*Model, error) {
 		m.Biases = append(m.Biases, newParam(make([]float32, l.Filters), l.Filters, 1))
 		in = l.Filters
 	}
+	m.Slopes = newSlopes(c)
 	return m, nil
 }
 
@@ -248,6 +301,7 @@ func NewECBModel(c Config, rng *rand.Rand) (*Model, error) {
 		m.Branches = append(m.Branches, NewECB(in, l.Filters, body, gain, rng))
 		in = l.Filters
 	}
+	m.Slopes = newSlopes(c)
 	return m, nil
 }
 
@@ -259,17 +313,29 @@ func newParam(data []float32, rows, cols int) *nn.Param {
 func (m *Model) reparam(i int) bool { return i < len(m.Branches) && m.Branches[i] != nil }
 
 // Params lists the parameters, layer by layer: weights before bias, or a
-// re-parameterized layer's branch parameters.
+// re-parameterized layer's branch parameters, then its PReLU slopes.
 func (m *Model) Params() []*nn.Param {
 	var ps []*nn.Param
 	for i := range m.Config.Layers {
 		if m.reparam(i) {
 			ps = append(ps, m.Branches[i].Params()...)
-			continue
+		} else {
+			ps = append(ps, m.Weights[i], m.Biases[i])
 		}
-		ps = append(ps, m.Weights[i], m.Biases[i])
+		if i < len(m.Slopes) {
+			ps = append(ps, m.Slopes[i])
+		}
 	}
 	return ps
+}
+
+// copyParams returns new parameters holding copies of ps's values.
+func copyParams(ps []*nn.Param) []*nn.Param {
+	var out []*nn.Param
+	for _, p := range ps {
+		out = append(out, nn.NewParam(p.Value().(mat.Matrix).Clone()))
+	}
+	return out
 }
 
 // Clone returns a model with copies of m's parameters (without gradients or
@@ -288,6 +354,7 @@ func (m *Model) Clone() *Model {
 		c.Weights[i] = nn.NewParam(m.Weights[i].Value().(mat.Matrix))
 		c.Biases[i] = nn.NewParam(m.Biases[i].Value().(mat.Matrix))
 	}
+	c.Slopes = copyParams(m.Slopes)
 	return c
 }
 
@@ -304,7 +371,11 @@ func (m *Model) Forward(x mat.Tensor, batch, h, w int) mat.Tensor {
 			wt, b = m.Branches[i].Weight(), m.Branches[i].Bias()
 		}
 		y = Conv2D(y, wt, b, batch, h, w, l.Size)
-		if i < len(m.Config.Layers)-1 {
+		switch {
+		case i == len(m.Config.Layers)-1:
+		case m.Config.PReLU():
+			y = PReLU(y, m.Slopes[i])
+		default:
 			y = ReLU(y)
 		}
 	}
@@ -336,6 +407,7 @@ func (m *Model) Plain() *Model {
 		p.Weights = append(p.Weights, newParam(slices.Clone(w), l.Filters, len(w)/l.Filters))
 		p.Biases = append(p.Biases, newParam(slices.Clone(b), l.Filters, 1))
 	}
+	p.Slopes = copyParams(m.Slopes)
 	return p
 }
 
@@ -345,7 +417,7 @@ func (m *Model) layers() []convLayer {
 	in := m.Config.Inputs()
 	for i, l := range m.Config.Layers {
 		w, b := m.Kernel(i)
-		ls[i] = convLayer{in: in, out: l.Filters, k: l.Size, weight: w, bias: b}
+		ls[i] = convLayer{in: in, out: l.Filters, k: l.Size, weight: w, bias: b, slope: m.slope(i)}
 		in = l.Filters
 	}
 	return ls

@@ -22,8 +22,10 @@ const WeightsMagic = "SRCNN-GOB\n"
 
 // WeightsVersion is the newest format version this build reads. Version 1
 // holds networks that run after bicubic enlargement; version 2, written
-// only for networks at the input's resolution (Config.Shuffle), adds them.
-const WeightsVersion = 2
+// only for networks at the input's resolution (Config.Shuffle), adds them;
+// version 3, written only for networks with PReLU or the repeated-input
+// anchor (Config.Activation, Config.Anchor), adds those.
+const WeightsVersion = 3
 
 // maxWeightsBytes bounds the body a reader accepts (the largest preset is
 // well under 1 MiB).
@@ -47,6 +49,7 @@ type WeightsFile struct {
 	Training TrainingInfo
 	Weights  [][]float32
 	Biases   [][]float32
+	Slopes   [][]float32 // PReLU's, for every layer but the last
 }
 
 type envelope struct {
@@ -62,10 +65,17 @@ func SaveWeights(w io.Writer, m *Model, scale int, info TrainingInfo) error {
 		w, b := m.Kernel(i)
 		f.Weights = append(f.Weights, append([]float32(nil), w...))
 		f.Biases = append(f.Biases, append([]float32(nil), b...))
+		if a := m.slope(i); a != nil {
+			f.Slopes = append(f.Slopes, append([]float32(nil), a...))
+		}
 	}
+	// Older builds cannot run what a newer version adds: they refuse it.
 	version := 1
-	if m.Config.LowRes() {
-		version = 2 // older builds cannot run it: they refuse the version
+	switch {
+	case m.Config.Activation != "" || m.Config.Anchor != "":
+		version = 3
+	case m.Config.LowRes():
+		version = 2
 	}
 	var body bytes.Buffer
 	if err := gob.NewEncoder(&body).Encode(&f); err != nil {
@@ -142,6 +152,20 @@ func (f *WeightsFile) Model() (*Model, error) {
 		m.Weights = append(m.Weights, newParam(append([]float32(nil), f.Weights[i]...), l.Filters, fanIn))
 		m.Biases = append(m.Biases, newParam(append([]float32(nil), f.Biases[i]...), l.Filters, 1))
 		in = l.Filters
+	}
+	if want := len(c.Layers) - 1; c.PReLU() != (len(f.Slopes) > 0) || (c.PReLU() && len(f.Slopes) != want) {
+		return nil, fmt.Errorf("weights file: %d slope arrays for activation %q of %d layers", len(f.Slopes), c.Activation, len(c.Layers))
+	}
+	for i, a := range f.Slopes {
+		if len(a) != c.Layers[i].Filters {
+			return nil, fmt.Errorf("weights file: layer %d has %d PReLU slopes, want %d", i, len(a), c.Layers[i].Filters)
+		}
+		for _, v := range a {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("weights file: layer %d holds a NaN or infinite slope", i)
+			}
+		}
+		m.Slopes = append(m.Slopes, newParam(append([]float32(nil), a...), len(a), 1))
 	}
 	return m, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/gob"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -139,6 +140,55 @@ func TestWeightsLowResRoundTrip(t *testing.T) {
 		gw, gb := got.Kernel(i)
 		if fmt.Sprint(w, b) != fmt.Sprint(gw, gb) {
 			t.Fatalf("layer %d differs after the round trip", i)
+		}
+	}
+}
+
+// TestWeightsPReLURepeatRoundTrip: a PReLU network with the repeated-input
+// anchor is written as version 3 and reads back with its slopes; a file
+// whose slopes do not fit its layers is refused.
+func TestWeightsPReLURepeatRoundTrip(t *testing.T) {
+	cfg, err := Preset("ecb-m4c16", 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Activation, cfg.Anchor = "prelu", "repeat"
+	m, err := NewECBModel(cfg, rand.New(rand.NewPCG(7, 9)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Slopes[2].Value().Data().F32()[5] = -0.75
+	var buf bytes.Buffer
+	if err := SaveWeights(&buf, m, 2, TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	var env envelope
+	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 3 {
+		t.Fatalf("envelope version %d (err %v), want 3", env.Version, err)
+	}
+	got, f, err := LoadWeights(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Config.PReLU() || !got.Config.RepeatAnchor() || len(got.Slopes) != len(cfg.Layers)-1 || got.slope(2)[5] != -0.75 {
+		t.Fatalf("loaded %+v with %d slope arrays", f.Config, len(got.Slopes))
+	}
+	for _, tc := range []struct {
+		name   string
+		mangle func(*WeightsFile)
+		want   string
+	}{
+		{"missing slopes", func(f *WeightsFile) { f.Slopes = nil }, "slope arrays"},
+		{"slopes for ReLU", func(f *WeightsFile) { f.Config.Activation = "" }, "slope arrays"},
+		{"short slopes", func(f *WeightsFile) { f.Slopes[1] = f.Slopes[1][:3] }, "layer 1 has 3 PReLU slopes"},
+		{"NaN slope", func(f *WeightsFile) { f.Slopes[0][0] = float32(math.NaN()) }, "NaN or infinite slope"},
+		{"unknown activation", func(f *WeightsFile) { f.Config.Activation = "gelu" }, "activation \"gelu\""},
+		{"unknown anchor", func(f *WeightsFile) { f.Config.Anchor = "nearest" }, "anchor \"nearest\""},
+	} {
+		_, f, _ := LoadWeights(bytes.NewReader(buf.Bytes()))
+		tc.mangle(f)
+		if _, err := f.Model(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
 		}
 	}
 }

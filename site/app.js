@@ -37,7 +37,7 @@ class ComputeWorker {
   constructor() {
     this.w = new Worker("worker.js");
     this.pending = [];
-    this.models = new Set();
+    this.models = new Map(); // the name a model is loaded as -> its file
     this.booted = new Promise((resolve, reject) => { this.boot = { resolve, reject }; });
     this.w.onmessage = (e) => this.receive(e.data);
     this.w.onerror = (e) => this.fail(new Error("A compute worker failed: " + (e.message || "unknown error")));
@@ -95,7 +95,7 @@ async function loadIndex() {
     const list = await res.json();
     // By file name: general-x2, and general-x2-denoise for the JPEG-aware
     // network that takes over from it above denoise strength 0.
-    available = Object.fromEntries(list.map((m) => [m.file.replace(/^.*\//, "").replace(/\.gob$/, ""), m]));
+    available = Object.fromEntries(list.map((m) => [baseName(m.file), m]));
   } catch (err) {
     available = {};
     showAlert("The list of models failed to load (" + err.message + "). Reload the page to try again.");
@@ -134,6 +134,11 @@ async function weightsFor(name) {
   } catch (err) {
     throw new Error(`The ${label(name)} weights failed to load (${err.message}).`);
   }
+}
+
+// baseName is a weights file's name without its folder and .gob.
+function baseName(file) {
+  return file.replace(/^.*\//, "").replace(/\.gob$/, "");
 }
 
 function label(name) {
@@ -355,15 +360,18 @@ async function enhanceItem(it, run, label) {
   if (want.error) throw new Error(want.error);
   const scale = want.scale;
   const name = `${ui.model.value}-x${scale}`;
-  const models = [name];
-  if (available[`${name}-denoise`] && ui.denoise.value !== "none") models.push(`${name}-denoise`);
-  const weights = await Promise.all(models.map(weightsFor));
+  // The workers know the JPEG-aware companion (the model's own, or
+  // general's) as <name>-denoise.
+  const models = [{ as: name, file: name }];
+  const companion = available[name]?.companion;
+  if (companion && ui.denoise.value !== "none") models.push({ as: `${name}-denoise`, file: baseName(companion) });
+  const weights = await Promise.all(models.map((m) => weightsFor(m.file)));
   // Every worker gets the models and its own decoded copy of the image.
   const infos = await Promise.all(ws.map(async (w, i) => {
     for (const [k, m] of models.entries()) {
-      if (!w.models.has(m)) {
-        await w.call({ op: "model", id: 0, name: m, weights: weights[k] });
-        w.models.add(m);
+      if (w.models.get(m.as) !== m.file) {
+        await w.call({ op: "model", id: 0, name: m.as, weights: weights[k] });
+        w.models.set(m.as, m.file);
       }
     }
     if (!it.opened.has(i)) await openItem(it, i);
@@ -646,7 +654,7 @@ function updateButtons() {
   const have = available && available[name];
   // Only networks with a strength input remove JPEG artifacts: the
   // model's JPEG-aware companion, or the model itself.
-  ui.denoise.disabled = !have || !(have.denoise || available[`${name}-denoise`]);
+  ui.denoise.disabled = !have || !(have.denoise || have.companion);
   ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;
   ui.cancel.hidden = !running;
   const r = shown?.result;

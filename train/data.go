@@ -86,6 +86,7 @@ type dataset struct {
 	margin   int // context kept around a patch while resampling
 	channels int
 	lowRes   bool // the network's input is the low-resolution patch
+	repeat   bool // the anchor is the low-resolution patch repeated, not its bicubic enlargement
 	jpeg     jpegBand
 	cache    *planeCache
 }
@@ -201,8 +202,8 @@ func (d *dataset) inputSide() int {
 }
 
 // make builds one patch: the network's input (the low-resolution patch,
-// [channels][side*side], or the bicubic enlargement), the bicubic
-// enlargement (the anchor; nil to skip) and the target, each
+// [channels][side*side], or the bicubic enlargement), the anchor (the
+// bicubic enlargement or the repeated input; nil to skip) and the target, each
 // [channels][patch*patch].
 func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 	planes, err := d.cache.get(d.files[s.img], d.cacheChannels())
@@ -236,7 +237,13 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 			if !d.lowRes {
 				copy(in[c*p*p+y*p:][:p], up.Pix[(y+m)*need+m:][:p])
 			}
-			if anchor != nil {
+			switch {
+			case anchor != nil && d.repeat:
+				row := anchor[c*p*p+y*p:][:p]
+				for x := range row {
+					row[x] = lr.Pix[(y+m)/d.scale*lr.W+(x+m)/d.scale]
+				}
+			case anchor != nil:
 				copy(anchor[c*p*p+y*p:][:p], up.Pix[(y+m)*need+m:][:p])
 			}
 			copy(target[c*p*p+y*p:][:p], crop.Pix[(y+m)*need+m:][:p])

@@ -214,7 +214,7 @@ func addModelFlags(fs *flag.FlagSet) modelChoice {
 		model:   fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
 		weights: fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
 		denoiseWeights: fs.String("denoise-weights", "", "JPEG-aware weights file, run instead of -weights at denoise strengths above 0 "+
-			"(default, without -weights: the shipped weights/<model>-x<scale>-denoise.gob where it ships)"),
+			"(default, without -weights: the shipped weights/<model>-x<scale>-denoise.gob, or general's for a model without one, where it ships)"),
 	}
 }
 
@@ -277,8 +277,8 @@ func (c modelChoice) loadDenoise() (*core.Model, error) {
 	case *c.weights != "":
 		return nil, nil
 	default:
-		name = "the shipped " + weights.DenoiseFileName(*c.model, *c.scale)
-		data, rerr := weights.ReadDenoise(*c.model, *c.scale)
+		data, file, rerr := weights.ReadDenoise(*c.model, *c.scale)
+		name = "the shipped " + file
 		if errors.Is(rerr, fs.ErrNotExist) {
 			return nil, nil
 		}

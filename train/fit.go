@@ -99,6 +99,8 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
 	cacheMB := fs.Int("cache-mb", 512, "memory for decoded training images, in MiB")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	act := fs.String("act", "relu", "activation between layers: relu or prelu (a learned slope per channel)")
+	anchor := fs.String("anchor", "bicubic", "what a network at the input's resolution corrects: bicubic (the bicubic enlargement) or repeat (each input pixel repeated, ABPN's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -164,6 +166,23 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usagef("-strength: %v", err)
 	}
+	switch *act {
+	case "relu":
+	case "prelu":
+		cfg.Activation = "prelu"
+	default:
+		return usagef("-act %q: want relu or prelu", *act)
+	}
+	switch *anchor {
+	case "bicubic":
+	case "repeat":
+		cfg.Anchor = "repeat"
+	default:
+		return usagef("-anchor %q: want bicubic or repeat", *anchor)
+	}
+	if err := cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
 	}
@@ -181,7 +200,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ds.lowRes = cfg.LowRes()
+	ds.lowRes, ds.repeat = cfg.LowRes(), cfg.RepeatAnchor()
 	if *epochs > 0 {
 		o.Steps = max(1, int(math.Ceil(*epochs*float64(ds.area())/float64(o.Batch*o.Patch*o.Patch))))
 	}
@@ -302,6 +321,12 @@ func initFromCheckpoint(m *core.Model, path string) (int, error) {
 			copy(m.Weights[i].Value().Data().F32(), src.Weights[i].Value().Data().F32())
 			copy(m.Biases[i].Value().Data().F32(), src.Biases[i].Value().Data().F32())
 			n++
+		}
+	}
+	// PReLU slopes follow their layers (a ReLU source leaves them at the start).
+	for i := range min(len(m.Slopes), len(src.Slopes)) {
+		if m.Slopes[i].Value().Size() == src.Slopes[i].Value().Size() {
+			copy(m.Slopes[i].Value().Data().F32(), src.Slopes[i].Value().Data().F32())
 		}
 	}
 	return n, nil

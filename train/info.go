@@ -35,9 +35,15 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		runs := "after bicubic enlargement"
 		if c.LowRes() {
 			runs = fmt.Sprintf("at the input's resolution, depth-to-space by %d", c.Shuffle)
-			if c.Residual {
+			switch {
+			case c.RepeatAnchor():
+				runs += ", repeated-input anchor"
+			case c.Residual:
 				runs += ", bicubic anchor"
 			}
+		}
+		if c.PReLU() {
+			runs += ", PReLU"
 		}
 		fmt.Fprintf(stdout, "%s\n  preset      %s (%s, residual %v)\n  runs        %s\n  layers      %s\n  parameters  %d\n  cost        %.0f multiply-adds (%.0f FLOPs) per output pixel\n  scale       x%d\n",
 			path, c.Preset, channels, c.Residual, runs, strings.Join(layers, ", "), c.ParamCount(), c.MACsPerOutputPixel(), 2*c.MACsPerOutputPixel(), wf.Scale)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/weights"
 )
 
 // TestMain lets a test run the command as a child process (for signals).
@@ -58,6 +59,9 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg-lighter", "2"}, 2, "-jpeg-lighter 2"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "50"}, 2, "-val-jpeg needs -val and -strength"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "101"}, 2, "-val-jpeg 101"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-act", "gelu"}, 2, "-act \"gelu\""},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "nearest"}, 2, "-anchor \"nearest\""},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "repeat"}, 2, "anchor \"repeat\""}, // srcnn-915 runs after bicubic
 		{[]string{"eval", "-scale", "9", dir}, 2, "-scale 9"},
 		{[]string{"eval"}, 2, "at least one folder"},
 		{[]string{"eval", "-model", "anime", dir}, 2, "-model"},
@@ -168,31 +172,37 @@ func TestLowResFit(t *testing.T) {
 	writeNoiseImages(t, data, 3, 48, 48, 7)
 	dir := t.TempDir()
 	x2 := filepath.Join(dir, "x2.gob")
-	code, stdout, stderr := runCmd(fitArgs(data, x2, "-preset", "ecb-m4c16", "-loss", "l1", "-steps", "40", "-val-every", "20", "-lr", "2e-3", "-val", data)...)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var psnr []float64
-	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
-		var v float64
-		if i := strings.Index(line, "val "); i >= 0 {
-			if _, err := fmt.Sscanf(line[i:], "val %f dB", &v); err == nil {
-				psnr = append(psnr, v)
+	for _, tc := range []struct {
+		name, act, anchor string
+	}{{"x2", "relu", "bicubic"}, {"x2-prelu-repeat", "prelu", "repeat"}} {
+		out := filepath.Join(dir, tc.name+".gob")
+		code, stdout, stderr := runCmd(fitArgs(data, out, "-preset", "ecb-m4c16", "-loss", "l1", "-steps", "40", "-val-every", "20", "-lr", "2e-3", "-val", data,
+			"-act", tc.act, "-anchor", tc.anchor)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.name, code, stderr)
+		}
+		var psnr []float64
+		for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+			var v float64
+			if i := strings.Index(line, "val "); i >= 0 {
+				if _, err := fmt.Sscanf(line[i:], "val %f dB", &v); err == nil {
+					psnr = append(psnr, v)
+				}
 			}
 		}
-	}
-	if len(psnr) != 2 || !(psnr[1] > psnr[0]) {
-		t.Fatalf("validation PSNR %v: want two reports, rising\n%s", psnr, stdout)
-	}
-	m, wf, err := loadWeightsFile(x2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Branches != nil || wf.Config.Shuffle != 2 || wf.Scale != 2 {
-		t.Fatalf("x2 weights hold %+v", wf.Config)
+		if len(psnr) != 2 || !(psnr[1] > psnr[0]) {
+			t.Fatalf("%s: validation PSNR %v: want two reports, rising\n%s", tc.name, psnr, stdout)
+		}
+		m, wf, err := loadWeightsFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Branches != nil || wf.Config.Shuffle != 2 || wf.Scale != 2 || m.Config.PReLU() != (tc.act == "prelu") || m.Config.RepeatAnchor() != (tc.anchor == "repeat") {
+			t.Fatalf("%s: weights hold %+v", tc.name, wf.Config)
+		}
 	}
 	x4 := filepath.Join(dir, "x4.gob")
-	code, _, stderr = runCmd(fitArgs(data, x4, "-preset", "ecb-m4c16", "-scale", "4", "-steps", "1", "-init", filepath.Join(dir, "x2.ckpt"))...)
+	code, _, stderr := runCmd(fitArgs(data, x4, "-preset", "ecb-m4c16", "-scale", "4", "-steps", "1", "-init", filepath.Join(dir, "x2.ckpt"))...)
 	if code != 0 || !strings.Contains(stderr, "initialised 5 of 6 layers") {
 		t.Fatalf("x4 from the x2 checkpoint: exit %d: %s", code, stderr)
 	}
@@ -520,6 +530,20 @@ func TestUpscaleDenoise(t *testing.T) {
 	}
 	if code, _, stderr := runCmd("upscale", "-quiet", "-weights", plain, "-denoise-weights", plain, jpg, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(stderr, "no denoise strength input") {
 		t.Errorf("-denoise-weights without a strength input: exit %d, %q", code, stderr)
+	}
+	// The shipped portrait model runs its companion (weights.Companion:
+	// general's JPEG-aware network while it has none of its own), as if
+	// named by the flags.
+	companion, ok := weights.Companion(weights.FS, "portrait", 2)
+	if !ok {
+		t.Fatal("no JPEG-aware network ships for portrait x2")
+	}
+	shipped, said := run(jpg, "portrait.png", "-model", "portrait")
+	named, _ := run(jpg, "named.png", "-weights", "../weights/portrait-x2.gob", "-denoise-weights", "../weights/"+companion)
+	cleanPortrait, _ := run(jpg, "portrait-none.png", "-model", "portrait", "-denoise", "none")
+	if !bytes.Equal(shipped, named) || bytes.Equal(shipped, cleanPortrait) || !strings.Contains(said, "denoise 0.71") {
+		t.Errorf("portrait on a JPEG: same as general's JPEG-aware network %v, differs from none %v, said %q",
+			bytes.Equal(shipped, named), !bytes.Equal(shipped, cleanPortrait), said)
 	}
 }
 

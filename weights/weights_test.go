@@ -42,18 +42,54 @@ func TestShipped(t *testing.T) {
 		t.Fatalf("no shipped weights (%v)", err)
 	}
 	for _, e := range es {
-		read := Read
+		data, err := Read(e.Model, e.Scale)
 		if e.Denoise {
-			read = ReadDenoise
+			var file string
+			data, file, err = ReadDenoise(e.Model, e.Scale)
+			if file != e.File {
+				t.Errorf("ReadDenoise(%s, %d) read %s, want %s", e.Model, e.Scale, file, e.File)
+			}
 		}
-		if data, err := read(e.Model, e.Scale); err != nil || len(data) == 0 {
+		if err != nil || len(data) == 0 {
 			t.Errorf("%s: %v", e.File, err)
 		}
 	}
-	if _, err := ReadDenoise("general", 7); !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := ReadDenoise("general", 7); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("reading unshipped denoise weights: %v, want fs.ErrNotExist", err)
 	}
 	if _, err := Read("general", 7); err == nil || !strings.Contains(err.Error(), "shipped: [general x2") {
 		t.Errorf("reading an unshipped model: %v", err)
+	}
+}
+
+// TestCompanion: a model's own JPEG-aware network where it ships, else
+// general's of the same scale, else none.
+func TestCompanion(t *testing.T) {
+	fsys := fstest.MapFS{
+		"general-x2.gob":           {Data: []byte("a")},
+		"general-x2-denoise.gob":   {Data: []byte("a")},
+		"portrait-x2.gob":          {Data: []byte("a")},
+		"portrait-x4.gob":          {Data: []byte("a")},
+		"portrait-x4-denoise.gob":  {Data: []byte("a")},
+		"general-x3.gob":           {Data: []byte("a")},
+		"general-x3-denoise.gob":   {Mode: fs.ModeDir}, // a folder, not a file
+		"general-x3-denoise.gob/x": {Data: []byte("a")},
+	}
+	for _, tc := range []struct {
+		model string
+		scale int
+		want  string
+	}{
+		{"general", 2, "general-x2-denoise.gob"},
+		{"portrait", 2, "general-x2-denoise.gob"},
+		{"portrait", 4, "portrait-x4-denoise.gob"},
+		{"general", 4, ""},
+		{"general", 3, ""},
+		{"portrait", 3, ""},
+	} {
+		got, ok := Companion(fsys, tc.model, tc.scale)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("Companion(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
+		}
 	}
 }
