@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -166,19 +168,12 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return usagef("-strength: %v", err)
 	}
-	switch *act {
-	case "relu":
-	case "prelu":
-		cfg.Activation = "prelu"
-	default:
-		return usagef("-act %q: want relu or prelu", *act)
+	// The flags' names for core.Config's values ("" is the default).
+	if cfg.Activation, err = choose("act", *act, map[string]string{"relu": "", "prelu": "prelu"}); err != nil {
+		return err
 	}
-	switch *anchor {
-	case "bicubic":
-	case "repeat":
-		cfg.Anchor = "repeat"
-	default:
-		return usagef("-anchor %q: want bicubic or repeat", *anchor)
+	if cfg.Anchor, err = choose("anchor", *anchor, map[string]string{"bicubic": "", "repeat": "repeat"}); err != nil {
+		return err
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
@@ -224,6 +219,16 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return t.loop(ctx, stdout, stderr, *quiet)
+}
+
+// choose returns what flag -name's value stands for among options, or a
+// usage error that lists them.
+func choose(name, value string, options map[string]string) (string, error) {
+	if v, ok := options[value]; ok {
+		return v, nil
+	}
+	keys := slices.Sorted(maps.Keys(options))
+	return "", usagef("-%s %q: want %s", name, value, strings.Join(keys, " or "))
 }
 
 // trainer holds a run's state.
