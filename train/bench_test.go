@@ -99,3 +99,38 @@ func sinApprox(x float64) float64 {
 	}
 	return 3 - 4*x
 }
+
+// BenchmarkMakePatch times making one training patch (crop, flip, shrink,
+// and for a JPEG run the JPEG round trip, and the bicubic anchor) for a
+// network at the input's resolution, clean and JPEG-degraded, at x2 and x3.
+func BenchmarkMakePatch(b *testing.B) {
+	dir := b.TempDir()
+	writeNoiseImages(b, dir, 2, 320, 320, 1)
+	for _, tc := range []struct {
+		name  string
+		scale int
+		jpeg  jpegBand
+	}{
+		{"x2-clean", 2, jpegBand{}}, {"x2-jpeg", 2, jpegBand{Lo: 30, Hi: 95}},
+		{"x3-clean", 3, jpegBand{}}, {"x3-jpeg", 3, jpegBand{Lo: 30, Hi: 95}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			patch := 48 * tc.scale
+			ds, err := openDataset([]string{dir}, tc.scale, patch, 1, tc.jpeg, 1<<28, func(string) {})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ds.lowRes = true
+			rng := rand.New(rand.NewPCG(1, 2))
+			side := patch / tc.scale
+			in, anchor, target := make([]float32, side*side), make([]float32, patch*patch), make([]float32, patch*patch)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := ds.make(ds.sample(rng), in, anchor, target); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "patches/s")
+		})
+	}
+}

@@ -65,11 +65,17 @@ func loadPlanes(path string, channels int) ([]core.Plane, error) {
 	return imagePlanes(img, channels), nil
 }
 
+// imagePlanes returns an image's Y (channels 1), R, G, B (3), or R, G, B
+// and the Y of those planes as training makes it (4: lumaOf, once per
+// image rather than once per patch).
 func imagePlanes(img image.Image, channels int) []core.Plane {
 	if channels == 1 {
 		return []core.Plane{core.LumaY(img)}
 	}
 	p := core.Split(img, true)
+	if channels == 4 {
+		return append(p.C[:], lumaOf(p.C[:]))
+	}
 	return p.C[:]
 }
 
@@ -184,11 +190,12 @@ func (d *dataset) sample(rng *rand.Rand) patchSpec {
 	return spec
 }
 
-// cacheChannels is the planes kept of each image: R, G, B when the LR
-// image is made as a JPEG (from RGB, as a real one is), else the model's.
+// cacheChannels is the planes kept of each image: R, G, B and their Y when
+// the LR image is made as a JPEG (from RGB, as a real one is), else the
+// model's.
 func (d *dataset) cacheChannels() int {
 	if d.jpeg.on() {
-		return 3
+		return 4
 	}
 	return d.channels
 }
@@ -223,8 +230,8 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 	}
 	hrs, lrs := crops, make([]core.Plane, len(crops))
 	if d.jpeg.on() {
-		hrs = []core.Plane{lumaOf(crops)}
-		lrs = []core.Plane{d.jpegLR(crops, s)}
+		hrs = crops[3:]
+		lrs = []core.Plane{d.jpegLR(crops[:3], crops[3], s)}
 	} else {
 		for c, crop := range crops {
 			lrs[c] = core.Resize(crop, need/d.scale, need/d.scale, core.Bicubic)
@@ -258,15 +265,16 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 	return nil
 }
 
-// jpegLR makes the low-resolution Y of an RGB crop: shrunk, and for a
+// jpegLR makes the low-resolution Y of an RGB crop (whose Y is luma):
+// shrunk, and for a
 // degraded patch saved as a JPEG at its quality (4:2:0, as image/jpeg
 // writes colour) with the 8x8 grid starting at (gridX, gridY), decoded,
 // and its Y taken. Pixels left of and above the grid keep the clean Y;
 // they lie outside the patch and its bicubic support.
-func (d *dataset) jpegLR(rgb []core.Plane, s patchSpec) core.Plane {
+func (d *dataset) jpegLR(rgb []core.Plane, luma core.Plane, s patchSpec) core.Plane {
 	n := rgb[0].W / d.scale
 	if s.quality == 0 {
-		return core.Resize(lumaOf(rgb), n, n, core.Bicubic)
+		return core.Resize(luma, n, n, core.Bicubic)
 	}
 	small := make([]core.Plane, 3)
 	for c := range small {

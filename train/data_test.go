@@ -18,7 +18,7 @@ func TestJPEGDegradation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	planes, err := ds.cache.get(ds.files[0], 3)
+	planes, err := ds.cache.get(ds.files[0], ds.cacheChannels())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,8 +27,15 @@ func TestJPEGDegradation(t *testing.T) {
 	for c := range rgb {
 		rgb[c] = crop(planes[c], need, need)
 	}
+	// The Y cached beside R, G, B is the Y that lumaOf makes of a crop.
+	luma := crop(planes[3], need, need)
+	for i, v := range lumaOf(rgb).Pix {
+		if luma.Pix[i] != v {
+			t.Fatalf("cached Y pixel %d is %g, lumaOf of the crop %g", i, luma.Pix[i], v)
+		}
+	}
 	for _, grid := range [][2]int{{0, 0}, {3, 6}} {
-		lr := ds.jpegLR(rgb, patchSpec{quality: 5, gridX: grid[0], gridY: grid[1]})
+		lr := ds.jpegLR(rgb, luma, patchSpec{quality: 5, gridX: grid[0], gridY: grid[1]})
 		// Mean step across columns on the grid's block edges against the
 		// other columns, right of the shifted grid's start.
 		var edge, inner float64
@@ -48,7 +55,7 @@ func TestJPEGDegradation(t *testing.T) {
 			t.Errorf("grid %v: mean step %.4f on block edges, %.4f inside: no blocks where the grid is", grid, edge, inner)
 		}
 	}
-	clean := ds.jpegLR(rgb, patchSpec{})
+	clean := ds.jpegLR(rgb, luma, patchSpec{})
 	plain := core.Resize(lumaOf(rgb), need/ds.scale, need/ds.scale, core.Bicubic)
 	for i := range clean.Pix {
 		if clean.Pix[i] != plain.Pix[i] {
