@@ -240,12 +240,12 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 		}
 		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength})
 	}
-	served := map[string]bool{}
+	jpegAware := map[string]bool{} // the JPEG-aware files served
 	for _, e := range index {
-		served[e.File] = e.Denoise
+		jpegAware[e.File] = e.Denoise
 	}
 	for i, e := range index {
-		if name, ok := weights.Companion(weightsFS, e.Model, e.Scale); ok && !e.Denoise && served["weights/"+name] {
+		if name, ok := weights.Companion(weightsFS, e.Model, e.Scale); ok && !e.Denoise && jpegAware["weights/"+name] {
 			index[i].Companion = "weights/" + name
 		}
 	}

@@ -132,13 +132,13 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 			}
 			row := o.Pix[(y-r.Min.Y)*o.W:][:o.W]
 			anchor := bicubic[c].Pix[(y-r.Min.Y)*o.W:][:o.W]
-			input := lr[c].Pix[min(cy, lrH-1)*lrW:][:lrW]
+			input := lr[c].Pix[cy*lrW:][:lrW]
 			cx, dx := r.Min.X/s, r.Min.X%s
 			for i := range row {
 				v := net.data[base[dx]+cx]
 				switch {
 				case repeat:
-					v += input[min(cx, lrW-1)]
+					v += input[cx]
 				case residual:
 					v += anchor[i]
 				}

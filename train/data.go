@@ -266,10 +266,9 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 }
 
 // jpegLR makes the low-resolution Y of an RGB crop (whose Y is luma):
-// shrunk, and for a
-// degraded patch saved as a JPEG at its quality (4:2:0, as image/jpeg
-// writes colour) with the 8x8 grid starting at (gridX, gridY), decoded,
-// and its Y taken. Pixels left of and above the grid keep the clean Y;
+// shrunk, and for a degraded patch saved as a JPEG at its quality (4:2:0,
+// as image/jpeg writes colour) with the 8x8 grid starting at (gridX,
+// gridY), decoded, and its Y taken. Pixels left of and above the grid keep the clean Y;
 // they lie outside the patch and its bicubic support.
 func (d *dataset) jpegLR(rgb []core.Plane, luma core.Plane, s patchSpec) core.Plane {
 	n := rgb[0].W / d.scale

@@ -165,9 +165,6 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("%v", err)
 	}
 	cfg.Strength = o.Strength
-	if err := cfg.Validate(); err != nil {
-		return usagef("-strength: %v", err)
-	}
 	// The flags' names for core.Config's values ("" is the default).
 	if cfg.Activation, err = choose("act", *act, map[string]string{"relu": "", "prelu": "prelu"}); err != nil {
 		return err
