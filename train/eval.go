@@ -45,6 +45,9 @@ type evalOptions struct {
 	methods []string    // subset of methodOrder
 	ssim    bool
 	jpeg    int // > 0: the LR image is saved as JPEG at this quality first
+
+	strength float32 // the denoise strength when auto is false
+	auto     bool    // the strength auto reads from the LR file: from -jpeg's quality, else 0
 }
 
 // evalSet evaluates every image of a folder as the literature does: crop the
@@ -109,9 +112,12 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				up = append(up, core.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
-			var strength float32
-			if o.jpeg > 0 {
-				strength = core.StrengthForQuality(o.jpeg) // what auto reads from such a file
+			strength := o.strength
+			if o.auto {
+				strength = 0
+				if o.jpeg > 0 {
+					strength = core.StrengthForQuality(o.jpeg) // what auto reads from such a file
+				}
 			}
 			e := core.NewEnhancer(core.ForStrength(o.model, o.denoise, strength), s)
 			e.Strength = strength
@@ -321,8 +327,13 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	choice := addModelFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	jpegQ := fs.Int("jpeg", 0, "save each low-resolution image as JPEG at this quality (1-100) before any method enlarges it (0: no)")
+	denoise := fs.String("denoise", "auto", "denoise strength for the network: auto (from -jpeg's quality, none without it), none, low, medium, high or a number from 0 to 1")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	strength, auto, err := core.ParseDenoise(*denoise)
+	if err != nil {
+		return usagef("-denoise: %v", err)
 	}
 	if err := choice.check(); err != nil {
 		return err
@@ -341,7 +352,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "train eval: %v; reporting interpolations only\n", err)
 		m = nil
 	}
-	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, jpeg: *jpegQ}
+	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, jpeg: *jpegQ, strength: strength, auto: auto}
 	if m != nil {
 		if o.denoise, err = choice.loadDenoise(); err != nil {
 			return err

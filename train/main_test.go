@@ -66,6 +66,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"eval"}, 2, "at least one folder"},
 		{[]string{"eval", "-model", "anime", dir}, 2, "-model"},
 		{[]string{"eval", "-jpeg", "101", dir}, 2, "-jpeg 101"},
+		{[]string{"eval", "-denoise", "2", dir}, 2, "-denoise"},
 		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},
 		{[]string{"fit", "-h"}, 0, "-lr-decay-every"},
 		{[]string{"eval", "-h"}, 0, "-json"},
@@ -478,6 +479,21 @@ func TestUpscaleDenoise(t *testing.T) {
 	none, _ := up(jpg, "none.png", "-denoise", "none")
 	if !bytes.Equal(auto, same) || bytes.Equal(auto, none) {
 		t.Errorf("auto equals the strength it named: %v; differs from none: %v", bytes.Equal(auto, same), !bytes.Equal(auto, none))
+	}
+	// eval -denoise: auto is the strength the quality names, none is not.
+	evalNet := func(denoise string) float64 {
+		t.Helper()
+		code, stdout, stderr := runCmd("eval", "-weights", w, "-json", "-jpeg", "50", "-denoise", denoise, data)
+		var res struct {
+			Sets []setResult `json:"sets"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); code != 0 || err != nil || len(res.Sets) != 1 {
+			t.Fatalf("eval -denoise %s: exit %d, %v: %s", denoise, code, err, stderr)
+		}
+		return res.Sets[0].Methods["srcnn"].PSNR
+	}
+	if a, s, n := evalNet("auto"), evalNet(fmt.Sprint(core.StrengthForQuality(50))), evalNet("none"); a != s || a == n {
+		t.Errorf("eval -jpeg 50: auto %.4f dB, its strength %.4f, none %.4f", a, s, n)
 	}
 	pngIn := filepath.Join(data, "imgb.png")
 	autoPNG, said := up(pngIn, "auto-png.png")
