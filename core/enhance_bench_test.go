@@ -12,7 +12,7 @@ import (
 // general model before the networks at the input's resolution) and the
 // ecb presets, one worker and all cores.
 func BenchmarkEnhance(b *testing.B) {
-	for _, preset := range []string{"srcnn-915", "vdsr16-8", "ecb-m4c16", "ecb-m4c32"} {
+	for _, preset := range []string{"srcnn-915", "vdsr16-8", "ecb-m4c16", "ecb-m4c24", "ecb-m4c32"} {
 		cfg, _ := Preset(preset, 2, true)
 		m, _ := NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
 		img := image.NewNRGBA(image.Rect(0, 0, 256, 256))
