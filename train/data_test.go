@@ -100,3 +100,42 @@ func TestJPEGDegradation(t *testing.T) {
 		t.Errorf("%.3f of the patches lighter than their strength, want about 0.4", share)
 	}
 }
+
+// TestGridOriginFollowsTheBlocks: the grid planes a training patch is
+// given put the block edges where its JPEG's blocks are.
+func TestGridOriginFollowsTheBlocks(t *testing.T) {
+	dir := t.TempDir()
+	writeNoiseImages(t, dir, 1, 300, 300, 12)
+	ds, err := openDataset([]string{dir}, 2, 96, 1, jpegBand{Lo: 5, Hi: 5}, 1<<24, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.lowRes = true
+	side := ds.inputSide()
+	for _, grid := range [][2]int{{0, 0}, {3, 6}, {7, 1}} {
+		spec := patchSpec{x: 10, y: 20, quality: 5, gridX: grid[0], gridY: grid[1]}
+		in, target := make([]float32, side*side), make([]float32, ds.patch*ds.patch)
+		if err := ds.make(spec, in, nil, target); err != nil {
+			t.Fatal(err)
+		}
+		planes := make([]float32, 2*side*side)
+		core.GridPlanes(planes, side, side, ds.gridOrigin(spec))
+		// A block edge lies between two pixels that are both at distance 0
+		// (plane value -1) from their blocks' edges.
+		var edge, inner float64
+		var ne, ni int
+		for y := 0; y < side; y++ {
+			for x := 1; x < side; x++ {
+				d := math.Abs(float64(in[y*side+x] - in[y*side+x-1]))
+				if planes[x-1] == -1 && planes[x] == -1 {
+					edge, ne = edge+d, ne+1
+				} else {
+					inner, ni = inner+d, ni+1
+				}
+			}
+		}
+		if edge, inner = edge/float64(ne), inner/float64(ni); !(edge > 1.5*inner) {
+			t.Errorf("grid %v: mean step %.4f where the planes put block edges, %.4f elsewhere", grid, edge, inner)
+		}
+	}
+}

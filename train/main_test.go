@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"os"
@@ -58,6 +60,8 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg", "30-90", "-jpeg-lighter", "0.2"}, 2, "-jpeg-lighter is for -strength"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg-lighter", "2"}, 2, "-jpeg-lighter 2"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "50"}, 2, "-val-jpeg needs -val and -strength"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg", "30-90", "-grid"}, 2, "-grid is for -strength networks trained with -jpeg"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-strength", "-grid", "-preset", "ecb-m4c16"}, 2, "-grid is for -strength networks trained with -jpeg"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "101"}, 2, "-val-jpeg 101"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-act", "gelu"}, 2, "-act \"gelu\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "nearest"}, 2, "-anchor \"nearest\""},
@@ -434,6 +438,48 @@ func TestUpscaleBatch(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error about %s", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestUpscaleGrid: a network with block-grid inputs enlarges a turned
+// JPEG with the grid of its upright image (core.JPEGGrid), as the page
+// does.
+func TestUpscaleGrid(t *testing.T) {
+	data := t.TempDir()
+	writeNoiseImages(t, data, 2, 72, 72, 13)
+	w := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-grid", "-steps", "2", "-lr", "0.05")...); code != 0 {
+		t.Fatal(e)
+	}
+	const in = "../testdata/rotated-q50.jpg" // 37x22 at q50, EXIF orientation 6
+	out := filepath.Join(t.TempDir(), "up.png")
+	if code, _, e := runCmd("upscale", "-weights", w, "-quiet", in, out); code != 0 {
+		t.Fatal(e)
+	}
+	outFile, _ := os.ReadFile(out)
+	dec, _, err := core.Decode(bytes.NewReader(outFile), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := image.NewNRGBA(dec.Bounds())
+	draw.Draw(got, got.Rect, dec, dec.Bounds().Min, draw.Src)
+	file, _ := os.ReadFile(in)
+	img, _, _ := core.Decode(bytes.NewReader(file), 0)
+	m, _, _ := loadWeightsFile(w)
+	enhance := func(grid image.Point) []uint8 {
+		e := core.NewEnhancer(m, 2)
+		e.Strength, e.Grid = core.StrengthForQuality(50), grid
+		res, err := e.Image(context.Background(), img, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Pix
+	}
+	if !bytes.Equal(got.Pix, enhance(core.JPEGGrid(file))) {
+		t.Error("upscale differs from the enhancer given the file's grid")
+	}
+	if bytes.Equal(got.Pix, enhance(image.Point{})) {
+		t.Error("upscale equals the enhancer given the stored image's grid: the grid inputs are not read")
 	}
 }
 

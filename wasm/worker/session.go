@@ -34,8 +34,9 @@ type Session struct {
 
 type job struct {
 	img      image.Image
-	auto     float32 // the denoise strength auto picks for the file
-	quality  int     // the file's JPEG quality, 0 if it is no JPEG
+	auto     float32     // the denoise strength auto picks for the file
+	quality  int         // the file's JPEG quality, 0 if it is no JPEG
+	grid     image.Point // where the image starts in the JPEG's block grid (core.JPEGGrid)
 	planes   core.Planes
 	enhancer *core.Enhancer
 }
@@ -90,7 +91,7 @@ func (s *Session) Open(id int, file []byte) (OpenInfo, error) {
 		return OpenInfo{}, err
 	}
 	auto, q := core.AutoStrength(file)
-	s.jobs[id] = &job{img: img, auto: auto, quality: q}
+	s.jobs[id] = &job{img: img, auto: auto, quality: q, grid: core.JPEGGrid(file)}
 	return OpenInfo{Size: img.Bounds().Size(), Quality: q, Auto: auto}, nil
 }
 
@@ -136,6 +137,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
+	j.enhancer.Grid = j.grid
 	j.planes = j.enhancer.Prepare(j.img)
 	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Opaque: j.planes.Alpha == nil}, nil
 }
