@@ -24,9 +24,6 @@ type Enhancer struct {
 	// Strength is the denoise strength (0-1) fed to a model that takes
 	// one (Config.Strength); other models ignore it.
 	Strength float32
-	// Grid is where the image's top-left pixel sits in its JPEG's 8x8
-	// block grid (JPEGGrid), read by a model with Config.Grid.
-	Grid image.Point
 
 	pool sync.Pool // *inferer
 }
@@ -112,11 +109,6 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 		for range w * h {
 			x = append(x, e.Strength)
 		}
-	}
-	if e.Model.Config.Grid {
-		n := len(x)
-		x = x[:n+2*w*h]
-		GridPlanes(x[n:], w, h, e.Grid.Add(ext.Min))
 	}
 	bicubic = make([]Plane, len(lr))
 	for c := range lr {

@@ -46,9 +46,6 @@ func tinyLR(scale int) Config {
 // tinyStrength is tinyLR(2) with a strength input.
 var tinyStrength = func() Config { c := tinyLR(2); c.Preset, c.Strength = "tiny-strength", true; return c }()
 
-// tinyGrid is tinyStrength with the block-grid inputs.
-var tinyGrid = func() Config { c := tinyStrength; c.Preset, c.Grid = "tiny-grid", true; return c }()
-
 // tinyPReLURepeat is tinyLR(3) with PReLU and the repeated-input anchor.
 var tinyPReLURepeat = func() Config {
 	c := tinyLR(3)
@@ -60,7 +57,7 @@ var tinyPReLURepeat = func() Config {
 // bicubic, the network on the bicubic enlargement; for one at the input's
 // resolution, the network on the input, depth-to-space written out pixel
 // by pixel, plus the bicubic enlargement.
-func referenceOutput(m *Model, lr []Plane, scale int, strength float32, grid image.Point) [][]float32 {
+func referenceOutput(m *Model, lr []Plane, scale int, strength float32) [][]float32 {
 	cfg := m.Config
 	w, h := lr[0].W, lr[0].H
 	hrW, hrH := w*scale, h*scale
@@ -73,11 +70,6 @@ func referenceOutput(m *Model, lr []Plane, scale int, strength float32, grid ima
 		for range w * h {
 			x = append(x, strength)
 		}
-	}
-	if cfg.Grid {
-		planes := make([]float32, 2*w*h)
-		GridPlanes(planes, w, h, grid)
-		x = append(x, planes...)
 	}
 	out := make([][]float32, len(lr))
 	if !cfg.LowRes() {
@@ -112,7 +104,7 @@ func TestTiledEqualsWhole(t *testing.T) {
 	for _, tc := range []struct {
 		cfg    Config
 		scales []int
-	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}, {tinyGrid, []int{2}}, {tinyPReLURepeat, []int{3}}} {
+	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}, {tinyPReLURepeat, []int{3}}} {
 		cfg := tc.cfg
 		m := smallModel(t, cfg, 3)
 		for i, a := range m.Slopes { // slopes of both signs, not all alike
@@ -126,12 +118,11 @@ func TestTiledEqualsWhole(t *testing.T) {
 				whole := NewEnhancer(m, scale)
 				whole.Tile = 1 << 20
 				whole.Strength = 0.7
-				whole.Grid = image.Pt(5, -3)
 				want, err := whole.Planes(context.Background(), lr, 1, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				ref := referenceOutput(m, lr, scale, 0.7, whole.Grid)
+				ref := referenceOutput(m, lr, scale, 0.7)
 				for c := range want {
 					for i, v := range want[c].Pix {
 						if ref[c][i] != v {
@@ -145,7 +136,7 @@ func TestTiledEqualsWhole(t *testing.T) {
 						name := fmt.Sprintf("%s/%dx%d/x%d/tile%d/w%d", cfg.Preset, size.X, size.Y, scale, tile, workers)
 						e := NewEnhancer(m, scale)
 						e.Tile = tile
-						e.Strength, e.Grid = 0.7, whole.Grid
+						e.Strength = 0.7
 						got, err := e.Planes(context.Background(), lr, workers, nil)
 						if err != nil {
 							t.Fatal(err)

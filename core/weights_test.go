@@ -193,41 +193,6 @@ func TestWeightsPReLURepeatRoundTrip(t *testing.T) {
 	}
 }
 
-// TestWeightsGridRoundTrip: a network with block-grid inputs is written as
-// version 4 (older builds refuse it rather than misread its first layer)
-// and reads back with them; grid inputs without a strength input are
-// refused.
-func TestWeightsGridRoundTrip(t *testing.T) {
-	cfg, err := Preset("ecb-m4c16", 2, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Strength, cfg.Grid = true, true
-	m, err := NewECBModel(cfg, rand.New(rand.NewPCG(7, 10)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := SaveWeights(&buf, m, 2, TrainingInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	var env envelope
-	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 4 {
-		t.Fatalf("envelope version %d (err %v), want 4", env.Version, err)
-	}
-	got, f, err := LoadWeights(bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w, _ := got.Kernel(0); !got.Config.Grid || got.Config.Inputs() != 4 || len(w) != 16*4*9 {
-		t.Fatalf("loaded %+v with a first kernel of %d values", f.Config, len(w))
-	}
-	f.Config.Strength = false
-	if _, err := f.Model(); err == nil || !strings.Contains(err.Error(), "block-grid inputs") {
-		t.Errorf("grid without strength: %v, want an error about block-grid inputs", err)
-	}
-}
-
 // TestOldWeightsStillLoad: a version-1 file as the product shipped it
 // (vdsr16-8 at x2, after bicubic) loads and runs.
 func TestOldWeightsStillLoad(t *testing.T) {

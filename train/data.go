@@ -265,13 +265,6 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 	return nil
 }
 
-// gridOrigin is where the network's input patch starts in the block grid
-// of its JPEG, which starts at (gridX, gridY) of the low-resolution crop.
-func (d *dataset) gridOrigin(s patchSpec) image.Point {
-	m := d.margin / d.scale
-	return image.Pt(m-s.gridX, m-s.gridY)
-}
-
 // jpegLR makes the low-resolution Y of an RGB crop (whose Y is luma):
 // shrunk, and for a degraded patch saved as a JPEG at its quality (4:2:0,
 // as image/jpeg writes colour) with the 8x8 grid starting at (gridX,

@@ -49,7 +49,6 @@ type fitOptions struct {
 	Loss        string // "mse" or "l1" ("" in old checkpoints: mse)
 	JPEG        jpegBand
 	Strength    bool // the network reads the denoise strength as one more input
-	Grid        bool // and where each pixel sits in the JPEG's block grid (core.Config.Grid)
 	ValJPEG     int  // > 0: validation also on LR images saved as JPEG at this quality
 }
 
@@ -97,7 +96,6 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	jpegClean := fs.Float64("jpeg-clean", 0.3, "with -jpeg: the share of inputs left clean")
 	jpegLighter := fs.Float64("jpeg-lighter", 0, "with -jpeg -strength: the share of degraded inputs saved at a higher quality than the strength they are given says (or clean)")
 	valJPEG := fs.Int("val-jpeg", 0, "with -strength: validate on the LR images saved as JPEG at this quality too (train eval -jpeg), and keep the weights with the best mean of the clean and the JPEG PSNR")
-	grid := fs.Bool("grid", false, "with -strength: the network also reads where each pixel sits in the JPEG's 8x8 block grid (two more input planes, core.GridPlanes)")
 	strength := fs.Bool("strength", false, "the network reads the denoise strength as one more input plane (0 for clean patches, core.StrengthForQuality for JPEG ones); ecb-* presets")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
@@ -149,8 +147,6 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-jpeg-lighter %g: want a share from 0 to 1", *jpegLighter)
 	case *jpegLighter > 0 && !*strength:
 		return usagef("-jpeg-lighter is for -strength networks")
-	case *grid && (!*strength || *jpegQ == ""):
-		return usagef("-grid is for -strength networks trained with -jpeg")
 	case *valJPEG < 0 || *valJPEG > 100:
 		return usagef("-val-jpeg %d: want a JPEG quality from 1 to 100", *valJPEG)
 	case *valJPEG > 0 && (!*strength || *val == ""):
@@ -164,12 +160,11 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	}
 	o.ValJPEG = *valJPEG
 	o.Strength = *strength
-	o.Grid = *grid
 	cfg, err := core.Preset(o.Preset, o.Scale, o.Residual)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	cfg.Strength, cfg.Grid = o.Strength, o.Grid
+	cfg.Strength = o.Strength
 	// The flags' names for core.Config's values ("" is the default).
 	if cfg.Activation, err = choose("act", *act, map[string]string{"relu": "", "prelu": "prelu"}); err != nil {
 		return err
@@ -695,13 +690,6 @@ func (t *trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 			plane := in[ch*nIn+i*side*side:][:side*side]
 			for j := range plane {
 				plane[j] = sp.strength
-			}
-		}
-		if cfg.Grid {
-			planes := make([]float32, 2*side*side)
-			core.GridPlanes(planes, side, side, t.data.gridOrigin(sp))
-			for g := range 2 {
-				copy(in[(ch+1+g)*nIn+i*side*side:][:side*side], planes[g*side*side:][:side*side])
 			}
 		}
 		// The target of a low-resolution network: its residual over the

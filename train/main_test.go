@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image"
-	"image/draw"
 	"image/jpeg"
 	"image/png"
 	"os"
@@ -60,8 +58,6 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg", "30-90", "-jpeg-lighter", "0.2"}, 2, "-jpeg-lighter is for -strength"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg-lighter", "2"}, 2, "-jpeg-lighter 2"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "50"}, 2, "-val-jpeg needs -val and -strength"},
-		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg", "30-90", "-grid"}, 2, "-grid is for -strength networks trained with -jpeg"},
-		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-strength", "-grid", "-preset", "ecb-m4c16"}, 2, "-grid is for -strength networks trained with -jpeg"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "101"}, 2, "-val-jpeg 101"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-act", "gelu"}, 2, "-act \"gelu\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "nearest"}, 2, "-anchor \"nearest\""},
@@ -441,48 +437,6 @@ func TestUpscaleBatch(t *testing.T) {
 	}
 }
 
-// TestUpscaleGrid: a network with block-grid inputs enlarges a turned
-// JPEG with the grid of its upright image (core.JPEGGrid), as the page
-// does.
-func TestUpscaleGrid(t *testing.T) {
-	data := t.TempDir()
-	writeNoiseImages(t, data, 2, 72, 72, 13)
-	w := filepath.Join(t.TempDir(), "w.gob")
-	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-grid", "-steps", "2", "-lr", "0.05")...); code != 0 {
-		t.Fatal(e)
-	}
-	const in = "../testdata/rotated-q50.jpg" // 37x22 at q50, EXIF orientation 6
-	out := filepath.Join(t.TempDir(), "up.png")
-	if code, _, e := runCmd("upscale", "-weights", w, "-quiet", in, out); code != 0 {
-		t.Fatal(e)
-	}
-	outFile, _ := os.ReadFile(out)
-	dec, _, err := core.Decode(bytes.NewReader(outFile), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := image.NewNRGBA(dec.Bounds())
-	draw.Draw(got, got.Rect, dec, dec.Bounds().Min, draw.Src)
-	file, _ := os.ReadFile(in)
-	img, _, _ := core.Decode(bytes.NewReader(file), 0)
-	m, _, _ := loadWeightsFile(w)
-	enhance := func(grid image.Point) []uint8 {
-		e := core.NewEnhancer(m, 2)
-		e.Strength, e.Grid = core.StrengthForQuality(50), grid
-		res, err := e.Image(context.Background(), img, 1, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.Pix
-	}
-	if !bytes.Equal(got.Pix, enhance(core.JPEGGrid(file))) {
-		t.Error("upscale differs from the enhancer given the file's grid")
-	}
-	if bytes.Equal(got.Pix, enhance(image.Point{})) {
-		t.Error("upscale equals the enhancer given the stored image's grid: the grid inputs are not read")
-	}
-}
-
 // TestUpscaleDenoise: -denoise auto reads a JPEG's quality and says what
 // it chose; on a PNG it gives exactly what none gives; a model without a
 // strength input refuses a fixed level.
@@ -493,11 +447,24 @@ func TestUpscaleDenoise(t *testing.T) {
 	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
 		t.Fatal(e)
 	}
-	// -val-jpeg validates on clean and JPEG inputs and keeps their mean.
-	code, stdout, e := runCmd(fitArgs(data, filepath.Join(t.TempDir(), "v.gob"), "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength",
+	// -val-jpeg validates on clean and JPEG inputs and keeps their mean;
+	// the JPEG inputs at the strength auto reads from them, as eval does.
+	v := filepath.Join(t.TempDir(), "v.gob")
+	code, stdout, e := runCmd(fitArgs(data, v, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength",
 		"-jpeg-lighter", "0.3", "-val", data, "-val-jpeg", "40", "-steps", "1", "-val-every", "1")...)
-	if code != 0 || !regexp.MustCompile(`val [0-9.]+ dB \(clean [0-9.]+, q40 [0-9.]+\)`).MatchString(stdout) {
-		t.Errorf("fit -val-jpeg: exit %d, %s %s", code, stdout, e)
+	m := regexp.MustCompile(`val [0-9.]+ dB \(clean [0-9.]+, q40 ([0-9.]+)\)`).FindStringSubmatch(stdout)
+	if code != 0 || m == nil {
+		t.Fatalf("fit -val-jpeg: exit %d, %s %s", code, stdout, e)
+	}
+	code, evalOut, e := runCmd("eval", "-weights", v, "-json", "-jpeg", "40", data)
+	var res struct {
+		Sets []setResult `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(evalOut), &res); code != 0 || err != nil || len(res.Sets) != 1 {
+		t.Fatalf("eval: exit %d, %v: %s", code, err, e)
+	}
+	if got := fmt.Sprintf("%.3f", res.Sets[0].Methods["srcnn"].PSNR); got != m[1] {
+		t.Errorf("fit validated q40 at %s dB, eval -jpeg 40 (auto) gives %s", m[1], got)
 	}
 	src, _ := os.Open(filepath.Join(data, "imga.png"))
 	img, _ := png.Decode(src)

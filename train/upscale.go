@@ -249,7 +249,6 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 	if !e.Model.Config.Strength {
 		strength = 0 // this network has no denoise control
 	}
-	e.Grid = core.JPEGGrid(data)
 	if d.auto && strength > 0 {
 		d.report(fmt.Sprintf("%s: JPEG quality about %d: denoise %.2f (%s)", j.in, q, strength, core.DenoiseName(strength)))
 	}

@@ -34,9 +34,8 @@ type Session struct {
 
 type job struct {
 	img      image.Image
-	auto     float32     // the denoise strength auto picks for the file
-	quality  int         // the file's JPEG quality, 0 if it is no JPEG
-	grid     image.Point // where the image starts in the JPEG's block grid (core.JPEGGrid)
+	auto     float32 // the denoise strength auto picks for the file
+	quality  int     // the file's JPEG quality, 0 if it is no JPEG
 	planes   core.Planes
 	enhancer *core.Enhancer
 }
@@ -91,7 +90,7 @@ func (s *Session) Open(id int, file []byte) (OpenInfo, error) {
 		return OpenInfo{}, err
 	}
 	auto, q := core.AutoStrength(file)
-	s.jobs[id] = &job{img: img, auto: auto, quality: q, grid: core.JPEGGrid(file)}
+	s.jobs[id] = &job{img: img, auto: auto, quality: q}
 	return OpenInfo{Size: img.Bounds().Size(), Quality: q, Auto: auto}, nil
 }
 
@@ -137,7 +136,6 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
-	j.enhancer.Grid = j.grid
 	j.planes = j.enhancer.Prepare(j.img)
 	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Opaque: j.planes.Alpha == nil}, nil
 }

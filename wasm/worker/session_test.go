@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -216,13 +216,12 @@ func TestBenchKernelsReportsEveryShape(t *testing.T) {
 	}
 }
 
-// TestSessionDenoise: the worker reads a JPEG's quality and block grid
-// when it opens it, and a model with strength and grid inputs enhances
-// with the strength the setting names (auto: from the file) and the grid
-// of the upright image, as the native path does with them.
+// TestSessionDenoise: the worker reads a JPEG's quality when it opens it,
+// and a model with a strength input enhances with the strength the
+// setting names (auto: from the file), as the native path does with it.
 func TestSessionDenoise(t *testing.T) {
 	cfg, _ := core.Preset("ecb-m4c16", 2, true)
-	cfg.Strength, cfg.Grid = true, true
+	cfg.Strength = true
 	m, err := core.NewECBModel(cfg, rand.New(rand.NewPCG(3, 4)))
 	if err != nil {
 		t.Fatal(err)
@@ -235,21 +234,15 @@ func TestSessionDenoise(t *testing.T) {
 	if err := s.LoadModel("general-x2", wbuf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
-	// 37x22 at q50, stored turned (EXIF orientation 6): the upright
-	// image's grid does not start at (0, 0).
-	file, err := os.ReadFile("../../testdata/rotated-q50.jpg")
-	if err != nil {
+	var file bytes.Buffer
+	if err := jpeg.Encode(&file, noiseImage(40, 30, false), &jpeg.Options{Quality: 50}); err != nil {
 		t.Fatal(err)
 	}
-	grid := core.JPEGGrid(file)
-	if grid == (image.Point{}) {
-		t.Fatalf("the test file's grid starts at %v: it tests nothing", grid)
-	}
-	opened, err := s.Open(1, file)
+	opened, err := s.Open(1, file.Bytes())
 	if err != nil || opened.Quality != 50 || opened.Auto != core.StrengthForQuality(50) {
 		t.Fatalf("open: %+v, %v", opened, err)
 	}
-	img, _, _ := core.Decode(bytes.NewReader(file), 0)
+	img, _, _ := core.Decode(bytes.NewReader(file.Bytes()), 0)
 	for _, tc := range []struct {
 		setting string
 		want    float32
@@ -263,7 +256,7 @@ func TestSessionDenoise(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := core.NewEnhancer(m.Plain(), 2)
-		e.Strength, e.Grid = tc.want, grid
+		e.Strength = tc.want
 		want, _ := e.Image(context.Background(), img, 1, nil)
 		if !bytes.Equal(got.Pix, want.Pix) {
 			t.Errorf("%s: the worker's result differs from the native one", tc.setting)
@@ -290,7 +283,7 @@ func TestSessionDenoise(t *testing.T) {
 		}
 		got, _ := s.enhanceAll(context.Background(), 1, info)
 		e := core.NewEnhancer(tc.model, 2)
-		e.Strength, e.Grid = tc.strength, grid
+		e.Strength = tc.strength
 		want, _ := e.Image(context.Background(), img, 1, nil)
 		if !bytes.Equal(got.Pix, want.Pix) {
 			t.Errorf("pair, %s: not the network core.ForStrength picks", tc.setting)
