@@ -148,8 +148,7 @@ type convLayer struct {
 	in, out, k int
 	weight     []float32
 	bias       []float32
-	slope      []float32        // PReLU's per output channel; nil for ReLU
-	wino       *winogradFilters // inference's F(2,3) weights, made on first use
+	slope      []float32 // PReLU's per output channel; nil for ReLU
 }
 
 // directMaxOut is the widest layer that runs as a direct convolution rather

@@ -83,7 +83,7 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 	if f == nil {
 		f = newInferer(e.Model)
 	}
-	out = f.run(x, h, w, edgesOf(ext, hrW, hrH), ext.Min.X).crop(inner)
+	out = f.run(x, h, w, edgesOf(ext, hrW, hrH)).crop(inner)
 	e.pool.Put(f)
 	return out, bicubic
 }
@@ -118,7 +118,7 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 	if f == nil {
 		f = newInferer(e.Model)
 	}
-	net := f.run(x, h, w, edgesOf(ext, lrW, lrH), ext.Min.X)
+	net := f.run(x, h, w, edgesOf(ext, lrW, lrH))
 	off := ext.Min.Add(net.rect.Min) // the image's cell of net's pixel (0, 0)
 	out = make([]Plane, len(lr))
 	residual, repeat := e.Model.Config.Residual, e.Model.Config.RepeatAnchor()

@@ -37,13 +37,6 @@ type maps struct {
 	w, h          int
 	rect          image.Rectangle // where the maps lie, in the coordinates of the network's input
 	channels      int
-	x0            int // the image column of x = 0 in rect's coordinates
-}
-
-// scratch is a layer's working memory, kept between tiles.
-type scratch struct {
-	cols []float32 // im2col
-	u, m []float32 // Winograd's transformed inputs and products
 }
 
 // pixel returns the index of pixel (x, y) of channel c.
@@ -93,7 +86,7 @@ func (m maps) extend(b border) {
 func withBorder(dst []float32, src maps, b border, stride int) maps {
 	w, h := src.w+b.l+b.r, src.h+b.t+b.b
 	out := maps{data: grow(dst, src.channels*h*stride), plane: h * stride, stride: stride, w: w, h: h,
-		rect: image.Rect(src.rect.Min.X-b.l, src.rect.Min.Y-b.t, src.rect.Max.X+b.r, src.rect.Max.Y+b.b), channels: src.channels, x0: src.x0}
+		rect: image.Rect(src.rect.Min.X-b.l, src.rect.Min.Y-b.t, src.rect.Max.X+b.r, src.rect.Max.Y+b.b), channels: src.channels}
 	for c := 0; c < src.channels; c++ {
 		for y := 0; y < src.h; y++ {
 			copy(out.data[out.pixel(c, b.l, b.t+y):][:src.w], src.data[src.pixel(c, 0, y):][:src.w])
@@ -106,16 +99,15 @@ func withBorder(dst []float32, src maps, b border, stride int) maps {
 // valid computes the layer's valid convolution of in into out (grown as
 // needed and returned with the maps), through its activation (ReLU, or
 // PReLU with its slopes) when activate is set,
-// with a replicated border b around it for the next layer. Whichever
-// kernel runs, each output is bias + (the sum of its products in
-// weight-row order), or for a layer that uses Winograd (on maps of an even
-// stride) bias + its F(2,3) formula, so all kernels give identical numbers.
-func (l *convLayer) valid(in maps, b border, out []float32, activate bool, s *scratch) maps {
+// with a replicated border b around it for the next layer. Whichever path
+// runs, each output is bias + (the sum of its products in weight-row
+// order), so all paths give identical numbers.
+func (l *convLayer) valid(in maps, b border, out []float32, activate bool, scratch *[]float32) maps {
 	// ReLU runs inside the kernels; PReLU after them.
 	withReLU := activate && l.slope == nil
 	k := l.k
 	oh, ow := in.h-k+1, in.w-k+1
-	res := maps{stride: in.stride, w: ow + b.l + b.r, h: oh + b.t + b.b, channels: l.out, x0: in.x0}
+	res := maps{stride: in.stride, w: ow + b.l + b.r, h: oh + b.t + b.b, channels: l.out}
 	if res.w > res.stride {
 		panic("core: a layer's border does not fit its stride")
 	}
@@ -137,11 +129,6 @@ func (l *convLayer) valid(in maps, b border, out []float32, activate bool, s *sc
 		}
 	}
 	switch {
-	case l.usesWinograd() && in.stride%2 == 0:
-		l.winograd(in, in.x0+r.Min.X, n, res.data[at:], res.plane, s)
-		if withReLU {
-			relu(res.data)
-		}
 	case l.narrow() && !narrowByGEMM:
 		// Narrow layers: one weight at a time over whole rows of the map.
 		for o := 0; o < l.out; o++ {
@@ -164,8 +151,8 @@ func (l *convLayer) valid(in maps, b border, out []float32, activate bool, s *sc
 		// The im2col matrix, gathered from the offsets, and the GEMM,
 		// which adds each sum into out once: starting out at the bias gives
 		// bias + sum.
-		s.cols = grow(s.cols, kk*n)
-		cols := s.cols
+		*scratch = grow(*scratch, kk*n)
+		cols := *scratch
 		for p, off := range boff {
 			copy(cols[p*n:][:n], in.data[off:][:n])
 		}
@@ -191,10 +178,9 @@ func (l *convLayer) valid(in maps, b border, out []float32, activate bool, s *sc
 
 // inferer holds an inference's buffers so that tiles can reuse them.
 type inferer struct {
-	layers       []convLayer
-	residual     bool
-	a, b, padded []float32
-	scratch      scratch
+	layers                []convLayer
+	residual              bool
+	a, b, padded, scratch []float32
 }
 
 func newInferer(m *Model) *inferer {
@@ -202,26 +188,21 @@ func newInferer(m *Model) *inferer {
 }
 
 // run returns the network's output for x, the tight h x w planes of a
-// region whose sides e lie on the image border and whose left column is
-// the image's column x0. The output covers the
+// region whose sides e lie on the image border. The output covers the
 // region less the network's radius on its other sides; its data is the
 // inferer's own, overwritten by the next call.
-func (f *inferer) run(x []float32, h, w int, e edges, x0 int) maps {
+func (f *inferer) run(x []float32, h, w int, e edges) maps {
 	channels := len(x) / (h * w)
-	cur := maps{data: x, plane: h * w, stride: w, w: w, h: h, rect: image.Rect(0, 0, w, h), channels: channels, x0: x0}
+	cur := maps{data: x, plane: h * w, stride: w, w: w, h: h, rect: image.Rect(0, 0, w, h), channels: channels}
 	// One stride for all layers, wide enough for the widest border.
 	maxR := 0
 	for _, l := range f.layers {
 		maxR = max(maxR, l.k/2)
 	}
-	// A region with a border side, or of odd width, starts in a copy at
-	// that stride made even (with the first layer's border, none for a 1x1
-	// layer); one without keeps x's. Winograd's pairs need an even stride.
-	wide := borderFor(e, maxR)
-	stride := w + wide.l + wide.r
-	stride += stride % 2
-	if wide != (border{}) || stride != w {
-		cur = withBorder(f.padded, cur, borderFor(e, f.layers[0].k/2), stride)
+	// A region with a border side starts in a copy at that stride (with the
+	// first layer's border, none for a 1x1 layer); one without keeps x's.
+	if wide := borderFor(e, maxR); wide != (border{}) {
+		cur = withBorder(f.padded, cur, borderFor(e, f.layers[0].k/2), w+wide.l+wide.r)
 		f.padded = cur.data
 	}
 	for i := range f.layers {
@@ -263,7 +244,7 @@ func (m maps) crop(r image.Rectangle) []Plane {
 // Infer runs the network on one pre-upsampled h x w image x ([channels][h*w])
 // and returns the output in a new slice.
 func (m *Model) Infer(x []float32, h, w int) []float32 {
-	out := newInferer(m).run(x, h, w, allEdges, 0)
+	out := newInferer(m).run(x, h, w, allEdges)
 	var res []float32
 	for _, p := range out.crop(image.Rect(0, 0, w, h)) {
 		res = append(res, p.Pix...)

@@ -21,11 +21,11 @@ func sameConv(l *convLayer, in []float32, g convGeom, e edges, withReLU bool) []
 			img = append(img, in[c*g.pixels()+b*g.plane():][:g.plane()]...)
 		}
 		m := maps{data: img, plane: g.plane(), stride: g.w, w: g.w, h: g.h, rect: image.Rect(0, 0, g.w, g.h), channels: l.in}
-		var s scratch
+		var scratch []float32
 		if b := borderFor(e, l.k/2); b != (border{}) {
 			m = withBorder(nil, m, b, m.w+b.l+b.r)
 		}
-		res := l.valid(m, border{}, nil, withReLU, &s)
+		res := l.valid(m, border{}, nil, withReLU, &scratch)
 		outs = append(outs, res.crop(res.rect))
 	}
 	var flat []float32
@@ -161,15 +161,14 @@ func BenchmarkLayer(b *testing.B) {
 		l := convLayer{in: s.in, out: s.out, k: s.k, weight: randSlice(rng, s.out*s.in*s.k*s.k), bias: randSlice(rng, s.out)}
 		in := maps{data: randSlice(rng, s.in*side*side), plane: side * side, stride: side, w: side, h: side,
 			rect: image.Rect(0, 0, side, side), channels: s.in}
-		var out []float32
-		var sc scratch
+		var out, scratch []float32
 		r := l.k / 2
 		// In a network each layer writes the next one's border around its
 		// output; here the border is made once, outside the timing.
 		padded := withBorder(nil, in, border{r, r, r, r}, side+2*r)
 		b.Run(s.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				out = l.valid(padded, border{}, out, false, &sc).data
+				out = l.valid(padded, border{}, out, false, &scratch).data
 			}
 			b.ReportMetric(2*float64(s.in*s.out*s.k*s.k*side*side)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
