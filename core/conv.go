@@ -252,6 +252,10 @@ func unshiftAxpy(a float32, src, dst []float32, s int) {
 }
 
 // axpyGo adds a*x into y with Go's rounding.
+// Axpy adds a*x to y, element by element (y holds at least len(x)), with
+// the fastest kernel this CPU has and Go's rounding (a product, then a sum).
+func Axpy(a float32, x, y []float32) { axpy(a, x, y) }
+
 func axpyGo(a float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {

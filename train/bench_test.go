@@ -23,7 +23,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, preset := range []string{"srcnn-915", "vdsr16-8"} {
 		b.Run(preset, func(b *testing.B) {
 			cfg, _ := core.Preset(preset, 2, true)
-			ds, err := openDataset([]string{dir}, 2, 48, cfg.Channels, jpegBand{}, 1<<26, func(string) {})
+			ds, err := openDataset([]string{dir}, 2, 48, cfg.Channels, jpegBand{}, degradeBand{}, 1<<26, func(string) {})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -110,13 +110,16 @@ func BenchmarkMakePatch(b *testing.B) {
 		name  string
 		scale int
 		jpeg  jpegBand
+		deg   degradeBand
 	}{
-		{"x2-clean", 2, jpegBand{}}, {"x2-jpeg", 2, jpegBand{Lo: 30, Hi: 95}},
-		{"x3-clean", 3, jpegBand{}}, {"x3-jpeg", 3, jpegBand{Lo: 30, Hi: 95}},
+		{"x2-clean", 2, jpegBand{}, degradeBand{}}, {"x2-jpeg", 2, jpegBand{Lo: 30, Hi: 95}, degradeBand{}},
+		{"x3-clean", 3, jpegBand{}, degradeBand{}}, {"x3-jpeg", 3, jpegBand{Lo: 30, Hi: 95}, degradeBand{}},
+		{"x4-jpeg", 4, jpegBand{Lo: 30, Hi: 95}, degradeBand{}}, {"x4-degrade", 4, jpegBand{}, degradeBand{On: true, Clean: 0.05}},
+		{"x2-degrade", 2, jpegBand{}, degradeBand{On: true, Clean: 0.05}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			patch := 48 * tc.scale
-			ds, err := openDataset([]string{dir}, tc.scale, patch, 1, tc.jpeg, 1<<28, func(string) {})
+			ds, err := openDataset([]string{dir}, tc.scale, patch, 1, tc.jpeg, tc.deg, 1<<28, func(string) {})
 			if err != nil {
 				b.Fatal(err)
 			}

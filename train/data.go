@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/degrade"
 )
 
 // imageExts are the file endings the data set reads.
@@ -94,7 +95,17 @@ type dataset struct {
 	lowRes   bool // the network's input is the low-resolution patch
 	repeat   bool // the anchor is the low-resolution patch repeated, not its bicubic enlargement
 	jpeg     jpegBand
+	degrade  degradeBand
 	cache    *planeCache
+}
+
+// degradeBand says how training inputs are degraded by the real-photo
+// model (package degrade): a share Clean of the patches is the clean
+// bicubic shrink at strength 0, the others draw a severity uniformly from
+// 0 to 1, which is the strength the network is told. The zero value is off.
+type degradeBand struct {
+	On    bool
+	Clean float64
 }
 
 // jpegBand says how training inputs are degraded by JPEG: a share Clean of
@@ -120,20 +131,24 @@ type patchSpec struct {
 	quality        int
 	strength       float32
 	gridX, gridY   int
+	seed           uint64 // the degradation chain's, with -degrade
 }
 
 // openDataset lists the images and checks each one by decoding it once; an
 // unreadable or too small image is skipped with a warning.
-func openDataset(dirs []string, scale, patch, channels int, jpeg jpegBand, cacheBytes int64, warn func(string)) (*dataset, error) {
+func openDataset(dirs []string, scale, patch, channels int, jpeg jpegBand, deg degradeBand, cacheBytes int64, warn func(string)) (*dataset, error) {
 	files, err := listImages(dirs)
 	if err != nil {
 		return nil, err
 	}
-	d := &dataset{scale: scale, patch: patch, margin: 4 * scale, channels: channels, jpeg: jpeg,
+	d := &dataset{scale: scale, patch: patch, margin: 4 * scale, channels: channels, jpeg: jpeg, degrade: deg,
 		cache: newPlaneCache(cacheBytes)}
-	if jpeg.on() {
+	if jpeg.on() && deg.On {
+		return nil, fmt.Errorf("JPEG degradation and the real-photo degradation are one or the other (the latter includes JPEG)")
+	}
+	if jpeg.on() || deg.On {
 		if channels != 1 {
-			return nil, fmt.Errorf("JPEG degradation is for networks on Y")
+			return nil, fmt.Errorf("degraded inputs are for networks on Y")
 		}
 		// Room for shifting the block grid by up to 7 LR pixels, with the
 		// bicubic support of the patch still inside the JPEG.
@@ -187,6 +202,12 @@ func (d *dataset) sample(rng *rand.Rand) patchSpec {
 		}
 		spec.gridX, spec.gridY = rng.IntN(8), rng.IntN(8)
 	}
+	if d.degrade.On {
+		if rng.Float64() >= d.degrade.Clean {
+			spec.strength = float32(1 - rng.Float64()) // (0, 1]
+		}
+		spec.seed = rng.Uint64()
+	}
 	return spec
 }
 
@@ -194,7 +215,7 @@ func (d *dataset) sample(rng *rand.Rand) patchSpec {
 // the LR image is made as a JPEG (from RGB, as a real one is), else the
 // model's.
 func (d *dataset) cacheChannels() int {
-	if d.jpeg.on() {
+	if d.jpeg.on() || d.degrade.On {
 		return 4
 	}
 	return d.channels
@@ -229,10 +250,16 @@ func (d *dataset) make(s patchSpec, in, anchor, target []float32) error {
 		}
 	}
 	hrs, lrs := crops, make([]core.Plane, len(crops))
-	if d.jpeg.on() {
+	switch {
+	case d.degrade.On && s.strength > 0:
+		chain := degrade.Draw(rand.New(rand.NewPCG(s.seed, 0)), s.strength, d.scale, need, need)
+		hrs, lrs = crops[3:], []core.Plane{lumaOf(chain.Apply(crops[:3]))}
+	case d.degrade.On:
+		hrs, lrs = crops[3:], []core.Plane{core.Resize(crops[3], need/d.scale, need/d.scale, core.Bicubic)}
+	case d.jpeg.on():
 		hrs = crops[3:]
 		lrs = []core.Plane{d.jpegLR(crops[:3], crops[3], s)}
-	} else {
+	default:
 		for c, crop := range crops {
 			lrs[c] = core.Resize(crop, need/d.scale, need/d.scale, core.Bicubic)
 		}

@@ -14,7 +14,7 @@ import (
 func TestJPEGDegradation(t *testing.T) {
 	dir := t.TempDir()
 	writeNoiseImages(t, dir, 1, 200, 200, 11)
-	ds, err := openDataset([]string{dir}, 2, 48, 1, jpegBand{Lo: 5, Hi: 5}, 1<<24, func(string) {})
+	ds, err := openDataset([]string{dir}, 2, 48, 1, jpegBand{Lo: 5, Hi: 5}, degradeBand{}, 1<<24, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,8 @@ type setResult struct {
 	Scale   int              `json:"scale"`
 	Images  int              `json:"images"`
 	Methods map[string]score `json:"methods"`
-	JPEG    int              `json:"jpeg,omitempty"` // the LR images' JPEG quality, if any
+	JPEG    int              `json:"jpeg,omitempty"`  // the LR images' JPEG quality, if any
+	Pairs   bool             `json:"pairs,omitempty"` // given LR/HR pairs, not shrunk here
 }
 
 // methodOrder is the order methods are printed in.
@@ -48,13 +49,58 @@ type evalOptions struct {
 
 	strength float32 // the denoise strength when auto is false
 	auto     bool    // the strength auto reads from the LR file: from -jpeg's quality, else 0
+	pairs    bool    // the images are the HR halves of given pairs (see evalSet)
+}
+
+// isPairs reports whether a folder holds given pairs: LR/ and HR/ folders.
+func isPairs(dir string) bool {
+	lr, err1 := os.Stat(filepath.Join(dir, "LR"))
+	hr, err2 := os.Stat(filepath.Join(dir, "HR"))
+	return err1 == nil && err2 == nil && lr.IsDir() && hr.IsDir()
+}
+
+// givenPair reads the LR image of an HR image of a pair (same name in the
+// sibling LR folder), and crops the HR planes to its size times the scale.
+// It returns the strength auto reads from the LR file.
+func givenPair(hrPath string, hr []core.Plane, scale int) (hrCrop, lr []core.Plane, strength float32, err error) {
+	lrPath := filepath.Join(filepath.Dir(filepath.Dir(hrPath)), "LR", filepath.Base(hrPath))
+	data, err := os.ReadFile(lrPath)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("its LR image: %v", err)
+	}
+	img, _, err := core.Decode(bytes.NewReader(data), 0)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("%s: %v", lrPath, err)
+	}
+	lr = imagePlanes(img, len(hr))
+	w, h := lr[0].W*scale, lr[0].H*scale
+	if hr[0].W < w || hr[0].H < h {
+		return nil, nil, 0, fmt.Errorf("%dx%d is smaller than its LR image (%dx%d) at x%d", hr[0].W, hr[0].H, lr[0].W, lr[0].H, scale)
+	}
+	for _, p := range hr {
+		hrCrop = append(hrCrop, crop(p, w, h))
+	}
+	strength, _ = core.AutoStrength(data)
+	return hrCrop, lr, strength, nil
 }
 
 // evalSet evaluates every image of a folder as the literature does: crop the
 // high-resolution image to a multiple of the scale, shrink it with MATLAB's
 // bicubic, enlarge it back with each method, round to 8-bit levels, and
 // compare Y with `scale` pixels shaved from each border.
+//
+// A folder with LR/ and HR/ folders in it holds given pairs instead (real
+// low- and high-resolution photos of one scene, with the same file names):
+// the LR image is enlarged as it is and compared with its HR image, cropped
+// to the LR size times the scale.
 func evalSet(dir string, o evalOptions) (setResult, error) {
+	pairs := isPairs(dir)
+	if pairs {
+		if o.jpeg > 0 {
+			return setResult{}, fmt.Errorf("%s holds given LR/HR pairs: -jpeg is for sets shrunk here", dir)
+		}
+		dir = filepath.Join(dir, "HR")
+	}
 	files, err := listImages([]string{dir})
 	if err != nil {
 		return setResult{}, err
@@ -62,7 +108,12 @@ func evalSet(dir string, o evalOptions) (setResult, error) {
 	if len(files) == 0 {
 		return setResult{}, fmt.Errorf("no images in %s", dir)
 	}
-	res := setResult{Name: filepath.Base(filepath.Clean(dir)), Scale: o.scale, Images: len(files), Methods: map[string]score{}, JPEG: o.jpeg}
+	name := filepath.Base(filepath.Clean(dir))
+	if pairs {
+		name = filepath.Base(filepath.Dir(dir))
+	}
+	o.pairs = pairs
+	res := setResult{Name: name, Scale: o.scale, Images: len(files), Methods: map[string]score{}, JPEG: o.jpeg, Pairs: pairs}
 	for _, f := range files {
 		scores, err := evalImage(f, o)
 		if err != nil {
@@ -94,11 +145,20 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 	}
 	hr := make([]core.Plane, len(planes))
 	lr := make([]core.Plane, len(planes))
-	for c, p := range planes {
-		hr[c] = crop(p, w, h)
-		lr[c] = core.Resize(hr[c], w/s, h/s, core.Bicubic)
+	var fileStrength float32 // what auto reads from the LR file
+	if o.pairs {
+		if hr, lr, fileStrength, err = givenPair(path, planes, s); err != nil {
+			return nil, err
+		}
+		w, h = hr[0].W, hr[0].H
+	} else {
+		for c, p := range planes {
+			hr[c] = crop(p, w, h)
+			lr[c] = core.Resize(hr[c], w/s, h/s, core.Bicubic)
+		}
 	}
 	if o.jpeg > 0 {
+		fileStrength = core.StrengthForQuality(o.jpeg)
 		if lr, err = jpegLR(path, w, h, s, o.jpeg, channels); err != nil {
 			return nil, err
 		}
@@ -114,10 +174,7 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 		} else if m == "srcnn" && o.model != nil {
 			strength := o.strength
 			if o.auto {
-				strength = 0
-				if o.jpeg > 0 {
-					strength = core.StrengthForQuality(o.jpeg) // what auto reads from such a file
-				}
+				strength = fileStrength
 			}
 			e := core.NewEnhancer(core.ForStrength(o.model, o.denoise, strength), s)
 			e.Strength = strength
@@ -375,6 +432,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		lrAs := ""
 		if r.JPEG > 0 {
 			lrAs = fmt.Sprintf(", LR saved as JPEG q%d", r.JPEG)
+		}
+		if r.Pairs {
+			lrAs = ", given LR/HR pairs"
 		}
 		fmt.Fprintf(stdout, "%s x%d (%d images%s)\n  %-9s %8s %8s\n", r.Name, r.Scale, r.Images, lrAs, "method", "PSNR-Y", "SSIM-Y")
 		for _, name := range methodOrder {

@@ -50,6 +50,9 @@ type fitOptions struct {
 	JPEG        jpegBand
 	Strength    bool // the network reads the denoise strength as one more input
 	ValJPEG     int  // > 0: validation also on LR images saved as JPEG at this quality
+	Degrade     degradeBand
+	ValPairs    string // validation also on these given LR/HR pairs, at ValStrength
+	ValStrength float32
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -97,6 +100,10 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	jpegLighter := fs.Float64("jpeg-lighter", 0, "with -jpeg -strength: the share of degraded inputs saved at a higher quality than the strength they are given says (or clean)")
 	valJPEG := fs.Int("val-jpeg", 0, "with -strength: validate on the LR images saved as JPEG at this quality too (train eval -jpeg), and keep the weights with the best mean of the clean and the JPEG PSNR")
 	strength := fs.Bool("strength", false, "the network reads the denoise strength as one more input plane (0 for clean patches, core.StrengthForQuality for JPEG ones); ecb-* presets")
+	deg := fs.Bool("degrade", false, "with -strength: degrade the LR inputs with the real-photo model (blur, resizing, noise, JPEG in two rounds; package degrade) at a severity drawn from 0 to 1, which is the strength the network reads")
+	degClean := fs.Float64("degrade-clean", 0.05, "with -degrade: the share of inputs left as the clean bicubic shrink, at strength 0")
+	valPairs := fs.String("val-pairs", "", "with -strength and -val: validate on this folder of given LR/HR pairs too (train eval's pairs), at -val-strength, and keep the weights with the best mean of -val's and its PSNR")
+	valStrength := fs.Float64("val-strength", 0.5, "with -val-pairs: the strength the network is given on them")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
 	cacheMB := fs.Int("cache-mb", 512, "memory for decoded training images, in MiB")
@@ -151,6 +158,23 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-val-jpeg %d: want a JPEG quality from 1 to 100", *valJPEG)
 	case *valJPEG > 0 && (!*strength || *val == ""):
 		return usagef("-val-jpeg needs -val and -strength")
+	case *deg && (!*strength || *jpegQ != ""):
+		return usagef("-degrade needs -strength, and is instead of -jpeg")
+	case !(*degClean >= 0 && *degClean <= 1):
+		return usagef("-degrade-clean %g: want a share from 0 to 1", *degClean)
+	case *valPairs != "" && (!*strength || *val == "" || *valJPEG > 0):
+		return usagef("-val-pairs needs -val and -strength, and is instead of -val-jpeg")
+	case !(*valStrength >= 0 && *valStrength <= 1):
+		return usagef("-val-strength %g: want a strength from 0 to 1", *valStrength)
+	}
+	if *valPairs != "" && !isPairs(*valPairs) {
+		return usagef("-val-pairs %s: want a folder with LR/ and HR/ folders in it", *valPairs)
+	}
+	if *deg {
+		o.Degrade = degradeBand{On: true, Clean: *degClean}
+	}
+	if *valPairs != "" {
+		o.ValPairs, o.ValStrength = *valPairs, float32(*valStrength)
 	}
 	if *jpegQ != "" {
 		if _, err := fmt.Sscanf(*jpegQ, "%d-%d", &o.JPEG.Lo, &o.JPEG.Hi); err != nil || o.JPEG.Lo < 1 || o.JPEG.Hi > 100 || o.JPEG.Lo > o.JPEG.Hi {
@@ -188,7 +212,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	}
 
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
-	ds, err := openDataset(o.Data, o.Scale, o.Patch, cfg.Channels, o.JPEG, int64(*cacheMB)<<20, func(s string) { logf("warning: %s", s) })
+	ds, err := openDataset(o.Data, o.Scale, o.Patch, cfg.Channels, o.JPEG, o.Degrade, int64(*cacheMB)<<20, func(s string) { logf("warning: %s", s) })
 	if err != nil {
 		return err
 	}
@@ -572,6 +596,15 @@ func (t *trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error 
 		}
 		q := r.Methods["srcnn"].PSNR
 		valJPEG = fmt.Sprintf(" (clean %.3f, q%d %.3f)", psnr, t.opts.ValJPEG, q)
+		psnr = (psnr + q) / 2
+	}
+	if t.opts.ValPairs != "" {
+		r, err := evalSet(t.opts.ValPairs, evalOptions{scale: t.opts.Scale, model: t.model, methods: []string{"srcnn"}, strength: t.opts.ValStrength})
+		if err != nil {
+			return fmt.Errorf("validation: %v", err)
+		}
+		q := r.Methods["srcnn"].PSNR
+		valJPEG = fmt.Sprintf(" (clean %.3f, %s at %.2f %.3f)", psnr, r.Name, t.opts.ValStrength, q)
 		psnr = (psnr + q) / 2
 	}
 	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f dB%s  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
