@@ -38,6 +38,8 @@ import (
 	"golang.org/x/image/webp"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 // chromium returns the browser to drive, or skips the test.
@@ -216,7 +218,7 @@ func benchPhoto(t testing.TB, dir, name string, w, h int) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, _, err := core.Decode(bytes.NewReader(data), 0)
+		img, _, err := imaging.Decode(bytes.NewReader(data), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,14 +305,14 @@ func downloadFrom(t *testing.T, b *browser, selector string) ([]byte, string, er
 }
 
 // nativeUpscale is `train upscale`'s path: decode, enhance, the NRGBA it encodes.
-func nativeUpscale(t *testing.T, m *core.Model, scale int, path string, strength float32) *image.NRGBA {
+func nativeUpscale(t *testing.T, m *network.Model, scale int, path string, strength float32) *image.NRGBA {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	img, _, err := core.Decode(f, 0)
+	img, _, err := imaging.Decode(f, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +355,7 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 type matchCase struct {
 	name             string
 	shipAs           string
-	model, companion *core.Model
+	model, companion *network.Model
 	jpeg             int
 	denoise          string
 	strength         float32
@@ -361,12 +363,12 @@ type matchCase struct {
 
 // widenedWithStrength returns a copy of a low-resolution network that also
 // reads a strength plane, with weights on it, so that the strength shows.
-func widenedWithStrength(t *testing.T, m *core.Model) *core.Model {
+func widenedWithStrength(t *testing.T, m *network.Model) *network.Model {
 	t.Helper()
 	cfg := m.Config
 	cfg.Strength = true
 	w := m.Plain()
-	wf := core.WeightsFile{Config: cfg, Scale: cfg.Shuffle}
+	wf := network.WeightsFile{Config: cfg, Scale: cfg.Shuffle}
 	for i := range cfg.Layers {
 		k, b := w.Kernel(i)
 		if i == 0 { // insert the strength's 3x3 taps after each filter's Y taps
@@ -667,7 +669,7 @@ func median(xs []float64) float64 {
 
 // serveModel serves the site with m as the general x2 weights until the
 // test ends.
-func serveModel(t *testing.T, m *core.Model) *httptest.Server {
+func serveModel(t *testing.T, m *network.Model) *httptest.Server {
 	t.Helper()
 	weights := t.TempDir()
 	writeWeights(t, weights, "general-x2.gob", m, 2)
@@ -1338,7 +1340,7 @@ func TestBrowserFormats(t *testing.T) {
 		// JPEG is Go's encoder in the worker, as the command line's.
 		if tc.format == "jpeg" {
 			var native bytes.Buffer
-			if err := core.EncodeQuality(&native, want, "jpeg", 80); err != nil || !bytes.Equal(native.Bytes(), data) {
+			if err := imaging.EncodeQuality(&native, want, "jpeg", 80); err != nil || !bytes.Equal(native.Bytes(), data) {
 				t.Errorf("the page's JPEG differs from the command line's at quality 80 (%v)", err)
 			}
 		}
@@ -1370,7 +1372,7 @@ func TestBrowserExactSize(t *testing.T) {
 	if err != nil || name != "photo-250x167.png" {
 		t.Fatalf("download %s: %v", name, err)
 	}
-	want := core.ResizeNRGBA(nativeUpscale(t, model, 2, in, 0), 250, 167)
+	want := imaging.ResizeNRGBA(nativeUpscale(t, model, 2, in, 0), 250, 167)
 	if got.Bounds() != want.Bounds() {
 		t.Fatalf("size %v, want %v", got.Bounds(), want.Bounds())
 	}

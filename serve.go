@@ -35,7 +35,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/network"
 	"github.com/srcnn-web/upscaler/weights"
 )
 
@@ -127,6 +127,35 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
+// wasmSourceDirs lists the folders of this module's packages the wasm
+// programs are built from (go list -deps for js/wasm), so that training
+// code, which they never import, does not rebuild them.
+func wasmSourceDirs(root string) ([]string, error) {
+	args := []string{"list", "-deps", "-f", "{{if not .Standard}}{{.Dir}}{{end}}"}
+	for _, pkg := range wasmPrograms {
+		args = append(args, pkg)
+	}
+	cmd := exec.Command(goTool(), args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing the wasm programs' packages: %v", err)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, d := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if d == abs || strings.HasPrefix(d, abs+string(filepath.Separator)) {
+			dirs = append(dirs, d)
+		}
+	}
+	sort.Strings(dirs)
+	return dirs, nil
+}
+
 // sourceStamp hashes what the wasm programs are built from.
 func sourceStamp(root string) (string, error) {
 	h := sha256.New()
@@ -138,23 +167,27 @@ func sourceStamp(root string) (string, error) {
 		}
 		h.Write(data)
 	}
-	for _, dir := range []string{"core", "wasm"} {
-		err := filepath.WalkDir(filepath.Join(root, dir), func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() || strings.HasSuffix(p, "_test.go") {
-				return err
-			}
-			if ext := filepath.Ext(p); ext == ".go" || ext == ".s" {
-				data, err := os.ReadFile(p)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(p), len(data))
-				h.Write(data)
-			}
-			return nil
-		})
+	dirs, err := wasmSourceDirs(root)
+	if err != nil {
+		return "", err
+	}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return "", err
+		}
+		for _, e := range entries {
+			name := e.Name()
+			if e.IsDir() || strings.HasSuffix(name, "_test.go") || (filepath.Ext(name) != ".go" && filepath.Ext(name) != ".s") {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				return "", err
+			}
+			rel, _ := filepath.Rel(root, filepath.Join(dir, name))
+			fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(data))
+			h.Write(data)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -225,7 +258,7 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 		if err != nil {
 			return nil, err
 		}
-		model, wf, err := core.LoadWeights(bytes.NewReader(data))
+		model, wf, err := network.LoadWeights(bytes.NewReader(data))
 		if err != nil {
 			logf("warning: not serving %s: %v", e.File, err)
 			continue

@@ -18,8 +18,7 @@ import (
 	"testing"
 
 	"github.com/andybalholm/brotli"
-
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 // testSite builds the wasm programs (once, cached by their stamp) and
@@ -44,11 +43,11 @@ var (
 
 // tinyModel is a small network the tests train nothing with: it only has
 // to be the same model in the page and natively.
-func tinyModel(t testing.TB, seed uint64) *core.Model {
+func tinyModel(t testing.TB, seed uint64) *network.Model {
 	t.Helper()
-	cfg := core.Config{Preset: "tiny", Channels: 1, Residual: true,
-		Layers: []core.Layer{{Size: 5, Filters: 16}, {Size: 1, Filters: 8}, {Size: 3, Filters: 1}}}
-	m, err := core.NewModel(cfg, rand.New(rand.NewPCG(seed, 3)))
+	cfg := network.Config{Preset: "tiny", Channels: 1, Residual: true,
+		Layers: []network.Layer{{Size: 5, Filters: 16}, {Size: 1, Filters: 8}, {Size: 3, Filters: 1}}}
+	m, err := network.NewModel(cfg, rand.New(rand.NewPCG(seed, 3)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,11 +59,11 @@ func tinyModel(t testing.TB, seed uint64) *core.Model {
 
 // tinyLowResModel is a small network at the input's resolution (x2,
 // depth-to-space, bicubic anchor), trained as re-parameterized layers.
-func tinyLowResModel(t testing.TB, seed uint64) *core.Model {
+func tinyLowResModel(t testing.TB, seed uint64) *network.Model {
 	t.Helper()
-	cfg := core.Config{Preset: "tiny-lr", Channels: 1, Residual: true, Shuffle: 2,
-		Layers: []core.Layer{{Size: 3, Filters: 8}, {Size: 3, Filters: 8}, {Size: 3, Filters: 4}}}
-	m, err := core.NewECBModel(cfg, rand.New(rand.NewPCG(seed, 4)))
+	cfg := network.Config{Preset: "tiny-lr", Channels: 1, Residual: true, Shuffle: 2,
+		Layers: []network.Layer{{Size: 3, Filters: 8}, {Size: 3, Filters: 8}, {Size: 3, Filters: 4}}}
+	m, err := network.NewECBModel(cfg, rand.New(rand.NewPCG(seed, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,10 +76,10 @@ func tinyLowResModel(t testing.TB, seed uint64) *core.Model {
 }
 
 // writeWeights saves m as dir/name.
-func writeWeights(t testing.TB, dir, name string, m *core.Model, scale int) {
+func writeWeights(t testing.TB, dir, name string, m *network.Model, scale int) {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := core.SaveWeights(&buf, m, scale, core.TrainingInfo{}); err != nil {
+	if err := network.SaveWeights(&buf, m, scale, network.TrainingInfo{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644); err != nil {
@@ -94,7 +93,7 @@ func TestServer(t *testing.T) {
 	writeWeights(t, weights, "portrait-x3.gob", tinyModel(t, 2), 2) // wrong scale: not served
 	// Trained without validation: its validation PSNR is NaN.
 	var noVal bytes.Buffer
-	if err := core.SaveWeights(&noVal, tinyLowResModel(t, 3), 2, core.TrainingInfo{ValPSNR: math.NaN()}); err != nil {
+	if err := network.SaveWeights(&noVal, tinyLowResModel(t, 3), 2, network.TrainingInfo{ValPSNR: math.NaN()}); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(weights, "portrait-x2.gob"), noVal.Bytes(), 0o644)
@@ -233,6 +232,27 @@ func TestServer(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: status %d, want 304", res.StatusCode)
+	}
+}
+
+// TestWasmSourceDirs: the wasm programs' build stamp reads the folders of
+// the packages they import, and not the training code's.
+func TestWasmSourceDirs(t *testing.T) {
+	dirs, err := wasmSourceDirs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(".")
+	has := map[string]bool{}
+	for _, d := range dirs {
+		rel, _ := filepath.Rel(abs, d)
+		has[filepath.ToSlash(rel)] = true
+	}
+	for dir, want := range map[string]bool{"core": true, "core/network": true, "core/kernels": true, "core/imaging": true,
+		"wasm/worker": true, "wasm/viewer": true, "wasm/simd": true, "core/training": false, "core/degrade": false, "train": false} {
+		if has[dir] != want {
+			t.Errorf("%s among the wasm sources: %v, want %v (all: %v)", dir, has[dir], want, dirs)
+		}
 	}
 }
 

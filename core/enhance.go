@@ -7,6 +7,9 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 // DefaultTile is the side, in output pixels, of the tiles an image is cut into.
@@ -18,18 +21,18 @@ const DefaultTile = 256
 // exactly while memory stays bounded by the tile size. It is safe for
 // concurrent use.
 type Enhancer struct {
-	Model *Model // nil: bicubic only
+	Model *network.Model // nil: bicubic only
 	Scale int
 	Tile  int // output tile side; 0 means DefaultTile
 	// Strength is the denoise strength (0-1) fed to a model that takes
 	// one (Config.Strength); other models ignore it.
 	Strength float32
 
-	pool sync.Pool // *inferer
+	pool sync.Pool // *Inferer
 }
 
 // NewEnhancer returns an enhancer for a model trained at scale.
-func NewEnhancer(m *Model, scale int) *Enhancer {
+func NewEnhancer(m *network.Model, scale int) *Enhancer {
 	return &Enhancer{Model: m, Scale: scale}
 }
 
@@ -56,11 +59,11 @@ func (e *Enhancer) Tiles(w, h int) []image.Rectangle {
 // low-resolution planes lr ([channels], the model's channels), whose
 // output is hrW x hrH, and the bicubic enlargement over r that the network
 // started from.
-func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []Plane) {
+func (e *Enhancer) Region(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
 	if e.Model == nil {
-		out = make([]Plane, len(lr))
+		out = make([]imaging.Plane, len(lr))
 		for c := range lr {
-			out[c] = ResizeRegion(lr[c], hrW, hrH, Bicubic, r)
+			out[c] = imaging.ResizeRegion(lr[c], hrW, hrH, imaging.Bicubic, r)
 		}
 		return out, out
 	}
@@ -70,20 +73,20 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 	rad := e.Model.Config.Radius()
 	ext := image.Rect(r.Min.X-rad, r.Min.Y-rad, r.Max.X+rad, r.Max.Y+rad).Intersect(image.Rect(0, 0, hrW, hrH))
 	w, h := ext.Dx(), ext.Dy()
-	x := ResizeRegion(lr[0], hrW, hrH, Bicubic, ext).Pix
+	x := imaging.ResizeRegion(lr[0], hrW, hrH, imaging.Bicubic, ext).Pix
 	if len(lr) > 1 {
 		x = slices.Grow(x, (len(lr)-1)*w*h)
 		for _, p := range lr[1:] {
-			x = append(x, ResizeRegion(p, hrW, hrH, Bicubic, ext).Pix...)
+			x = append(x, imaging.ResizeRegion(p, hrW, hrH, imaging.Bicubic, ext).Pix...)
 		}
 	}
 	inner := r.Sub(ext.Min) // r inside ext
 	bicubic = cropPlanes(x, w, h, len(lr), inner)
-	f, _ := e.pool.Get().(*inferer)
+	f, _ := e.pool.Get().(*network.Inferer)
 	if f == nil {
-		f = newInferer(e.Model)
+		f = network.NewInferer(e.Model)
 	}
-	out = f.run(x, h, w, edgesOf(ext, hrW, hrH)).crop(inner)
+	out = f.Run(x, h, w, network.EdgesOf(ext, hrW, hrH)).Crop(inner)
 	e.pool.Put(f)
 	return out, bicubic
 }
@@ -93,7 +96,7 @@ func (e *Enhancer) Region(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bic
 // radius, depth-to-space spreads each cell's outputs over its s x s
 // output pixels, and the anchor is added: the bicubic enlargement, or the
 // input pixel itself for the repeated-input anchor.
-func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []Plane) {
+func (e *Enhancer) regionLowRes(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
 	s, rad := e.Model.Config.Shuffle, e.Model.Config.Radius()
 	lrW, lrH := lr[0].W, lr[0].H
 	cells := image.Rect(r.Min.X/s, r.Min.Y/s, (r.Max.X+s-1)/s, (r.Max.Y+s-1)/s)
@@ -110,32 +113,32 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 			x = append(x, e.Strength)
 		}
 	}
-	bicubic = make([]Plane, len(lr))
+	bicubic = make([]imaging.Plane, len(lr))
 	for c := range lr {
-		bicubic[c] = ResizeRegion(lr[c], hrW, hrH, Bicubic, r)
+		bicubic[c] = imaging.ResizeRegion(lr[c], hrW, hrH, imaging.Bicubic, r)
 	}
-	f, _ := e.pool.Get().(*inferer)
+	f, _ := e.pool.Get().(*network.Inferer)
 	if f == nil {
-		f = newInferer(e.Model)
+		f = network.NewInferer(e.Model)
 	}
-	net := f.run(x, h, w, edgesOf(ext, lrW, lrH))
-	off := ext.Min.Add(net.rect.Min) // the image's cell of net's pixel (0, 0)
-	out = make([]Plane, len(lr))
+	net := f.Run(x, h, w, network.EdgesOf(ext, lrW, lrH))
+	off := ext.Min.Add(net.Rect.Min) // the image's cell of net's pixel (0, 0)
+	out = make([]imaging.Plane, len(lr))
 	residual, repeat := e.Model.Config.Residual, e.Model.Config.RepeatAnchor()
 	var base [8]int // per dx, where this output row's cells start in net
 	for c := range out {
-		o := NewPlane(r.Dx(), r.Dy())
+		o := imaging.NewPlane(r.Dx(), r.Dy())
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			cy, dy := y/s, y%s
 			for dx := range s {
-				base[dx] = net.pixel(c*s*s+dy*s+dx, -off.X, cy-off.Y)
+				base[dx] = net.Pixel(c*s*s+dy*s+dx, -off.X, cy-off.Y)
 			}
 			row := o.Pix[(y-r.Min.Y)*o.W:][:o.W]
 			anchor := bicubic[c].Pix[(y-r.Min.Y)*o.W:][:o.W]
 			input := lr[c].Pix[cy*lrW:][:lrW]
 			cx, dx := r.Min.X/s, r.Min.X%s
 			for i := range row {
-				v := net.data[base[dx]+cx]
+				v := net.Data[base[dx]+cx]
 				switch {
 				case repeat:
 					v += input[cx]
@@ -156,10 +159,10 @@ func (e *Enhancer) regionLowRes(lr []Plane, hrW, hrH int, r image.Rectangle) (ou
 
 // cropPlanes copies rectangle r out of n planes of w x h stored one after
 // the other.
-func cropPlanes(data []float32, w, h, n int, r image.Rectangle) []Plane {
-	out := make([]Plane, n)
+func cropPlanes(data []float32, w, h, n int, r image.Rectangle) []imaging.Plane {
+	out := make([]imaging.Plane, n)
 	for c := range out {
-		out[c] = NewPlane(r.Dx(), r.Dy())
+		out[c] = imaging.NewPlane(r.Dx(), r.Dy())
 		for row := 0; row < r.Dy(); row++ {
 			copy(out[c].Pix[row*r.Dx():][:r.Dx()], data[c*w*h+(r.Min.Y+row)*w+r.Min.X:][:r.Dx()])
 		}
@@ -211,11 +214,11 @@ feed:
 
 // Planes upscales low-resolution planes in the model's channels and returns
 // the output planes (unclamped floats).
-func (e *Enhancer) Planes(ctx context.Context, lr []Plane, workers int, progress func(done, total int)) ([]Plane, error) {
+func (e *Enhancer) Planes(ctx context.Context, lr []imaging.Plane, workers int, progress func(done, total int)) ([]imaging.Plane, error) {
 	hrW, hrH := lr[0].W*e.Scale, lr[0].H*e.Scale
-	out := make([]Plane, len(lr))
+	out := make([]imaging.Plane, len(lr))
 	for c := range out {
-		out[c] = NewPlane(hrW, hrH)
+		out[c] = imaging.NewPlane(hrW, hrH)
 	}
 	err := e.forTiles(ctx, hrW, hrH, workers, progress, func(r image.Rectangle) {
 		reg, _ := e.Region(lr, hrW, hrH, r)
@@ -233,8 +236,8 @@ func (e *Enhancer) Planes(ctx context.Context, lr []Plane, workers int, progress
 
 // Prepare splits an image into the planes the enhancer works on: Y, Cb, Cr
 // for a Y model (or none), R, G, B for an RGB model, and alpha if any.
-func (e *Enhancer) Prepare(img image.Image) Planes {
-	return Split(img, e.Model != nil && e.Model.Config.Channels == 3)
+func (e *Enhancer) Prepare(img image.Image) imaging.Planes {
+	return imaging.Split(img, e.Model != nil && e.Model.Config.Channels == 3)
 }
 
 // OutputSize returns the size of the output for an input of w x h.
@@ -244,45 +247,24 @@ func (e *Enhancer) OutputSize(w, h int) (int, int) { return w * e.Scale, h * e.S
 // planes of an input image and writes them into dst, an NRGBA image the
 // size of the whole output (or at least covering r). The network runs on Y
 // (or RGB); Cb, Cr and alpha are enlarged with bicubic.
-func (e *Enhancer) RenderTile(p Planes, r image.Rectangle, dst *image.NRGBA) {
+func (e *Enhancer) RenderTile(p imaging.Planes, r image.Rectangle, dst *image.NRGBA) {
 	hrW, hrH := e.OutputSize(p.C[0].W, p.C[0].H)
-	var enh [3]Plane
+	var enh [3]imaging.Plane
 	if p.RGB {
 		o, _ := e.Region(p.C[:], hrW, hrH, r)
 		copy(enh[:], o)
 	} else {
 		o, _ := e.Region(p.C[:1], hrW, hrH, r)
 		enh[0] = o[0]
-		enh[1] = ResizeRegion(p.C[1], hrW, hrH, Bicubic, r)
-		enh[2] = ResizeRegion(p.C[2], hrW, hrH, Bicubic, r)
+		enh[1] = imaging.ResizeRegion(p.C[1], hrW, hrH, imaging.Bicubic, r)
+		enh[2] = imaging.ResizeRegion(p.C[2], hrW, hrH, imaging.Bicubic, r)
 	}
-	var alpha *Plane
+	var alpha *imaging.Plane
 	if p.Alpha != nil {
-		a := ResizeRegion(*p.Alpha, hrW, hrH, Bicubic, r)
+		a := imaging.ResizeRegion(*p.Alpha, hrW, hrH, imaging.Bicubic, r)
 		alpha = &a
 	}
-	writeRGBA(dst, r, enh, alpha, p.RGB)
-}
-
-// writeRGBA converts planes over r to 8-bit pixels of dst.
-func writeRGBA(dst *image.NRGBA, r image.Rectangle, planes [3]Plane, alpha *Plane, rgb bool) {
-	w := r.Dx()
-	for y := 0; y < r.Dy(); y++ {
-		row := dst.Pix[dst.PixOffset(r.Min.X, r.Min.Y+y):][:4*w]
-		for x := 0; x < w; x++ {
-			i := y*w + x
-			px := row[4*x : 4*x+4 : 4*x+4]
-			if rgb {
-				px[0], px[1], px[2] = to8(float64(planes[0].Pix[i])*255), to8(float64(planes[1].Pix[i])*255), to8(float64(planes[2].Pix[i])*255)
-			} else {
-				px[0], px[1], px[2] = YCbCrToRGB(planes[0].Pix[i], planes[1].Pix[i], planes[2].Pix[i])
-			}
-			px[3] = 255
-			if alpha != nil {
-				px[3] = to8(float64(alpha.Pix[i]) * 255)
-			}
-		}
-	}
+	imaging.WriteNRGBA(dst, r, enh, alpha, p.RGB)
 }
 
 // Image upscales a whole image: the command line's path and, tile by tile

@@ -5,6 +5,9 @@ import (
 	"image"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 // BenchmarkEnhance reports output megapixels per second for x2 on a
@@ -13,8 +16,8 @@ import (
 // ecb presets, one worker and all cores.
 func BenchmarkEnhance(b *testing.B) {
 	for _, preset := range []string{"srcnn-915", "vdsr16-8", "ecb-m4c16", "ecb-m4c24", "ecb-m4c32"} {
-		cfg, _ := Preset(preset, 2, true)
-		m, _ := NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
+		cfg, _ := network.Preset(preset, 2, true)
+		m, _ := network.NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
 		img := image.NewNRGBA(image.Rect(0, 0, 256, 256))
 		rng := rand.New(rand.NewPCG(2, 2))
 		for i := range img.Pix {
@@ -45,16 +48,16 @@ func BenchmarkEnhance(b *testing.B) {
 func BenchmarkWriteRGBA(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
 	const side = 256
-	var planes [3]Plane
+	var planes [3]imaging.Plane
 	for c := range planes {
-		planes[c] = NewPlane(side, side)
+		planes[c] = imaging.NewPlane(side, side)
 		for i := range planes[c].Pix {
 			planes[c].Pix[i] = float32(16+rng.IntN(220)) / 255
 		}
 	}
 	dst := image.NewNRGBA(image.Rect(0, 0, side, side))
 	for i := 0; i < b.N; i++ {
-		writeRGBA(dst, dst.Rect, planes, nil, false)
+		imaging.WriteNRGBA(dst, dst.Rect, planes, nil, false)
 	}
 	b.ReportMetric(side*side*float64(b.N)/b.Elapsed().Seconds()/1e6, "MP/s")
 }
@@ -64,13 +67,13 @@ func BenchmarkWriteRGBA(b *testing.B) {
 // every tile of the page needs it three times (Y with its halo, Cb, Cr).
 func BenchmarkResizeRegion(b *testing.B) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	src := NewPlane(512, 512)
+	src := imaging.NewPlane(512, 512)
 	for i := range src.Pix {
 		src.Pix[i] = rng.Float32()
 	}
 	r := image.Rect(256, 256, 512, 512)
 	for i := 0; i < b.N; i++ {
-		ResizeRegion(src, 1024, 1024, Bicubic, r)
+		imaging.ResizeRegion(src, 1024, 1024, imaging.Bicubic, r)
 	}
 	b.ReportMetric(float64(r.Dx()*r.Dy())*float64(b.N)/b.Elapsed().Seconds()/1e6, "MP/s")
 }

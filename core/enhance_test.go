@@ -7,11 +7,14 @@ import (
 	"image/color"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
-func smallModel(t testing.TB, cfg Config, seed uint64) *Model {
+func smallModel(t testing.TB, cfg network.Config, seed uint64) *network.Model {
 	t.Helper()
-	m, err := NewModel(cfg, rand.New(rand.NewPCG(seed, 1)))
+	m, err := network.NewModel(cfg, rand.New(rand.NewPCG(seed, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,10 +26,10 @@ func smallModel(t testing.TB, cfg Config, seed uint64) *Model {
 	return m
 }
 
-func randomPlanes(rng *rand.Rand, n, w, h int) []Plane {
-	ps := make([]Plane, n)
+func randomPlanes(rng *rand.Rand, n, w, h int) []imaging.Plane {
+	ps := make([]imaging.Plane, n)
 	for c := range ps {
-		ps[c] = NewPlane(w, h)
+		ps[c] = imaging.NewPlane(w, h)
 		for i := range ps[c].Pix {
 			ps[c].Pix[i] = float32(rng.Float64())
 		}
@@ -34,20 +37,20 @@ func randomPlanes(rng *rand.Rand, n, w, h int) []Plane {
 	return ps
 }
 
-var tinyY = Config{Preset: "tiny-y", Channels: 1, Residual: true, Layers: []Layer{{5, 8}, {1, 4}, {3, 1}}}
-var tinyRGB = Config{Preset: "tiny-rgb", Channels: 3, Layers: []Layer{{3, 8}, {3, 3}}}
+var tinyY = network.Config{Preset: "tiny-y", Channels: 1, Residual: true, Layers: []network.Layer{{Size: 5, Filters: 8}, {Size: 1, Filters: 4}, {Size: 3, Filters: 1}}}
+var tinyRGB = network.Config{Preset: "tiny-rgb", Channels: 3, Layers: []network.Layer{{Size: 3, Filters: 8}, {Size: 3, Filters: 3}}}
 
 // tinyLR is a network at the input's resolution for a scale.
-func tinyLR(scale int) Config {
-	return Config{Preset: fmt.Sprintf("tiny-lr-x%d", scale), Channels: 1, Residual: true, Shuffle: scale,
-		Layers: []Layer{{3, 8}, {1, 4}, {3, scale * scale}}}
+func tinyLR(scale int) network.Config {
+	return network.Config{Preset: fmt.Sprintf("tiny-lr-x%d", scale), Channels: 1, Residual: true, Shuffle: scale,
+		Layers: []network.Layer{{Size: 3, Filters: 8}, {Size: 1, Filters: 4}, {Size: 3, Filters: scale * scale}}}
 }
 
 // tinyStrength is tinyLR(2) with a strength input.
-var tinyStrength = func() Config { c := tinyLR(2); c.Preset, c.Strength = "tiny-strength", true; return c }()
+var tinyStrength = func() network.Config { c := tinyLR(2); c.Preset, c.Strength = "tiny-strength", true; return c }()
 
 // tinyPReLURepeat is tinyLR(3) with PReLU and the repeated-input anchor.
-var tinyPReLURepeat = func() Config {
+var tinyPReLURepeat = func() network.Config {
 	c := tinyLR(3)
 	c.Preset, c.Activation, c.Anchor = "tiny-prelu-repeat", "prelu", "repeat"
 	return c
@@ -57,14 +60,14 @@ var tinyPReLURepeat = func() Config {
 // bicubic, the network on the bicubic enlargement; for one at the input's
 // resolution, the network on the input, depth-to-space written out pixel
 // by pixel, plus the bicubic enlargement.
-func referenceOutput(m *Model, lr []Plane, scale int, strength float32) [][]float32 {
+func referenceOutput(m *network.Model, lr []imaging.Plane, scale int, strength float32) [][]float32 {
 	cfg := m.Config
 	w, h := lr[0].W, lr[0].H
 	hrW, hrH := w*scale, h*scale
 	var x, up []float32
 	for _, p := range lr {
 		x = append(x, p.Pix...)
-		up = append(up, Resize(p, hrW, hrH, Bicubic).Pix...)
+		up = append(up, imaging.Resize(p, hrW, hrH, imaging.Bicubic).Pix...)
 	}
 	if cfg.Strength {
 		for range w * h {
@@ -102,7 +105,7 @@ func referenceOutput(m *Model, lr []Plane, scale int, strength float32) [][]floa
 func TestTiledEqualsWhole(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, tc := range []struct {
-		cfg    Config
+		cfg    network.Config
 		scales []int
 	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}, {tinyPReLURepeat, []int{3}}} {
 		cfg := tc.cfg
@@ -230,5 +233,54 @@ func TestOpaqueImageStaysOpaqueAndGrey(t *testing.T) {
 				t.Fatalf("pixel (%d,%d) = %v, want flat grey", x, y, c)
 			}
 		}
+	}
+}
+
+// TestStrengthInputStartsNeutral: a network given a strength input and
+// copied from a clean one (the strength's weights at zero) gives the clean
+// network's output exactly, at any strength; changing the strength's
+// weights then changes it.
+func TestStrengthInputStartsNeutral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	cfg, _ := network.Preset("ecb-m4c16", 2, true)
+	clean, err := network.NewECBModel(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Strength = true
+	m, err := network.NewECBModel(cfg, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.Branches {
+		if !m.Branches[i].CopyFrom(clean.Branches[i]) {
+			t.Fatalf("layer %d not copied", i)
+		}
+	}
+	lr := randomPlanes(rng, 1, 11, 9)
+	want, _ := NewEnhancer(clean, 2).Planes(context.Background(), lr, 1, nil)
+	for _, s := range []float32{0, 0.5, 1} {
+		e := NewEnhancer(m, 2)
+		e.Strength = s
+		got, _ := e.Planes(context.Background(), lr, 1, nil)
+		for i, v := range want[0].Pix {
+			if got[0].Pix[i] != v {
+				t.Fatalf("strength %g: pixel %d %g, clean network %g", s, i, got[0].Pix[i], v)
+			}
+		}
+	}
+	w3 := m.Branches[0].W3.Value().Data().F32()
+	for o := 0; o < m.Branches[0].Out; o++ {
+		w3[o*2*9+9+4] = 0.5 // the strength's centre tap
+	}
+	e := NewEnhancer(m, 2)
+	e.Strength = 1
+	got, _ := e.Planes(context.Background(), lr, 1, nil)
+	same := true
+	for i, v := range want[0].Pix {
+		same = same && got[0].Pix[i] == v
+	}
+	if same {
+		t.Error("the strength input has no effect")
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"image/jpeg"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/metrics"
+	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training"
 	"github.com/srcnn-web/upscaler/weights"
 )
 
@@ -41,9 +44,9 @@ var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn"}
 // evalOptions says what evalSet measures.
 type evalOptions struct {
 	scale   int
-	model   *core.Model // nil: interpolations only
-	denoise *core.Model // the JPEG-aware network for -jpeg inputs, if any (core.ForStrength)
-	methods []string    // subset of methodOrder
+	model   *network.Model // nil: interpolations only
+	denoise *network.Model // the JPEG-aware network for -jpeg inputs, if any (core.ForStrength)
+	methods []string       // subset of methodOrder
 	ssim    bool
 	jpeg    int // > 0: the LR image is saved as JPEG at this quality first
 
@@ -62,23 +65,23 @@ func isPairs(dir string) bool {
 // givenPair reads the LR image of an HR image of a pair (same name in the
 // sibling LR folder), and crops the HR planes to its size times the scale.
 // It returns the strength auto reads from the LR file.
-func givenPair(hrPath string, hr []core.Plane, scale int) (hrCrop, lr []core.Plane, strength float32, err error) {
+func givenPair(hrPath string, hr []imaging.Plane, scale int) (hrCrop, lr []imaging.Plane, strength float32, err error) {
 	lrPath := filepath.Join(filepath.Dir(filepath.Dir(hrPath)), "LR", filepath.Base(hrPath))
 	data, err := os.ReadFile(lrPath)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("its LR image: %v", err)
 	}
-	img, _, err := core.Decode(bytes.NewReader(data), 0)
+	img, _, err := imaging.Decode(bytes.NewReader(data), 0)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("%s: %v", lrPath, err)
 	}
-	lr = imagePlanes(img, len(hr))
+	lr = training.ImagePlanes(img, len(hr))
 	w, h := lr[0].W*scale, lr[0].H*scale
 	if hr[0].W < w || hr[0].H < h {
 		return nil, nil, 0, fmt.Errorf("%dx%d is smaller than its LR image (%dx%d) at x%d", hr[0].W, hr[0].H, lr[0].W, lr[0].H, scale)
 	}
 	for _, p := range hr {
-		hrCrop = append(hrCrop, crop(p, w, h))
+		hrCrop = append(hrCrop, p.Crop(w, h))
 	}
 	strength, _ = core.AutoStrength(data)
 	return hrCrop, lr, strength, nil
@@ -101,7 +104,7 @@ func evalSet(dir string, o evalOptions) (setResult, error) {
 		}
 		dir = filepath.Join(dir, "HR")
 	}
-	files, err := listImages([]string{dir})
+	files, err := training.ListImages([]string{dir})
 	if err != nil {
 		return setResult{}, err
 	}
@@ -134,7 +137,7 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 	if o.model != nil {
 		channels = o.model.Config.Channels
 	}
-	planes, err := loadPlanes(path, channels)
+	planes, err := training.LoadPlanes(path, channels)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +146,8 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 	if w < 2*s+1 || h < 2*s+1 {
 		return nil, fmt.Errorf("%dx%d is too small to evaluate at x%d", planes[0].W, planes[0].H, s)
 	}
-	hr := make([]core.Plane, len(planes))
-	lr := make([]core.Plane, len(planes))
+	hr := make([]imaging.Plane, len(planes))
+	lr := make([]imaging.Plane, len(planes))
 	var fileStrength float32 // what auto reads from the LR file
 	if o.pairs {
 		if hr, lr, fileStrength, err = givenPair(path, planes, s); err != nil {
@@ -153,8 +156,8 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 		w, h = hr[0].W, hr[0].H
 	} else {
 		for c, p := range planes {
-			hr[c] = crop(p, w, h)
-			lr[c] = core.Resize(hr[c], w/s, h/s, core.Bicubic)
+			hr[c] = p.Crop(w, h)
+			lr[c] = imaging.Resize(hr[c], w/s, h/s, imaging.Bicubic)
 		}
 	}
 	if o.jpeg > 0 {
@@ -163,13 +166,13 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 			return nil, err
 		}
 	}
-	kernels := map[string]core.Kernel{"nearest": core.Nearest, "bilinear": core.Bilinear, "bicubic": core.Bicubic}
+	kernels := map[string]imaging.Kernel{"nearest": imaging.Nearest, "bilinear": imaging.Bilinear, "bicubic": imaging.Bicubic}
 	out := map[string]score{}
 	for _, m := range o.methods {
-		var up []core.Plane
+		var up []imaging.Plane
 		if k, ok := kernels[m]; ok {
 			for _, p := range lr {
-				up = append(up, core.Resize(p, w, h, k))
+				up = append(up, imaging.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
 			strength := o.strength
@@ -185,13 +188,13 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 		} else {
 			continue
 		}
-		got, want := lumaOf(up), lumaOf(hr)
+		got, want := imaging.Luma8(up), imaging.Luma8(hr)
 		var sc score
-		if sc.PSNR, err = core.PSNR(want, got, s); err != nil {
+		if sc.PSNR, err = metrics.PSNR(want, got, s); err != nil {
 			return nil, err
 		}
 		if o.ssim {
-			if sc.SSIM, err = core.SSIM(want, got, s); err != nil {
+			if sc.SSIM, err = metrics.SSIM(want, got, s); err != nil {
 				return nil, err
 			}
 		}
@@ -204,16 +207,16 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 // the high-resolution crop shrunk in RGB, rounded to 8 bits, saved as a
 // JPEG at quality (4:2:0, as Go's encoder writes colour) and decoded; it
 // returns the planes the model works on (Y, or R, G, B).
-func jpegLR(path string, w, h, scale, quality, channels int) ([]core.Plane, error) {
-	rgb, err := loadPlanes(path, 3)
+func jpegLR(path string, w, h, scale, quality, channels int) ([]imaging.Plane, error) {
+	rgb, err := training.LoadPlanes(path, 3)
 	if err != nil {
 		return nil, err
 	}
 	img := image.NewNRGBA(image.Rect(0, 0, w/scale, h/scale))
 	for c, p := range rgb {
-		small := core.Resize(crop(p, w, h), w/scale, h/scale, core.Bicubic)
+		small := imaging.Resize(p.Crop(w, h), w/scale, h/scale, imaging.Bicubic)
 		for i, v := range small.Pix {
-			img.Pix[4*i+c] = uint8(to255(v))
+			img.Pix[4*i+c] = uint8(imaging.Round8(v))
 		}
 	}
 	for i := 3; i < len(img.Pix); i += 4 {
@@ -227,39 +230,7 @@ func jpegLR(path string, w, h, scale, quality, channels int) ([]core.Plane, erro
 	if err != nil {
 		return nil, err
 	}
-	return imagePlanes(dec, channels), nil
-}
-
-// lumaOf rounds planes to 8-bit levels, as saving an image does, and returns
-// their Y: the plane itself for Y, MATLAB's rounded Y of R, G, B otherwise.
-func lumaOf(ps []core.Plane) core.Plane {
-	if len(ps) == 1 {
-		return quantize(ps[0])
-	}
-	y := core.NewPlane(ps[0].W, ps[0].H)
-	for i := range y.Pix {
-		r, g, b := to255(ps[0].Pix[i]), to255(ps[1].Pix[i]), to255(ps[2].Pix[i])
-		y.Pix[i] = float32(math.Round(16+(65.481*r+128.553*g+24.966*b)/255) / 255)
-	}
-	return y
-}
-
-func to255(v float32) float64 { return math.Round(math.Min(255, math.Max(0, float64(v)*255))) }
-
-func quantize(p core.Plane) core.Plane {
-	q := core.NewPlane(p.W, p.H)
-	for i, v := range p.Pix {
-		q.Pix[i] = float32(to255(v) / 255)
-	}
-	return q
-}
-
-func crop(p core.Plane, w, h int) core.Plane {
-	out := core.NewPlane(w, h)
-	for y := 0; y < h; y++ {
-		copy(out.Pix[y*w:][:w], p.Pix[y*p.W:][:w])
-	}
-	return out
+	return training.ImagePlanes(dec, channels), nil
 }
 
 // modelChoice is the -scale, -model and -weights flags that eval and
@@ -304,18 +275,18 @@ func (c modelChoice) source() string {
 // load reads the chosen weights (the -weights file, or the shipped ones
 // embedded in the program) and checks that they were trained for the
 // chosen scale.
-func (c modelChoice) load() (*core.Model, error) {
-	var m *core.Model
-	var wf *core.WeightsFile
+func (c modelChoice) load() (*network.Model, error) {
+	var m *network.Model
+	var wf *network.WeightsFile
 	var err error
 	if *c.weights != "" {
-		m, wf, err = loadWeightsFile(*c.weights)
+		m, wf, err = network.LoadWeightsFile(*c.weights)
 	} else {
 		var data []byte
 		if data, err = weights.Read(*c.model, *c.scale); err != nil {
 			return nil, errNoShippedModel{err}
 		}
-		m, wf, err = core.LoadWeights(bytes.NewReader(data))
+		m, wf, err = network.LoadWeights(bytes.NewReader(data))
 	}
 	if err != nil {
 		return nil, err
@@ -329,14 +300,14 @@ func (c modelChoice) load() (*core.Model, error) {
 // loadDenoise reads the JPEG-aware weights that take over at denoise
 // strengths above 0: the -denoise-weights file, or without -weights the
 // shipped ones where they ship; nil if there are none.
-func (c modelChoice) loadDenoise() (*core.Model, error) {
-	var m *core.Model
-	var wf *core.WeightsFile
+func (c modelChoice) loadDenoise() (*network.Model, error) {
+	var m *network.Model
+	var wf *network.WeightsFile
 	var err error
 	name := *c.denoiseWeights
 	switch {
 	case name != "":
-		m, wf, err = loadWeightsFile(name)
+		m, wf, err = network.LoadWeightsFile(name)
 	case *c.weights != "":
 		return nil, nil
 	default:
@@ -348,7 +319,7 @@ func (c modelChoice) loadDenoise() (*core.Model, error) {
 		if rerr != nil {
 			return nil, rerr
 		}
-		m, wf, err = core.LoadWeights(bytes.NewReader(data))
+		m, wf, err = network.LoadWeights(bytes.NewReader(data))
 	}
 	if err != nil {
 		return nil, err
@@ -364,20 +335,6 @@ func (c modelChoice) loadDenoise() (*core.Model, error) {
 
 // errNoShippedModel is the error for a model and scale that do not ship.
 type errNoShippedModel struct{ error }
-
-// loadWeightsFile reads a weights file, naming it in any error.
-func loadWeightsFile(path string) (*core.Model, *core.WeightsFile, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	m, wf, err := core.LoadWeights(f)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return m, wf, nil
-}
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "[-scale N] [-model general|portrait] [-weights FILE] [-json] DIR...", stderr)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 // runInfo prints what a weights file holds: the network, its cost and how
@@ -17,7 +19,7 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		return usagef("name at least one weights file")
 	}
 	for _, path := range fs.Args() {
-		m, wf, err := loadWeightsFile(path)
+		m, wf, err := network.LoadWeightsFile(path)
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training/trainingtest"
 	"github.com/srcnn-web/upscaler/weights"
 )
 
@@ -38,7 +40,7 @@ func runCmd(args ...string) (int, string, string) {
 
 func TestBadUsage(t *testing.T) {
 	dir := t.TempDir()
-	writeNoiseImages(t, dir, 1, 64, 64, 1)
+	trainingtest.WriteNoiseImages(t, dir, 1, 64, 64, 1)
 	cases := []struct {
 		args []string
 		code int
@@ -87,7 +89,7 @@ func fitArgs(data, out string, extra ...string) []string {
 
 func loadParams(t *testing.T, path string) [][]float32 {
 	t.Helper()
-	m, _, err := loadWeightsFile(path)
+	m, _, err := network.LoadWeightsFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func sameParams(a, b [][]float32) bool {
 
 func TestFitReducesLossAndSkipsCorruptImages(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 3, 48, 48, 2)
+	trainingtest.WriteNoiseImages(t, data, 3, 48, 48, 2)
 	os.WriteFile(filepath.Join(data, "broken.png"), []byte("\x89PNG\r\n\x1a\nnot really"), 0o644)
 	out := filepath.Join(t.TempDir(), "w.gob")
 	code, stdout, stderr := runCmd(fitArgs(data, out, "-steps", "60", "-val-every", "20", "-lr", "3e-3")...)
@@ -141,7 +143,7 @@ func TestFitReducesLossAndSkipsCorruptImages(t *testing.T) {
 // input's resolution (whose checkpoint keeps the branches).
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 2, 40, 40, 3)
+	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 3)
 	for _, kind := range [][]string{nil, {"-preset", "ecb-m4c16", "-loss", "l1"}} {
 		args := func(out string, extra ...string) []string { return fitArgs(data, out, append(extra, kind...)...) }
 		whole := filepath.Join(t.TempDir(), "w.gob")
@@ -170,7 +172,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 // starts from the x2 checkpoint's head and body.
 func TestLowResFit(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 3, 48, 48, 7)
+	trainingtest.WriteNoiseImages(t, data, 3, 48, 48, 7)
 	dir := t.TempDir()
 	x2 := filepath.Join(dir, "x2.gob")
 	for _, tc := range []struct {
@@ -194,7 +196,7 @@ func TestLowResFit(t *testing.T) {
 		if len(psnr) != 2 || !(psnr[1] > psnr[0]) {
 			t.Fatalf("%s: validation PSNR %v: want two reports, rising\n%s", tc.name, psnr, stdout)
 		}
-		m, wf, err := loadWeightsFile(out)
+		m, wf, err := network.LoadWeightsFile(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +216,7 @@ func TestLowResFit(t *testing.T) {
 
 func TestInterruptWritesCheckpointAndResumes(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 2, 40, 40, 4)
+	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 4)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "w.gob")
 	args := fitArgs(data, out, "-steps", "100000", "-val-every", "2")
@@ -264,7 +266,7 @@ func TestInterruptWritesCheckpointAndResumes(t *testing.T) {
 
 func TestNaNGuard(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 2, 40, 40, 5)
+	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 5)
 	out := filepath.Join(t.TempDir(), "w.gob")
 	code, _, stderr := runCmd(fitArgs(data, out, "-steps", "50", "-val-every", "1", "-lr", "1e30", "-residual=false")...)
 	if code != 1 || !strings.Contains(stderr, "the loss became") || !strings.Contains(stderr, "last good checkpoint") {
@@ -274,7 +276,7 @@ func TestNaNGuard(t *testing.T) {
 
 func TestEvalJSONAndUpscale(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 2, 40, 40, 6)
+	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 6)
 	w := filepath.Join(t.TempDir(), "w.gob")
 	if code, _, e := runCmd(fitArgs(data, w, "-steps", "4", "-val-every", "4", "-scale", "2")...); code != 0 {
 		t.Fatal(e)
@@ -378,7 +380,7 @@ func TestEvalJSONAndUpscale(t *testing.T) {
 // are skipped unless -overwrite; -format jpg writes JPEGs.
 func TestUpscaleBatch(t *testing.T) {
 	in := t.TempDir()
-	writeNoiseImages(t, in, 2, 40, 36, 8)
+	trainingtest.WriteNoiseImages(t, in, 2, 40, 36, 8)
 	os.WriteFile(filepath.Join(in, "broken.jpg"), []byte("\xff\xd8\xff\xe0 not a jpeg"), 0o644)
 	os.WriteFile(filepath.Join(in, "readme.txt"), []byte("not an image name"), 0o644)
 	w := filepath.Join(t.TempDir(), "w.gob")
@@ -442,7 +444,7 @@ func TestUpscaleBatch(t *testing.T) {
 // strength input refuses a fixed level.
 func TestUpscaleDenoise(t *testing.T) {
 	data := t.TempDir()
-	writeNoiseImages(t, data, 2, 72, 72, 12)
+	trainingtest.WriteNoiseImages(t, data, 2, 72, 72, 12)
 	w := filepath.Join(t.TempDir(), "w.gob")
 	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
 		t.Fatal(e)
@@ -581,7 +583,7 @@ func TestUpscaleDenoise(t *testing.T) {
 // and name batch outputs by it; a size beyond the model's scale is refused.
 func TestUpscaleExactSize(t *testing.T) {
 	in := t.TempDir()
-	writeNoiseImages(t, in, 2, 40, 36, 13)
+	trainingtest.WriteNoiseImages(t, in, 2, 40, 36, 13)
 	w := filepath.Join(t.TempDir(), "w.gob")
 	if code, _, e := runCmd(fitArgs(in, w, "-steps", "1")...); code != 0 {
 		t.Fatal(e)
@@ -630,7 +632,7 @@ func TestUpscaleExactSize(t *testing.T) {
 // so it upscales from any working directory without -weights.
 func TestUpscaleFromAnotherFolder(t *testing.T) {
 	in := t.TempDir()
-	writeNoiseImages(t, in, 1, 20, 16, 9)
+	trainingtest.WriteNoiseImages(t, in, 1, 20, 16, 9)
 	cmd := exec.Command(os.Args[0], "upscale", "-quiet", "-scale", "3", "imga.png", "out.png")
 	cmd.Dir = in
 	cmd.Env = append(os.Environ(), "TRAIN_TEST_MAIN=1")

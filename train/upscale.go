@@ -16,6 +16,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training"
 )
 
 // upscaleJob is one input image and the file its result goes to.
@@ -24,7 +27,7 @@ type upscaleJob struct{ in, out string }
 func runUpscale(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("upscale", "[flags] IN OUT | IN... FOLDER", stderr)
 	choice := addModelFlags(fs)
-	maxMP := fs.Float64("max-mp", core.DefaultMaxPixels/1e6, "largest input accepted, in megapixels")
+	maxMP := fs.Float64("max-mp", imaging.DefaultMaxPixels/1e6, "largest input accepted, in megapixels")
 	tile := fs.Int("tile", core.DefaultTile, "tile side in output pixels")
 	workers := fs.Int("workers", 0, "parallel tiles (0: all cores)")
 	format := fs.String("format", "png", "output format when writing into a folder: png or jpg")
@@ -49,12 +52,12 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if *quality < 1 || *quality > 100 {
 		return usagef("-quality %d: want 1 to 100", *quality)
 	}
-	folderFormat, err := core.FormatForPath("x." + *format)
+	folderFormat, err := imaging.FormatForPath("x." + *format)
 	if err != nil {
 		return usagef("-format %q: want png or jpg", *format)
 	}
-	if *width < 0 || *height < 0 || *width > core.MaxSide || *height > core.MaxSide {
-		return usagef("-width %d -height %d: want sizes from 1 to %d", *width, *height, core.MaxSide)
+	if *width < 0 || *height < 0 || *width > imaging.MaxSide || *height > imaging.MaxSide {
+		return usagef("-width %d -height %d: want sizes from 1 to %d", *width, *height, imaging.MaxSide)
 	}
 	suffix := fmt.Sprintf("x%d", *choice.scale)
 	switch {
@@ -75,7 +78,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	}
 	// The networks by scale, loaded as images need them: the clean one and
 	// the JPEG-aware one where there is one (core.ForStrength picks).
-	type pair struct{ clean, denoise *core.Model }
+	type pair struct{ clean, denoise *network.Model }
 	pairs := map[int]pair{}
 	enhancer := func(scale int, strength float32) (*core.Enhancer, error) {
 		p, ok := pairs[scale]
@@ -108,7 +111,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		if *choice.weights != "" {
 			scales = []int{*choice.scale}
 		}
-		return core.FitScale(w, h, *width, *height, scales)
+		return imaging.FitScale(w, h, *width, *height, scales)
 	}
 	if *width == 0 && *height == 0 {
 		if _, err := enhancer(*choice.scale, fixed); err != nil {
@@ -121,7 +124,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	failed := 0
 	for i, j := range jobs {
 		outFormat := folderFormat
-		if f, err := core.FormatForPath(j.out); err == nil {
+		if f, err := imaging.FormatForPath(j.out); err == nil {
 			outFormat = f
 		}
 		d := denoiseChoice{fixed: fixed, auto: auto, report: func(msg string) { bar.clear(); fmt.Fprintln(stderr, msg) }}
@@ -156,7 +159,7 @@ func planUpscale(ins []string, out string, suffix string, ext string, overwrite 
 	outIsDir := outErr == nil && st.IsDir()
 	if len(ins) == 1 && !outIsDir && !strings.HasSuffix(out, string(filepath.Separator)) {
 		if st, err := os.Stat(ins[0]); err == nil && !st.IsDir() {
-			if _, err := core.FormatForPath(out); err != nil {
+			if _, err := imaging.FormatForPath(out); err != nil {
 				return nil, err
 			}
 			return []upscaleJob{{ins[0], out}}, nil
@@ -181,7 +184,7 @@ func planUpscale(ins []string, out string, suffix string, ext string, overwrite 
 		}
 		var found []string
 		for _, d := range des {
-			if !d.IsDir() && imageExts[strings.ToLower(filepath.Ext(d.Name()))] {
+			if !d.IsDir() && imaging.IsImageFile(d.Name()) {
 				found = append(found, filepath.Join(in, d.Name()))
 			}
 		}
@@ -230,7 +233,7 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 	if err != nil {
 		return err
 	}
-	img, _, err := core.Decode(bytes.NewReader(data), int(maxMP*1e6))
+	img, _, err := imaging.Decode(bytes.NewReader(data), int(maxMP*1e6))
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
@@ -257,9 +260,9 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
 	if res.Rect.Dx() != outW || res.Rect.Dy() != outH {
-		res = core.ResizeNRGBA(res, outW, outH)
+		res = imaging.ResizeNRGBA(res, outW, outH)
 	}
-	if err := writeAtomic(j.out, func(w io.Writer) error { return core.EncodeQuality(w, res, format, quality) }); err != nil {
+	if err := training.WriteAtomic(j.out, func(w io.Writer) error { return imaging.EncodeQuality(w, res, format, quality) }); err != nil {
 		return fmt.Errorf("%s: %v", j.out, err)
 	}
 	return nil

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
 )
 
 // Chain is one drawn degradation: its stages in order, and the seed its
@@ -18,7 +18,7 @@ type Chain struct {
 
 // Apply runs the chain on a high-resolution crop (R, G, B) and returns the
 // low-resolution planes.
-func (c Chain) Apply(rgb []core.Plane) []core.Plane {
+func (c Chain) Apply(rgb []imaging.Plane) []imaging.Plane {
 	rng := rand.New(rand.NewPCG(c.Seed, 0xde9ade))
 	for _, op := range c.Ops {
 		rgb = op.Apply(rgb, rng)
@@ -37,7 +37,7 @@ func (c Chain) String() string {
 // Clean is the chain of severity 0: MATLAB's bicubic shrink to w x h, as
 // the literature's benchmarks make their inputs.
 func Clean(w, h int) Chain {
-	return Chain{Ops: []Op{Resize{w, h, core.Bicubic}}}
+	return Chain{Ops: []Op{Resize{w, h, imaging.Bicubic}}}
 }
 
 // The ranges at severity 1; a stage's magnitude u is the severity times a
@@ -133,8 +133,8 @@ func drawFactor(rng *rand.Rand, u, shrink, grow float64) float64 {
 }
 
 // drawResizeKernel picks area, bilinear or bicubic resampling.
-func drawResizeKernel(rng *rand.Rand) core.Kernel {
-	return [...]core.Kernel{Area, core.Bilinear, core.Bicubic, core.Bicubic}[rng.IntN(4)]
+func drawResizeKernel(rng *rand.Rand) imaging.Kernel {
+	return [...]imaging.Kernel{Area, imaging.Bilinear, imaging.Bicubic, imaging.Bicubic}[rng.IntN(4)]
 }
 
 // drawSize draws an odd kernel size from at least lo to maxKernel.

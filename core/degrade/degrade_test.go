@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
 )
 
 func TestKernels(t *testing.T) {
@@ -58,18 +58,18 @@ func TestKernels(t *testing.T) {
 // (mirrored), and the edges are replicated.
 func TestBlurApply(t *testing.T) {
 	k := Gaussian(5, 1.3, 0.6, 0.4)
-	flat := core.NewPlane(9, 8)
+	flat := imaging.NewPlane(9, 8)
 	for i := range flat.Pix {
 		flat.Pix[i] = 0.3
 	}
-	for i, v := range k.Apply([]core.Plane{flat})[0].Pix {
+	for i, v := range k.Apply([]imaging.Plane{flat})[0].Pix {
 		if math.Abs(float64(v)-0.3) > 1e-6 {
 			t.Fatalf("flat plane blurred to %g at %d", v, i)
 		}
 	}
-	imp := core.NewPlane(11, 11)
+	imp := imaging.NewPlane(11, 11)
 	imp.Pix[5*11+5] = 1
-	got := k.Apply([]core.Plane{imp})[0]
+	got := k.Apply([]imaging.Plane{imp})[0]
 	for y := 0; y < 5; y++ {
 		for x := 0; x < 5; x++ {
 			want := k.W[(4-y)*5+4-x]
@@ -100,22 +100,22 @@ func TestBlurApply(t *testing.T) {
 	}
 	// A step at the left edge: the replicated border keeps column 0 at
 	// what a blur of a plane extended by its edge gives.
-	step := core.NewPlane(6, 6)
+	step := imaging.NewPlane(6, 6)
 	for y := 0; y < 6; y++ {
 		step.Pix[y*6] = 1
 	}
 	box := Gaussian(3, 100, 100, 0) // nearly a 3x3 box
-	if g := box.Apply([]core.Plane{step})[0].At(0, 2); math.Abs(float64(g)-2.0/3) > 1e-3 {
+	if g := box.Apply([]imaging.Plane{step})[0].At(0, 2); math.Abs(float64(g)-2.0/3) > 1e-3 {
 		t.Errorf("edge pixel %g, want about 2/3 (the edge replicated once)", g)
 	}
 }
 
 func TestNoiseSigma(t *testing.T) {
 	const w, h = 256, 256
-	flat := func(v float32) []core.Plane {
-		ps := make([]core.Plane, 3)
+	flat := func(v float32) []imaging.Plane {
+		ps := make([]imaging.Plane, 3)
 		for c := range ps {
-			ps[c] = core.NewPlane(w, h)
+			ps[c] = imaging.NewPlane(w, h)
 			for i := range ps[c].Pix {
 				ps[c].Pix[i] = v
 			}
@@ -162,11 +162,11 @@ func TestNoiseSigma(t *testing.T) {
 
 // texture is a deterministic colour test image: smooth gradients and
 // random detail.
-func texture(w, h int, seed uint64) []core.Plane {
+func texture(w, h int, seed uint64) []imaging.Plane {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	ps := make([]core.Plane, 3)
+	ps := make([]imaging.Plane, 3)
 	for c := range ps {
-		ps[c] = core.NewPlane(w, h)
+		ps[c] = imaging.NewPlane(w, h)
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {
 				v := 0.5 + 0.3*math.Sin(float64(x*(c+1))/7+float64(y)/5) + 0.1*rng.NormFloat64()
@@ -182,7 +182,7 @@ func TestJPEG(t *testing.T) {
 	for _, q := range []int{30, 50, 75, 95} {
 		j := JPEG{Quality: q, GridX: 3, GridY: 5}
 		file, gx, gy := j.Encode(img)
-		if got, ok := core.JPEGQuality(file); !ok || got != q {
+		if got, ok := imaging.JPEGQuality(file); !ok || got != q {
 			t.Errorf("q%d: the file reads back as quality %d (%v)", q, got, ok)
 		}
 		if gx != 3 || gy != 5 {
@@ -208,7 +208,7 @@ func TestJPEG(t *testing.T) {
 
 func TestResizeOp(t *testing.T) {
 	img := texture(30, 20, 2)
-	for _, k := range []core.Kernel{Area, core.Bilinear, core.Bicubic} {
+	for _, k := range []imaging.Kernel{Area, imaging.Bilinear, imaging.Bicubic} {
 		out := Resize{13, 9, k}.Apply(img, nil)
 		if len(out) != 3 || out[2].W != 13 || out[2].H != 9 {
 			t.Fatalf("%s: %d planes of %dx%d", k.Name, len(out), out[2].W, out[2].H)

@@ -1,16 +1,11 @@
-// Package degrade makes the low-resolution inputs of real-photo training:
-// a random chain of blur, resizing, noise and JPEG compression in two
-// rounds, then the final resize to the low-resolution size (after BSRGAN
-// and Real-ESRGAN's second-order model), drawn from a seed at a severity
-// from 0 (the clean bicubic shrink) to 1. It works on R, G, B planes on the
-// 0..1 scale and knows nothing of networks or training loops.
 package degrade
 
 import (
 	"fmt"
 	"math"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/kernels"
 )
 
 // Kernel is a square blur kernel of odd size whose weights sum to one.
@@ -127,15 +122,15 @@ func Sinc(size int, omega float64) Kernel {
 }
 
 // Apply convolves each plane with the kernel, edges replicated.
-func (k Kernel) Apply(planes []core.Plane) []core.Plane {
-	out := make([]core.Plane, len(planes))
+func (k Kernel) Apply(planes []imaging.Plane) []imaging.Plane {
+	out := make([]imaging.Plane, len(planes))
 	for i, p := range planes {
 		out[i] = k.apply(p)
 	}
 	return out
 }
 
-func (k Kernel) apply(p core.Plane) core.Plane {
+func (k Kernel) apply(p imaging.Plane) imaging.Plane {
 	if k.row != nil {
 		return k.separable(p)
 	}
@@ -151,7 +146,7 @@ func (k Kernel) apply(p core.Plane) core.Plane {
 		}
 		copy(row[r:], src)
 	}
-	out := core.NewPlane(p.W, p.H)
+	out := imaging.NewPlane(p.W, p.H)
 	for y := 0; y < p.H; y++ {
 		dst := out.Pix[y*p.W:][:p.W]
 		for ky := 0; ky < k.Size; ky++ {
@@ -160,7 +155,7 @@ func (k Kernel) apply(p core.Plane) core.Plane {
 				if w == 0 {
 					continue
 				}
-				core.Axpy(w, row[kx:][:len(dst)], dst)
+				kernels.Axpy(w, row[kx:][:len(dst)], dst)
 			}
 		}
 	}
@@ -168,18 +163,18 @@ func (k Kernel) apply(p core.Plane) core.Plane {
 }
 
 // separable blurs with the kernel's column, then its row.
-func (k Kernel) separable(p core.Plane) core.Plane {
+func (k Kernel) separable(p imaging.Plane) imaging.Plane {
 	r := k.Size / 2
 	// Vertical pass, rows past the edges replicated.
-	tmp := core.NewPlane(p.W, p.H)
+	tmp := imaging.NewPlane(p.W, p.H)
 	for y := 0; y < p.H; y++ {
 		dst := tmp.Pix[y*p.W:][:p.W]
 		for ky, w := range k.col {
-			core.Axpy(w, p.Pix[min(max(y+ky-r, 0), p.H-1)*p.W:][:p.W], dst)
+			kernels.Axpy(w, p.Pix[min(max(y+ky-r, 0), p.H-1)*p.W:][:p.W], dst)
 		}
 	}
 	// Horizontal pass over each row padded by r, edges replicated.
-	out := core.NewPlane(p.W, p.H)
+	out := imaging.NewPlane(p.W, p.H)
 	pad := make([]float32, p.W+2*r)
 	for y := 0; y < p.H; y++ {
 		src := tmp.Pix[y*p.W:][:p.W]
@@ -189,7 +184,7 @@ func (k Kernel) separable(p core.Plane) core.Plane {
 		copy(pad[r:], src)
 		dst := out.Pix[y*p.W:][:p.W]
 		for kx, w := range k.row {
-			core.Axpy(w, pad[kx:][:p.W], dst)
+			kernels.Axpy(w, pad[kx:][:p.W], dst)
 		}
 	}
 	return out

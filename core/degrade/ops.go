@@ -8,14 +8,14 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
 )
 
 // An Op is one stage of a degradation chain. It takes an image as R, G, B
 // planes (0..1) and returns the degraded planes, which may be of another
 // size; noise draws from rng, the other stages are fixed when drawn.
 type Op interface {
-	Apply(rgb []core.Plane, rng *rand.Rand) []core.Plane
+	Apply(rgb []imaging.Plane, rng *rand.Rand) []imaging.Plane
 	String() string
 }
 
@@ -23,7 +23,7 @@ type Op interface {
 type Blur struct{ Kernel Kernel }
 
 // Apply blurs each plane.
-func (b Blur) Apply(rgb []core.Plane, _ *rand.Rand) []core.Plane { return b.Kernel.Apply(rgb) }
+func (b Blur) Apply(rgb []imaging.Plane, _ *rand.Rand) []imaging.Plane { return b.Kernel.Apply(rgb) }
 
 func (b Blur) String() string {
 	return fmt.Sprintf("blur %dx%d %s", b.Kernel.Size, b.Kernel.Size, b.Kernel.Name)
@@ -31,20 +31,20 @@ func (b Blur) String() string {
 
 // Area is resizing by averaging the pixels each output pixel covers when
 // shrinking (MATLAB's box with antialiasing; nearest when enlarging).
-var Area = core.Kernel{Name: "area", Width: core.Nearest.Width, At: core.Nearest.At}
+var Area = imaging.Kernel{Name: "area", Width: imaging.Nearest.Width, At: imaging.Nearest.At}
 
-// Resize resamples to W x H with a kernel (Area, core.Bilinear or
-// core.Bicubic), antialiased when shrinking.
+// Resize resamples to W x H with a kernel (Area, imaging.Bilinear or
+// imaging.Bicubic), antialiased when shrinking.
 type Resize struct {
 	W, H   int
-	Kernel core.Kernel
+	Kernel imaging.Kernel
 }
 
 // Apply resizes each plane.
-func (r Resize) Apply(rgb []core.Plane, _ *rand.Rand) []core.Plane {
-	out := make([]core.Plane, len(rgb))
+func (r Resize) Apply(rgb []imaging.Plane, _ *rand.Rand) []imaging.Plane {
+	out := make([]imaging.Plane, len(rgb))
 	for i, p := range rgb {
-		out[i] = core.Resize(p, r.W, r.H, r.Kernel)
+		out[i] = imaging.Resize(p, r.W, r.H, r.Kernel)
 	}
 	return out
 }
@@ -63,10 +63,10 @@ type Noise struct {
 }
 
 // Apply adds the noise to copies of the planes.
-func (n Noise) Apply(rgb []core.Plane, rng *rand.Rand) []core.Plane {
-	out := make([]core.Plane, len(rgb))
+func (n Noise) Apply(rgb []imaging.Plane, rng *rand.Rand) []imaging.Plane {
+	out := make([]imaging.Plane, len(rgb))
 	for i, p := range rgb {
-		out[i] = core.Plane{W: p.W, H: p.H, Pix: append([]float32(nil), p.Pix...)}
+		out[i] = imaging.Plane{W: p.W, H: p.H, Pix: append([]float32(nil), p.Pix...)}
 	}
 	if n.Gray {
 		for i := range out[0].Pix {
@@ -137,18 +137,18 @@ type JPEG struct {
 }
 
 // Apply compresses and decodes the planes (R, G, B).
-func (j JPEG) Apply(rgb []core.Plane, _ *rand.Rand) []core.Plane {
+func (j JPEG) Apply(rgb []imaging.Plane, _ *rand.Rand) []imaging.Plane {
 	w, h := rgb[0].W, rgb[0].H
 	file, gx, gy := j.Encode(rgb)
 	dec, err := jpeg.Decode(bytes.NewReader(file))
 	if err != nil {
 		panic(err) // our own encoder's output
 	}
-	out := make([]core.Plane, 3)
+	out := make([]imaging.Plane, 3)
 	for c := range out {
-		out[c] = core.Plane{W: w, H: h, Pix: append([]float32(nil), rgb[c].Pix...)}
+		out[c] = imaging.Plane{W: w, H: h, Pix: append([]float32(nil), rgb[c].Pix...)}
 	}
-	d := core.Split(dec, true)
+	d := imaging.Split(dec, true)
 	for y := 0; y < h-gy; y++ {
 		for c := range out {
 			copy(out[c].Pix[(y+gy)*w+gx:][:w-gx], d.C[c].Pix[y*(w-gx):][:w-gx])
@@ -159,7 +159,7 @@ func (j JPEG) Apply(rgb []core.Plane, _ *rand.Rand) []core.Plane {
 
 // Encode returns the JPEG file of the planes' part from the grid's
 // origin, (gx, gy), on.
-func (j JPEG) Encode(rgb []core.Plane) (file []byte, gx, gy int) {
+func (j JPEG) Encode(rgb []imaging.Plane) (file []byte, gx, gy int) {
 	w, h := rgb[0].W, rgb[0].H
 	gx, gy = min(j.GridX, w-1), min(j.GridY, h-1)
 	img := image.NewRGBA(image.Rect(0, 0, w-gx, h-gy)) // opaque; the encoder's fast path
@@ -188,10 +188,10 @@ func (j JPEG) String() string {
 type Quantize struct{}
 
 // Apply rounds copies of the planes.
-func (Quantize) Apply(rgb []core.Plane, _ *rand.Rand) []core.Plane {
-	out := make([]core.Plane, len(rgb))
+func (Quantize) Apply(rgb []imaging.Plane, _ *rand.Rand) []imaging.Plane {
+	out := make([]imaging.Plane, len(rgb))
 	for c, p := range rgb {
-		out[c] = core.NewPlane(p.W, p.H)
+		out[c] = imaging.NewPlane(p.W, p.H)
 		for i, v := range p.Pix {
 			out[c].Pix[i] = float32(to8(v)) / 255
 		}

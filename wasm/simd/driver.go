@@ -3,7 +3,7 @@ package simd
 import (
 	"sync"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/kernels"
 )
 
 // Kernel calls the module's gemm: for `panels` mr-row panels of packed A
@@ -12,10 +12,10 @@ import (
 // the module, which works in the Go program's own memory (no copies).
 type Kernel func(panels, blocks, k int, a []float32, b []float32, ldb int, c []float32, ldc int)
 
-// MatMul returns a core.MatMulFunc that runs the whole mr x nr blocks of a
+// MatMul returns a kernels.MatMulFunc that runs the whole mr x nr blocks of a
 // product through kern and the ragged edges through kern too, on
 // zero-padded copies, so that every element is computed the same way.
-func MatMul(kern Kernel) core.MatMulFunc {
+func MatMul(kern Kernel) kernels.MatMulFunc {
 	return func(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 		if m <= 0 || n <= 0 || k <= 0 {
 			return
@@ -58,12 +58,12 @@ func addInto(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 // b[boff[p]:], and C overwritten with act(bias + sum).
 type OffsetKernel func(panels, blocks, k int, a []float32, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool)
 
-// Conv returns a core.ConvFunc that runs whole blocks through offs and the
+// Conv returns a kernels.ConvFunc that runs whole blocks through offs and the
 // ragged edges on zero-padded copies (the column tail through kern, with
 // bias and ReLU applied here the same way). A single row past the whole
 // panels (a one-filter layer) goes through row, if given (the module's
 // gemmoff1), 32 columns at a time, instead of a panel of three zero rows.
-func Conv(kern Kernel, offs, row OffsetKernel) core.ConvFunc {
+func Conv(kern Kernel, offs, row OffsetKernel) kernels.ConvFunc {
 	return func(m, n, k int, a []float32, lda int, b []float32, boff []int32, c []float32, ldc int, bias []float32, relu bool) {
 		if m <= 0 || n <= 0 || k <= 0 {
 			return

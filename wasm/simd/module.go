@@ -20,7 +20,7 @@
 // nonzero: Go's bias + sum, and core's relu, for every finite value. Each
 // element is summed from zero in increasing k with a rounded product and a
 // rounded sum, then added to C once: exactly Go's float32 arithmetic in
-// core.MatMulGo, so the page's pixels equal the command line's. The third
+// kernels.MatMulGo, so the page's pixels equal the command line's. The third
 // export,
 //
 //	gemmoff1(1, blocks, k, a, b, boff, c, ldc, bias, relu)

@@ -10,10 +10,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/srcnn-web/upscaler/core/kernels"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-
-	"github.com/srcnn-web/upscaler/core"
 )
 
 func TestCommittedModuleIsCurrent(t *testing.T) {
@@ -121,7 +120,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 	return s
 }
 
-// TestKernelMatchesGo: the SIMD kernel gives core.MatMulGo's numbers bit for
+// TestKernelMatchesGo: the SIMD kernel gives kernels.MatMulGo's numbers bit for
 // bit, ragged edges included.
 func TestKernelMatchesGo(t *testing.T) {
 	kern, done := wazeroKernel(t)
@@ -135,7 +134,7 @@ func TestKernelMatchesGo(t *testing.T) {
 			lda, ldb, ldc := k+3, n+5, n+2
 			a, b, c0 := randSlice(rng, m*lda), randSlice(rng, k*ldb), randSlice(rng, m*ldc)
 			want := append([]float32(nil), c0...)
-			core.MatMulGo(m, n, k, a, lda, b, ldb, want, ldc)
+			kernels.MatMulGo(m, n, k, a, lda, b, ldb, want, ldc)
 			got := append([]float32(nil), c0...)
 			matMul(m, n, k, a, lda, b, ldb, got, ldc)
 			for i := range want {
@@ -152,7 +151,7 @@ func TestKernelMatchesGo(t *testing.T) {
 func TestConvKernelMatchesGo(t *testing.T) {
 	kern, offs, row, done := wazeroKernels(t)
 	defer done()
-	ref := core.ConvFromOffsets(core.OffsetMatMulGo)
+	ref := kernels.ConvFromOffsets(kernels.OffsetMatMulGo)
 	rng := rand.New(rand.NewPCG(3, 4))
 	// One-row layers (m = 1, or m = 5: a panel and a row) with and without
 	// the one-row kernel, over 32-column blocks, 8-column blocks and a tail.
@@ -161,7 +160,7 @@ func TestConvKernelMatchesGo(t *testing.T) {
 	for _, s := range shapes {
 		for _, c := range []struct {
 			name string
-			conv core.ConvFunc
+			conv kernels.ConvFunc
 		}{{"gemmoff", Conv(kern, offs, nil)}, {"gemmoff1", Conv(kern, offs, row)}} {
 			for _, relu := range []bool{false, true} {
 				m, n, k := s[0], s[1], s[2]

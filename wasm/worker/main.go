@@ -1,8 +1,9 @@
 //go:build js
 
 // Command worker is the page's compute worker: a Web Worker runs it, posts
-// it messages, and posts its answers back (site/worker.js). It imports core
-// only: ebiten panics at init outside a page.
+// it messages, and posts its answers back (site/worker.js). It imports the
+// pipeline and its packages only (core, core/imaging, core/kernels): ebiten
+// panics at init outside a page.
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"unsafe"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/kernels"
 	"github.com/srcnn-web/upscaler/wasm/simd"
 )
 
@@ -23,12 +26,12 @@ func main() {
 	debug.SetGCPercent(gcPercent)
 	// worker.js instantiates the SIMD kernels on this program's memory
 	// before starting it, where the browser supports wasm SIMD.
-	kernels := js.Global().Get("upscalerSIMD")
-	useSIMD := kernels.Type() == js.TypeObject
+	module := js.Global().Get("upscalerSIMD")
+	useSIMD := module.Type() == js.TypeObject
 	if useSIMD {
-		kern, offs, row := simdKernels(kernels)
-		core.SetMatMul(simd.MatMul(kern), true)
-		core.SetConv(simd.Conv(kern, offs, row))
+		kern, offs, row := simdKernels(module)
+		kernels.SetMatMul(simd.MatMul(kern), true)
+		kernels.SetConv(simd.Conv(kern, offs, row))
 	}
 	s, sv := NewSession(), NewSaver()
 	js.Global().Set("upscalerWorker", js.FuncOf(func(this js.Value, args []js.Value) any {
@@ -132,7 +135,7 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 		if f := msg.Get("format"); f.Type() == js.TypeString {
 			format = f.String()
 		}
-		return file(Convert(bytesOf(msg.Get("file")), format, intOr(msg.Get("quality"), core.DefaultJPEGQuality)))
+		return file(Convert(bytesOf(msg.Get("file")), format, intOr(msg.Get("quality"), imaging.DefaultJPEGQuality)))
 	case "zipAdd":
 		if err := sv.ZipAdd(id, msg.Get("name").String(), bytesOf(msg.Get("file"))); err != nil {
 			return fail(err)

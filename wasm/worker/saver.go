@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
 )
 
 // Saver is the saving worker's state: results being written as PNG while
@@ -19,7 +19,7 @@ import (
 // the page never holds a result's pixels), and zip files being put
 // together. Like Session, it is plain Go, tested natively.
 type Saver struct {
-	saves map[int]*core.PNGStream
+	saves map[int]*imaging.PNGStream
 	zips  map[int]*zipFile
 }
 
@@ -31,7 +31,7 @@ type zipFile struct {
 
 // NewSaver returns an empty saver.
 func NewSaver() *Saver {
-	return &Saver{saves: map[int]*core.PNGStream{}, zips: map[int]*zipFile{}}
+	return &Saver{saves: map[int]*imaging.PNGStream{}, zips: map[int]*zipFile{}}
 }
 
 // Start begins result id, width x height: RGB unless it has transparency.
@@ -39,7 +39,7 @@ func (s *Saver) Start(id, width, height int, opaque bool) error {
 	if int64(width)*int64(height) > MaxOutputPixels {
 		return fmt.Errorf("save: a %dx%d result is over the page's limit", width, height)
 	}
-	st, err := core.NewPNGStream(width, height, opaque)
+	st, err := imaging.NewPNGStream(width, height, opaque)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (s *Saver) Finish(id, toWidth, toHeight int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encode(core.ResizeNRGBA(img, toWidth, toHeight), "png", 0)
+	return encode(imaging.ResizeNRGBA(img, toWidth, toHeight), "png", 0)
 }
 
 // Cancel forgets result id.
@@ -112,7 +112,7 @@ func Convert(file []byte, format string, quality int) ([]byte, error) {
 // decodeNRGBA reads a PNG of the saver's as non-premultiplied RGBA, the
 // pixels the command line encodes.
 func decodeNRGBA(file []byte) (*image.NRGBA, error) {
-	img, _, err := core.Decode(bytes.NewReader(file), MaxOutputPixels)
+	img, _, err := imaging.Decode(bytes.NewReader(file), MaxOutputPixels)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func decodeNRGBA(file []byte) (*image.NRGBA, error) {
 
 func encode(img *image.NRGBA, format string, quality int) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := core.EncodeQuality(&buf, img, format, quality); err != nil {
+	if err := imaging.EncodeQuality(&buf, img, format, quality); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -10,6 +10,9 @@ import (
 	xdraw "golang.org/x/image/draw"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/kernels"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 // Limits of the page: larger images would not fit a browser tab's memory.
@@ -27,7 +30,7 @@ const (
 // it is working on. The page talks to it through messages (see main.go);
 // everything here is plain Go so that it can be tested natively too.
 type Session struct {
-	models map[string]*core.Model
+	models map[string]*network.Model
 	scales map[string]int
 	jobs   map[int]*job
 }
@@ -36,18 +39,18 @@ type job struct {
 	img      image.Image
 	auto     float32 // the denoise strength auto picks for the file
 	quality  int     // the file's JPEG quality, 0 if it is no JPEG
-	planes   core.Planes
+	planes   imaging.Planes
 	enhancer *core.Enhancer
 }
 
 // NewSession returns an empty session.
 func NewSession() *Session {
-	return &Session{models: map[string]*core.Model{}, scales: map[string]int{}, jobs: map[int]*job{}}
+	return &Session{models: map[string]*network.Model{}, scales: map[string]int{}, jobs: map[int]*job{}}
 }
 
 // LoadModel reads a weights file the page fetched and keeps it under name.
 func (s *Session) LoadModel(name string, data []byte) error {
-	m, f, err := core.LoadWeights(bytes.NewReader(data))
+	m, f, err := network.LoadWeights(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("the %s weights failed to load: %v", name, err)
 	}
@@ -85,7 +88,7 @@ func (s *Session) Preview(id int) (*image.NRGBA, error) {
 // Open decodes an image file (applying EXIF orientation) and keeps it as
 // job id.
 func (s *Session) Open(id int, file []byte) (OpenInfo, error) {
-	img, _, err := core.Decode(bytes.NewReader(file), MaxInputPixels)
+	img, _, err := imaging.Decode(bytes.NewReader(file), MaxInputPixels)
 	if err != nil {
 		return OpenInfo{}, err
 	}
@@ -202,8 +205,8 @@ func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float6
 		}
 		for _, k := range []struct {
 			name string
-			f    core.MatMulFunc
-		}{{"active", core.ActiveMatMul()}, {"go", core.MatMulGo}} {
+			f    kernels.MatMulFunc
+		}{{"active", kernels.ActiveMatMul()}, {"go", kernels.MatMulGo}} {
 			k.f(s.M, s.N, s.K, a, s.K, b, s.N, c, s.N) // warm up
 			start := time.Now()
 			runs := 0
@@ -213,7 +216,7 @@ func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float6
 			}
 			out[s.Name+"/"+k.name] = 2 * float64(s.M*s.N*s.K) * float64(runs) / time.Since(start).Seconds() / 1e9
 		}
-		if conv := core.ActiveConv(); conv != nil && s.Side > 0 {
+		if conv := kernels.ActiveConv(); conv != nil && s.Side > 0 {
 			out[s.Name+"/conv"] = benchConv(conv, s, minTime)
 		}
 	}
@@ -223,7 +226,7 @@ func BenchKernels(shapes []KernelShape, minTime time.Duration) map[string]float6
 // benchConv times a convolution the way inference runs it: the product
 // reads the rows of B at offsets into the input maps (a 140x140 tile with
 // its border, no im2col), with bias and ReLU.
-func benchConv(conv core.ConvFunc, s KernelShape, minTime time.Duration) float64 {
+func benchConv(conv kernels.ConvFunc, s KernelShape, minTime time.Duration) float64 {
 	const side = 140
 	k := s.Side
 	stride, in := side+k-1, s.K/(k*k)

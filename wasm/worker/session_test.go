@@ -14,17 +14,20 @@ import (
 	"time"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/kernels"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
-func tinyWeights(t testing.TB, scale int) ([]byte, *core.Model) {
+func tinyWeights(t testing.TB, scale int) ([]byte, *network.Model) {
 	t.Helper()
-	cfg := core.Config{Preset: "tiny", Channels: 1, Residual: true, Layers: []core.Layer{{Size: 5, Filters: 8}, {Size: 1, Filters: 4}, {Size: 3, Filters: 1}}}
-	m, err := core.NewModel(cfg, rand.New(rand.NewPCG(1, 2)))
+	cfg := network.Config{Preset: "tiny", Channels: 1, Residual: true, Layers: []network.Layer{{Size: 5, Filters: 8}, {Size: 1, Filters: 4}, {Size: 3, Filters: 1}}}
+	m, err := network.NewModel(cfg, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := core.SaveWeights(&buf, m, scale, core.TrainingInfo{}); err != nil {
+	if err := network.SaveWeights(&buf, m, scale, network.TrainingInfo{}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes(), m
@@ -110,7 +113,7 @@ func TestSessionMatchesNative(t *testing.T) {
 			t.Fatal(err)
 		}
 		sv.Rows(8, got.Pix)
-		if small, err := sv.Finish(8, 200, 60); err != nil || !bytes.Equal(small, encodeCLI(t, core.ResizeNRGBA(got, 200, 60), "png", 0)) {
+		if small, err := sv.Finish(8, 200, 60); err != nil || !bytes.Equal(small, encodeCLI(t, imaging.ResizeNRGBA(got, 200, 60), "png", 0)) {
 			t.Fatalf("alpha %v: the exact size differs from the command line's (%v)", alpha, err)
 		}
 		// The compare view's source is the image as decoded.
@@ -132,7 +135,7 @@ func TestSessionMatchesNative(t *testing.T) {
 func encodeCLI(t *testing.T, img *image.NRGBA, format string, quality int) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := core.EncodeQuality(&buf, img, format, quality); err != nil {
+	if err := imaging.EncodeQuality(&buf, img, format, quality); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -204,11 +207,11 @@ func TestBenchKernelsReportsEveryShape(t *testing.T) {
 	shapes := []KernelShape{{"a", 4, 9, 64, 0}, {"b", 8, 3, 100, 0}, {"3x3x2to4", 4, 18, 100, 3}, {"1x1x5to2", 2, 5, 100, 1}}
 	res := BenchKernels(shapes, time.Millisecond)
 	for _, s := range shapes {
-		kernels := []string{"active", "go"}
-		if s.Side > 0 && core.ActiveConv() != nil {
-			kernels = append(kernels, "conv")
+		paths := []string{"active", "go"}
+		if s.Side > 0 && kernels.ActiveConv() != nil {
+			paths = append(paths, "conv")
 		}
-		for _, k := range kernels {
+		for _, k := range paths {
 			if v := res[s.Name+"/"+k]; !(v > 0) {
 				t.Errorf("%s/%s: %g GFLOP/s", s.Name, k, v)
 			}
@@ -220,14 +223,14 @@ func TestBenchKernelsReportsEveryShape(t *testing.T) {
 // and a model with a strength input enhances with the strength the
 // setting names (auto: from the file), as the native path does with it.
 func TestSessionDenoise(t *testing.T) {
-	cfg, _ := core.Preset("ecb-m4c16", 2, true)
+	cfg, _ := network.Preset("ecb-m4c16", 2, true)
 	cfg.Strength = true
-	m, err := core.NewECBModel(cfg, rand.New(rand.NewPCG(3, 4)))
+	m, err := network.NewECBModel(cfg, rand.New(rand.NewPCG(3, 4)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var wbuf bytes.Buffer
-	if err := core.SaveWeights(&wbuf, m, 2, core.TrainingInfo{}); err != nil {
+	if err := network.SaveWeights(&wbuf, m, 2, network.TrainingInfo{}); err != nil {
 		t.Fatal(err)
 	}
 	s := NewSession()
@@ -242,7 +245,7 @@ func TestSessionDenoise(t *testing.T) {
 	if err != nil || opened.Quality != 50 || opened.Auto != core.StrengthForQuality(50) {
 		t.Fatalf("open: %+v, %v", opened, err)
 	}
-	img, _, _ := core.Decode(bytes.NewReader(file.Bytes()), 0)
+	img, _, _ := imaging.Decode(bytes.NewReader(file.Bytes()), 0)
 	for _, tc := range []struct {
 		setting string
 		want    float32
@@ -271,10 +274,10 @@ func TestSessionDenoise(t *testing.T) {
 	if err := s.LoadModel("general-x2", clean); err != nil {
 		t.Fatal(err)
 	}
-	cleanModel, _, _ := core.LoadWeights(bytes.NewReader(clean))
+	cleanModel, _, _ := network.LoadWeights(bytes.NewReader(clean))
 	for _, tc := range []struct {
 		setting  string
-		model    *core.Model
+		model    *network.Model
 		strength float32
 	}{{"none", cleanModel, 0}, {"auto", m.Plain(), core.StrengthForQuality(50)}, {"low", m.Plain(), 0.2}} {
 		info, err := s.Start(1, "general-x2", tc.setting)

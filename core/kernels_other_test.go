@@ -1,6 +1,0 @@
-//go:build !amd64 || purego
-
-package core
-
-// archKernels: this build has no kernels besides the pure-Go one.
-var archKernels []namedKernel

@@ -1,0 +1,86 @@
+package core
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
+)
+
+// StrengthForQuality is the denoise strength that training pairs with a
+// JPEG quality, and that automatic denoising picks: 0 at quality 100, 1
+// at 30 and below, linear between (quality 90: 0.14, 70: 0.43, 50: 0.71).
+func StrengthForQuality(q int) float32 {
+	return float32(min(1, max(0, float64(100-q)/70)))
+}
+
+// DenoiseLevels are the named denoise strengths, in order.
+var DenoiseLevels = []struct {
+	Name     string
+	Strength float32
+}{{"none", 0}, {"low", 0.2}, {"medium", 0.5}, {"high", 0.8}}
+
+// DenoiseName is the name of the level nearest to a strength; only 0 is
+// "none" (a q95 JPEG's 0.07 is denoised, gently: "low").
+func DenoiseName(s float32) string {
+	if s <= 0 {
+		return DenoiseLevels[0].Name
+	}
+	best := DenoiseLevels[1]
+	for _, l := range DenoiseLevels[2:] {
+		if abs32(l.Strength-s) < abs32(best.Strength-s) {
+			best = l
+		}
+	}
+	return best.Name
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// AutoStrength is the denoise strength automatic denoising picks for an
+// input file: from a JPEG's quality (also returned), 0 for everything
+// else (PNG, BMP, GIF, TIFF and WebP are taken as free of JPEG artifacts).
+func AutoStrength(file []byte) (strength float32, quality int) {
+	q, ok := imaging.JPEGQuality(file)
+	if !ok {
+		return 0, 0
+	}
+	return StrengthForQuality(q), q
+}
+
+// ParseDenoise reads a denoise setting as the command line and the page
+// name it: "auto" (auto is true: the strength comes from each file, see
+// AutoStrength), a level's name, or a strength from 0 to 1.
+func ParseDenoise(v string) (strength float32, auto bool, err error) {
+	if v == "auto" {
+		return 0, true, nil
+	}
+	for _, l := range DenoiseLevels {
+		if v == l.Name {
+			return l.Strength, false, nil
+		}
+	}
+	f, err := strconv.ParseFloat(v, 32)
+	if err != nil || !(f >= 0 && f <= 1) {
+		return 0, false, fmt.Errorf("denoise %q: want auto, none, low, medium, high or a strength from 0 to 1", v)
+	}
+	return float32(f), false, nil
+}
+
+// ForStrength returns the network to run at a denoise strength: the
+// JPEG-aware one (denoise, which reads the strength) above 0 where there
+// is one, else the clean network, which reads the strength only if it
+// takes one itself. So a clean input, or denoise none, runs exactly the
+// clean network.
+func ForStrength(clean, denoise *network.Model, strength float32) *network.Model {
+	if strength > 0 && denoise != nil {
+		return denoise
+	}
+	return clean
+}

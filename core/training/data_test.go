@@ -1,0 +1,104 @@
+package training
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/training/trainingtest"
+)
+
+// TestJPEGDegradation: a degraded patch's LR image carries JPEG blocks on
+// the shifted 8x8 grid; a clean one equals the clean Dataset's; sampling
+// draws the share of clean patches asked for.
+func TestJPEGDegradation(t *testing.T) {
+	dir := t.TempDir()
+	trainingtest.WriteNoiseImages(t, dir, 1, 200, 200, 11)
+	ds, err := OpenDataset([]string{dir}, 2, 48, 1, JPEGBand{Lo: 5, Hi: 5}, DegradeBand{}, 1<<24, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	planes, err := ds.cache.get(ds.files[0], ds.cacheChannels())
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := ds.patch + 2*ds.margin
+	rgb := make([]imaging.Plane, 3)
+	for c := range rgb {
+		rgb[c] = planes[c].Crop(need, need)
+	}
+	// The Y cached beside R, G, B is the Y that lumaOf makes of a crop.
+	luma := planes[3].Crop(need, need)
+	for i, v := range imaging.Luma8(rgb).Pix {
+		if luma.Pix[i] != v {
+			t.Fatalf("cached Y pixel %d is %g, lumaOf of the crop %g", i, luma.Pix[i], v)
+		}
+	}
+	for _, grid := range [][2]int{{0, 0}, {3, 6}} {
+		lr := ds.jpegLR(rgb, luma, patchSpec{quality: 5, gridX: grid[0], gridY: grid[1]})
+		// Mean step across columns on the grid's block edges against the
+		// other columns, right of the shifted grid's start.
+		var edge, inner float64
+		var ne, ni int
+		for y := grid[1]; y < lr.H; y++ {
+			for x := grid[0] + 1; x < lr.W; x++ {
+				d := math.Abs(float64(lr.Pix[y*lr.W+x] - lr.Pix[y*lr.W+x-1]))
+				if (x-grid[0])%8 == 0 {
+					edge, ne = edge+d, ne+1
+				} else {
+					inner, ni = inner+d, ni+1
+				}
+			}
+		}
+		edge, inner = edge/float64(ne), inner/float64(ni)
+		if !(edge > 1.5*inner) {
+			t.Errorf("grid %v: mean step %.4f on block edges, %.4f inside: no blocks where the grid is", grid, edge, inner)
+		}
+	}
+	clean := ds.jpegLR(rgb, luma, patchSpec{})
+	plain := imaging.Resize(imaging.Luma8(rgb), need/ds.scale, need/ds.scale, imaging.Bicubic)
+	for i := range clean.Pix {
+		if clean.Pix[i] != plain.Pix[i] {
+			t.Fatal("a clean patch differs from the clean Dataset's LR")
+		}
+	}
+	ds.jpeg = JPEGBand{Lo: 30, Hi: 90, Clean: 0.25}
+	rng := rand.New(rand.NewPCG(1, 2))
+	cleanN := 0
+	for i := 0; i < 2000; i++ {
+		s := ds.sample(rng)
+		if s.quality == 0 {
+			cleanN++
+		} else if s.quality < 30 || s.quality > 90 || s.gridX > 7 || s.gridY > 7 {
+			t.Fatalf("sampled %+v", s)
+		}
+	}
+	if share := float64(cleanN) / 2000; math.Abs(share-0.25) > 0.04 {
+		t.Errorf("%.3f of the patches clean, want 0.25", share)
+	}
+	// With a share lighter than their strength: the strength still says
+	// the drawn quality, the input is saved at that quality or above (or
+	// left clean), as often as asked.
+	ds.jpeg = JPEGBand{Lo: 30, Hi: 90, Lighter: 0.4}
+	lighter, degraded := 0, 0
+	for i := 0; i < 4000; i++ {
+		s := ds.sample(rng)
+		if s.strength == 0 {
+			t.Fatalf("a clean strength with no clean share: %+v", s)
+		}
+		degraded++
+		switch want := core.StrengthForQuality(s.quality); {
+		case s.quality == 0 || want < s.strength:
+			lighter++
+		case want > s.strength:
+			t.Fatalf("a patch saved at a lower quality than its strength says: %+v", s)
+		}
+	}
+	// Drawn qualities can repeat the band's own (no lighter), so a little
+	// under 0.4 of the patches are seen to be lighter.
+	if share := float64(lighter) / float64(degraded); share < 0.3 || share > 0.42 {
+		t.Errorf("%.3f of the patches lighter than their strength, want about 0.4", share)
+	}
+}
