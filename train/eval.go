@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -22,10 +23,12 @@ import (
 	"github.com/srcnn-web/upscaler/weights"
 )
 
-// score is a mean PSNR-Y (dB) and SSIM-Y.
+// score is a mean PSNR-Y (dB), SSIM-Y and, where asked for, NIQE (of the
+// images whose NIQE is defined: two 96x96 blocks or more).
 type score struct {
 	PSNR float64 `json:"psnr"`
 	SSIM float64 `json:"ssim"`
+	NIQE float64 `json:"niqe,omitempty"`
 }
 
 // setResult is one folder's evaluation at one scale.
@@ -39,7 +42,8 @@ type setResult struct {
 }
 
 // methodOrder is the order methods are printed in.
-var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn"}
+// "original" is the high-resolution image itself, scored by NIQE alone.
+var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn", "original"}
 
 // evalOptions says what evalSet measures.
 type evalOptions struct {
@@ -48,7 +52,8 @@ type evalOptions struct {
 	denoise *network.Model // the JPEG-aware network for -jpeg inputs, if any (core.ForStrength)
 	methods []string       // subset of methodOrder
 	ssim    bool
-	jpeg    int // > 0: the LR image is saved as JPEG at this quality first
+	niqe    bool // NIQE of every output, and of the original
+	jpeg    int  // > 0: the LR image is saved as JPEG at this quality first
 
 	strength float32 // the denoise strength when auto is false
 	auto     bool    // the strength auto reads from the LR file: from -jpeg's quality, else 0
@@ -117,6 +122,7 @@ func evalSet(dir string, o evalOptions) (setResult, error) {
 	}
 	o.pairs = pairs
 	res := setResult{Name: name, Scale: o.scale, Images: len(files), Methods: map[string]score{}, JPEG: o.jpeg, Pairs: pairs}
+	niqeN := map[string]int{}
 	for _, f := range files {
 		scores, err := evalImage(f, o)
 		if err != nil {
@@ -126,8 +132,18 @@ func evalSet(dir string, o evalOptions) (setResult, error) {
 			acc := res.Methods[m]
 			acc.PSNR += s.PSNR / float64(len(files))
 			acc.SSIM += s.SSIM / float64(len(files))
+			if !math.IsNaN(s.NIQE) {
+				acc.NIQE += s.NIQE
+				niqeN[m]++
+			}
 			res.Methods[m] = acc
 		}
+	}
+	for m, acc := range res.Methods {
+		if n := niqeN[m]; n > 0 {
+			acc.NIQE /= float64(n)
+		}
+		res.Methods[m] = acc
 	}
 	return res, nil
 }
@@ -198,9 +214,26 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				return nil, err
 			}
 		}
+		sc.NIQE = niqeOf(got, o.niqe)
 		out[m] = sc
 	}
+	if o.niqe {
+		out["original"] = score{NIQE: niqeOf(imaging.Luma8(hr), true)}
+	}
 	return out, nil
+}
+
+// niqeOf is a plane's NIQE if asked for, NaN where NIQE is not defined
+// (an image smaller than two 96x96 blocks, or a flat one), else 0.
+func niqeOf(y imaging.Plane, asked bool) float64 {
+	if !asked {
+		return 0
+	}
+	v, err := metrics.NIQE(y)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
 }
 
 // jpegLR makes the low-resolution image as a JPEG on the web would be:
@@ -342,6 +375,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	jpegQ := fs.Int("jpeg", 0, "save each low-resolution image as JPEG at this quality (1-100) before any method enlarges it (0: no)")
 	denoise := fs.String("denoise", "auto", "denoise strength for the network: auto (from -jpeg's quality, none without it), none, low, medium, high or a number from 0 to 1")
+	niqe := fs.Bool("niqe", true, "score every output and the original with NIQE too (no reference, lower is more natural; BasicSR's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -366,7 +400,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "train eval: %v; reporting interpolations only\n", err)
 		m = nil
 	}
-	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, jpeg: *jpegQ, strength: strength, auto: auto}
+	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, niqe: *niqe, jpeg: *jpegQ, strength: strength, auto: auto}
 	if m != nil {
 		if o.denoise, err = choice.loadDenoise(); err != nil {
 			return err
@@ -393,11 +427,25 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		if r.Pairs {
 			lrAs = ", given LR/HR pairs"
 		}
-		fmt.Fprintf(stdout, "%s x%d (%d images%s)\n  %-9s %8s %8s\n", r.Name, r.Scale, r.Images, lrAs, "method", "PSNR-Y", "SSIM-Y")
+		fmt.Fprintf(stdout, "%s x%d (%d images%s)\n  %-9s %8s %8s", r.Name, r.Scale, r.Images, lrAs, "method", "PSNR-Y", "SSIM-Y")
+		if *niqe {
+			fmt.Fprintf(stdout, " %8s", "NIQE")
+		}
+		fmt.Fprintln(stdout)
 		for _, name := range methodOrder {
-			if s, ok := r.Methods[name]; ok {
-				fmt.Fprintf(stdout, "  %-9s %8.2f %8.4f\n", name, s.PSNR, s.SSIM)
+			s, ok := r.Methods[name]
+			switch {
+			case !ok:
+				continue
+			case name == "original":
+				fmt.Fprintf(stdout, "  %-9s %8s %8s", name, "-", "-")
+			default:
+				fmt.Fprintf(stdout, "  %-9s %8.2f %8.4f", name, s.PSNR, s.SSIM)
 			}
+			if *niqe {
+				fmt.Fprintf(stdout, " %8.3f", s.NIQE)
+			}
+			fmt.Fprintln(stdout)
 		}
 	}
 	return nil

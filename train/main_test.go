@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
 	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training"
 	"github.com/srcnn-web/upscaler/core/training/trainingtest"
 	"github.com/srcnn-web/upscaler/weights"
 )
@@ -61,6 +63,12 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-jpeg-lighter", "2"}, 2, "-jpeg-lighter 2"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "50"}, 2, "-val-jpeg needs -val and -strength"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-jpeg", "101"}, 2, "-val-jpeg 101"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-degrade"}, 2, "-degrade needs -strength"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-degrade", "-strength", "-jpeg", "30-90"}, 2, "instead of -jpeg"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-degrade-clean", "1.5"}, 2, "-degrade-clean 1.5"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-strength", "-val", dir, "-val-pairs", dir}, 2, "LR/ and HR/"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-pairs", dir}, 2, "-val-pairs needs -val and -strength"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-strength", "2"}, 2, "-val-strength 2"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-act", "gelu"}, 2, "-act \"gelu\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "nearest"}, 2, "-anchor \"nearest\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "repeat"}, 2, "anchor \"repeat\""}, // srcnn-915 runs after bicubic
@@ -274,6 +282,80 @@ func TestNaNGuard(t *testing.T) {
 	}
 }
 
+// TestEvalPairs: a folder with LR/ and HR/ is read as given pairs: each LR
+// image enlarged as it is, against its HR image cropped to its size times
+// the scale; with NIQE for the outputs and the originals.
+func TestEvalPairs(t *testing.T) {
+	dir := t.TempDir()
+	hr, lr := filepath.Join(dir, "HR"), filepath.Join(dir, "LR")
+	os.Mkdir(hr, 0o755)
+	os.Mkdir(lr, 0o755)
+	trainingtest.WriteNoiseImages(t, hr, 2, 202, 197, 21) // cropped to 200x196
+	for _, name := range []string{"imga.png", "imgb.png"} {
+		planes, err := training.LoadPlanes(filepath.Join(hr, name), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := image.NewNRGBA(image.Rect(0, 0, 100, 98))
+		for c := range planes {
+			// A "camera" shrink: area averaging, not the bicubic eval makes.
+			small := imaging.Resize(planes[c].Crop(200, 196), 100, 98, imaging.Nearest)
+			for i, v := range small.Pix {
+				img.Pix[4*i+c] = uint8(imaging.Round8(v))
+			}
+		}
+		for i := 3; i < len(img.Pix); i += 4 {
+			img.Pix[i] = 255
+		}
+		f, _ := os.Create(filepath.Join(lr, name))
+		png.Encode(f, img)
+		f.Close()
+	}
+	code, stdout, stderr := runCmd("eval", "-scale", "2", "-json", dir)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var res struct {
+		Sets []setResult `json:"sets"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || len(res.Sets) != 1 {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	r := res.Sets[0]
+	if !r.Pairs || r.Images != 2 || r.Name != filepath.Base(dir) {
+		t.Fatalf("not read as 2 pairs: %+v", r)
+	}
+	// Area-shrunk pairs: bicubic does worse than on its own shrink, but
+	// far better than chance; every output and the original have a NIQE.
+	for _, m := range []string{"bicubic", "srcnn"} {
+		if s := r.Methods[m]; !(s.PSNR > 20 && s.NIQE > 0) {
+			t.Errorf("%s: %+v", m, s)
+		}
+	}
+	if s := r.Methods["original"]; !(s.NIQE > 0) {
+		t.Errorf("original: %+v", s)
+	}
+	// fit -degrade trains a strength network on the real-photo model and
+	// validates on the pairs too.
+	w := filepath.Join(t.TempDir(), "w.gob")
+	code, stdout, e := runCmd(fitArgs(hr, w, "-preset", "ecb-m4c16", "-strength", "-degrade", "-val", hr, "-val-pairs", dir,
+		"-val-strength", "0.4", "-steps", "2", "-val-every", "2")...)
+	if code != 0 || !strings.Contains(stdout, filepath.Base(dir)+" at 0.40") {
+		t.Fatalf("fit -degrade: exit %d, %s %s", code, stdout, e)
+	}
+	if m, _, err := network.LoadWeightsFile(w); err != nil || !m.Config.Strength {
+		t.Fatalf("fit -degrade wrote %v (%v)", m, err)
+	}
+	if code, _, e := runCmd("eval", "-scale", "2", "-jpeg", "50", dir); code == 0 || !strings.Contains(e, "given LR/HR pairs") {
+		t.Errorf("-jpeg on pairs: exit %d, %q", code, e)
+	}
+	// An LR image without its HR image, or too large for it, is an error.
+	os.Remove(filepath.Join(lr, "imgb.png"))
+	if code, _, e := runCmd("eval", "-scale", "2", dir); code == 0 || !strings.Contains(e, "imgb.png") {
+		t.Errorf("a missing LR image: exit %d, %q", code, e)
+	}
+}
+
 func TestEvalJSONAndUpscale(t *testing.T) {
 	data := t.TempDir()
 	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 6)
@@ -297,10 +379,13 @@ func TestEvalJSONAndUpscale(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Sets) != 1 || res.Sets[0].Images != 2 || len(res.Sets[0].Methods) != 4 {
+	if len(res.Sets) != 1 || res.Sets[0].Images != 2 || len(res.Sets[0].Methods) != 5 {
 		t.Fatalf("unexpected JSON: %s", stdout)
 	}
-	for _, m := range methodOrder {
+	if n := res.Sets[0].Methods["bicubic"].NIQE; n != 0 {
+		t.Errorf("NIQE %g for 80x80 outputs, which have no two 96x96 blocks", n)
+	}
+	for _, m := range methodOrder[:4] {
 		if s := res.Sets[0].Methods[m]; !(s.PSNR > 10 && s.SSIM > 0 && s.SSIM <= 1) {
 			t.Errorf("%s: %+v", m, s)
 		}
