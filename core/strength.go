@@ -84,3 +84,48 @@ func ForStrength(clean, denoise *network.Model, strength float32) *network.Model
 	}
 	return clean
 }
+
+// The estimator reads at most estimatePatches patches of estimatePatch x
+// estimatePatch pixels, spread evenly over the image, so that its cost does
+// not grow with the image.
+const (
+	estimatePatch   = 64
+	estimatePatches = 4 // per side: 16 in all
+)
+
+// EstimateStrength reads how degraded an image looks (blurred, noisy,
+// blocky: the severity the real-photo networks were trained with, 0 to 1)
+// from its Y plane with an estimator network (Config.Estimator): its value
+// at every pixel of patches spread over the image, pooled by the softmax of
+// its weight there (network.SoftmaxMean), clamped to 0..1. An empty plane
+// reads as 0.
+func EstimateStrength(est *network.Model, y imaging.Plane) float32 {
+	if y.W < 1 || y.H < 1 {
+		return 0
+	}
+	pw, ph := min(estimatePatch, y.W), min(estimatePatch, y.H)
+	nx, ny := min(estimatePatches, y.W/pw), min(estimatePatches, y.H/ph)
+	var v, w []float32
+	x := make([]float32, pw*ph)
+	for j := range ny {
+		for i := range nx {
+			// Patch (i, j) of an even grid, the outer ones at the edges.
+			x0, y0 := spread(i, nx, y.W-pw), spread(j, ny, y.H-ph)
+			for r := range ph {
+				copy(x[r*pw:][:pw], y.Pix[(y0+r)*y.W+x0:][:pw])
+			}
+			out := est.Infer(x, ph, pw)
+			v, w = append(v, out[:pw*ph]...), append(w, out[pw*ph:]...)
+		}
+	}
+	s := network.SoftmaxMean(v, w, make([]float64, len(v)))
+	return float32(min(1, max(0, s)))
+}
+
+// spread places item i of n evenly from 0 to last.
+func spread(i, n, last int) int {
+	if n < 2 {
+		return last / 2
+	}
+	return i * last / (n - 1)
+}

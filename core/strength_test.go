@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/srcnn-web/upscaler/core/imaging"
@@ -66,5 +68,61 @@ func TestForStrength(t *testing.T) {
 		if got := ForStrength(clean, c.denoise, c.strength); got != c.want {
 			t.Errorf("%s: got the wrong network", c.name)
 		}
+	}
+}
+
+// constantEstimator is an estimator-c8 whose value is v everywhere (and
+// its weight 0).
+func constantEstimator(t *testing.T, v float32) *network.Model {
+	cfg, err := network.Preset("estimator-c8", 2, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := network.NewModel(cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := len(m.Weights) - 1
+	clear(m.Weights[last].Value().Data().F32())
+	m.Biases[last].Value().Data().F32()[0] = v
+	m.Biases[last].Value().Data().F32()[1] = 0
+	return m
+}
+
+// TestEstimateStrength: the estimate is the mean of the estimator's output,
+// clamped to 0..1, for any image size (1x1 included), and an empty image
+// reads as clean.
+func TestEstimateStrength(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []struct {
+		out  float32
+		w, h int
+		want float32
+	}{
+		{0.3, 500, 300, 0.3}, {0.3, 1, 1, 0.3}, {0.7, 64, 9, 0.7}, {0.5, 65, 200, 0.5},
+		{1.8, 100, 100, 1}, {-0.4, 100, 100, 0}, {0.3, 0, 0, 0},
+	} {
+		y := imaging.NewPlane(tc.w, tc.h)
+		for i := range y.Pix {
+			y.Pix[i] = rng.Float32()
+		}
+		if got := EstimateStrength(constantEstimator(t, tc.out), y); math.Abs(float64(got-tc.want)) > 1e-6 {
+			t.Errorf("output %g on %dx%d: estimate %g, want %g", tc.out, tc.w, tc.h, got, tc.want)
+		}
+	}
+	// A real (random) estimator reads a grey image and a noisy one
+	// differently, and the same image the same way twice.
+	cfg, _ := network.Preset("estimator-c8", 2, false)
+	m, _ := network.NewModel(cfg, rand.New(rand.NewPCG(5, 6)))
+	grey, noisy := imaging.NewPlane(300, 200), imaging.NewPlane(300, 200)
+	for i := range grey.Pix {
+		grey.Pix[i], noisy.Pix[i] = 0.5, rng.Float32()
+	}
+	g, n := m.Infer(grey.Pix[:64*64], 64, 64), m.Infer(noisy.Pix[:64*64], 64, 64) // values, then weights
+	if g[0] == n[0] && g[100] == n[100] {
+		t.Fatal("the random estimator ignores its input")
+	}
+	if EstimateStrength(m, noisy) != EstimateStrength(m, noisy) {
+		t.Error("two estimates of one image differ")
 	}
 }

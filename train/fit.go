@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/degrade"
+	"github.com/srcnn-web/upscaler/core/imaging"
 	"github.com/srcnn-web/upscaler/core/network"
 	"github.com/srcnn-web/upscaler/core/training"
 )
@@ -45,7 +49,8 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	jpegLighter := fs.Float64("jpeg-lighter", 0, "with -jpeg -strength: the share of degraded inputs saved at a higher quality than the strength they are given says (or clean)")
 	valJPEG := fs.Int("val-jpeg", 0, "with -strength: validate on the LR images saved as JPEG at this quality too (train eval -jpeg), and keep the weights with the best mean of the clean and the JPEG PSNR")
 	strength := fs.Bool("strength", false, "the network reads the denoise strength as one more input plane (0 for clean patches, core.StrengthForQuality for JPEG ones); ecb-* presets")
-	deg := fs.Bool("degrade", false, "with -strength: degrade the LR inputs with the real-photo model (blur, resizing, noise, JPEG in two rounds; package degrade) at a severity drawn from 0 to 1, which is the strength the network reads")
+	estimator := fs.Bool("estimator", false, "with -degrade and an estimator-* preset: train the degradation estimator, whose target at every pixel is the severity its patch was degraded at (no residual); validated by its mean error on -val's images degraded at known severities")
+	deg := fs.Bool("degrade", false, "with -strength or -estimator: degrade the LR inputs with the real-photo model (blur, resizing, noise, JPEG in two rounds; package degrade) at a severity drawn from 0 to 1, which is the strength the network reads")
 	degClean := fs.Float64("degrade-clean", 0.05, "with -degrade: the share of inputs left as the clean bicubic shrink, at strength 0")
 	valPairs := fs.String("val-pairs", "", "with -strength and -val: validate on this folder of given LR/HR pairs too (train eval's pairs), at -val-strength, and keep the weights with the best mean of -val's and its PSNR")
 	valStrength := fs.Float64("val-strength", 0.5, "with -val-pairs: the strength the network is given on them")
@@ -103,12 +108,14 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-val-jpeg %d: want a JPEG quality from 1 to 100", *valJPEG)
 	case *valJPEG > 0 && (!*strength || *val == ""):
 		return usagef("-val-jpeg needs -val and -strength")
-	case *deg && (!*strength || *jpegQ != ""):
-		return usagef("-degrade needs -strength, and is instead of -jpeg")
+	case *deg && (!*strength && !*estimator || *jpegQ != ""):
+		return usagef("-degrade needs -strength or -estimator, and is instead of -jpeg")
+	case *estimator && (!*deg || *strength):
+		return usagef("-estimator needs -degrade, and reads no strength")
 	case !(*degClean >= 0 && *degClean <= 1):
 		return usagef("-degrade-clean %g: want a share from 0 to 1", *degClean)
-	case *valPairs != "" && (!*strength || *val == "" || *valJPEG > 0):
-		return usagef("-val-pairs needs -val and -strength, and is instead of -val-jpeg")
+	case *valPairs != "" && (!*strength && !*estimator || *val == "" || *valJPEG > 0):
+		return usagef("-val-pairs needs -val and -strength or -estimator, and is instead of -val-jpeg")
 	case !(*valStrength >= 0 && *valStrength <= 1):
 		return usagef("-val-strength %g: want a strength from 0 to 1", *valStrength)
 	}
@@ -128,10 +135,16 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		o.JPEG.Clean, o.JPEG.Lighter = *jpegClean, *jpegLighter
 	}
 	o.ValJPEG = *valJPEG
-	o.Strength = *strength
+	o.Strength, o.Estimate = *strength, *estimator
+	if o.Estimate {
+		o.Residual = false // its output is the severity itself
+	}
 	cfg, err := network.Preset(o.Preset, o.Scale, o.Residual)
 	if err != nil {
 		return usagef("%v", err)
+	}
+	if cfg.Estimator != o.Estimate {
+		return usagef("-estimator goes with an estimator-* preset, and such a preset with -estimator")
 	}
 	cfg.Strength = o.Strength
 	// The flags' names for network.Config's values ("" is the default).
@@ -169,6 +182,9 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	var validate training.Validator
 	if o.Val != "" {
 		validate = validator(o)
+		if o.Estimate {
+			validate = estimatorValidator(o)
+		}
 	}
 	t := training.NewTrainer(o, ds, *workers, *out, *ckpt, "go run ./train fit "+strings.Join(args, " "), logf, validate)
 	if *resume {
@@ -229,4 +245,57 @@ func choose(name, value string, options map[string]string) (string, error) {
 	}
 	keys := slices.Sorted(maps.Keys(options))
 	return "", usagef("-%s %q: want %s", name, value, strings.Join(keys, " or "))
+}
+
+// estimatorValidator scores a degradation estimator: the negated mean
+// error of its estimate (core.EstimateStrength) on -val's images degraded
+// at severities 0, 0.25, 0.5, 0.75 and 1 (a fixed chain per image and
+// severity); it logs the mean estimate per severity and, with -val-pairs,
+// the mean estimate on the pairs' LR images.
+func estimatorValidator(o training.Options) training.Validator {
+	levels := []float32{0, 0.25, 0.5, 0.75, 1}
+	return func(m *network.Model) (float64, string, error) {
+		files, err := training.ListImages([]string{o.Val})
+		if err != nil {
+			return 0, "", err
+		}
+		means := make([]float64, len(levels))
+		var mae float64
+		for i, f := range files {
+			rgb, err := training.LoadPlanes(f, 3)
+			if err != nil {
+				return 0, "", err
+			}
+			w, h := rgb[0].W/o.Scale*o.Scale, rgb[0].H/o.Scale*o.Scale
+			for c := range rgb {
+				rgb[c] = rgb[c].Crop(w, h)
+			}
+			for j, s := range levels {
+				chain := degrade.Draw(rand.New(rand.NewPCG(uint64(i), uint64(j))), s, o.Scale, w, h)
+				est := core.EstimateStrength(m, imaging.Luma8(chain.Apply(rgb)))
+				means[j] += float64(est) / float64(len(files))
+				mae += math.Abs(float64(est-s)) / float64(len(files)*len(levels))
+			}
+		}
+		detail := fmt.Sprintf(" (mean error %.3f; reads", mae)
+		for j, s := range levels {
+			detail += fmt.Sprintf(" %.2f as %.3f", s, means[j])
+		}
+		if o.ValPairs != "" {
+			lrs, err := training.ListImages([]string{filepath.Join(o.ValPairs, "LR")})
+			if err != nil {
+				return 0, "", err
+			}
+			var sum float64
+			for _, f := range lrs {
+				y, err := training.LoadPlanes(f, 1)
+				if err != nil {
+					return 0, "", err
+				}
+				sum += float64(core.EstimateStrength(m, y[0])) / float64(len(lrs))
+			}
+			detail += fmt.Sprintf("; %s LR %.3f", filepath.Base(o.ValPairs), sum)
+		}
+		return -mae, detail + ")", nil
+	}
 }

@@ -47,6 +47,10 @@ type Config struct {
 	// bicubic enlargement) or "repeat" (each input pixel repeated over its
 	// s x s output pixels, as ABPN's anchor).
 	Anchor string
+	// Estimator: the network reads an image rather than enlarging it: at
+	// every input pixel a value and a weight, pooled by the weights'
+	// softmax into one number (core.EstimateStrength).
+	Estimator bool
 }
 
 // PReLU reports whether the network's activation is PReLU.
@@ -90,6 +94,12 @@ var Presets = map[string]Config{
 	// Deeper and narrower for about ecb-m4c16's cost: a receptive field of
 	// 19 input pixels instead of 13, for artifacts that span JPEG blocks.
 	"ecb-m7c12": lrStack(7, 12),
+	// The degradation estimator: five 3x3 layers of 8 channels on the
+	// low-resolution Y, two outputs per pixel: how degraded the image looks
+	// there, and how much that pixel's reading counts (see
+	// core.EstimateStrength). Trained with -estimator.
+	"estimator-c8": {Preset: "estimator-c8", Channels: 1, Shuffle: 1, Estimator: true,
+		Layers: []Layer{{3, 8}, {3, 8}, {3, 8}, {3, 8}, {3, 2}}},
 }
 
 // lrStack is an ECBSR-shaped network of m body layers of c channels on Y;
@@ -164,6 +174,12 @@ func (c Config) Validate() error {
 	}
 	if c.Shuffle < 0 || c.Shuffle > 8 {
 		return fmt.Errorf("model: depth-to-space factor %d, want 0 (none) to 8", c.Shuffle)
+	}
+	if c.Estimator {
+		if c.Channels != 1 || c.Shuffle != 1 || c.Strength || c.Residual || c.Layers[len(c.Layers)-1].Filters != 2 {
+			return fmt.Errorf("model: an estimator reads Y at its resolution (depth-to-space 1, no strength, no residual) and gives 2 outputs")
+		}
+		return nil
 	}
 	if last, want := c.Layers[len(c.Layers)-1].Filters, c.Channels*max(1, c.Shuffle*c.Shuffle); last != want {
 		return fmt.Errorf("model: last layer has %d filters, want %d (the channels times the depth-to-space factor squared)", last, want)

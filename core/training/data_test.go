@@ -102,3 +102,35 @@ func TestJPEGDegradation(t *testing.T) {
 		t.Errorf("%.3f of the patches lighter than their strength, want about 0.4", share)
 	}
 }
+
+// TestEstimatorGrad: the pooled estimator loss's gradient against finite
+// differences, for values and weights, with both losses.
+func TestEstimatorGrad(t *testing.T) {
+	const batch, n = 2, 5
+	rng := rand.New(rand.NewPCG(8, 9))
+	out := make([]float32, 2*batch*n)
+	for i := range out {
+		out[i] = float32(rng.Float64())
+	}
+	for _, l1 := range []bool{false, true} {
+		grad := make([]float32, len(out))
+		estimatorGrad(out, grad, 1, batch, n, 0.1, 1, l1)
+		for _, j := range []int{n, n + 3, batch*n + n, batch*n + n + 4} { // patch 1's values and weights
+			const h = 1e-3
+			loss := func(d float32) float64 {
+				o := append([]float32(nil), out...)
+				o[j] += d
+				return estimatorGrad(o, make([]float32, len(o)), 1, batch, n, 0.1, 1, l1)
+			}
+			num := (loss(h) - loss(-h)) / (2 * h)
+			if math.Abs(num-float64(grad[j])) > 1e-3 {
+				t.Errorf("l1 %v: output %d: gradient %g, finite differences %g", l1, j, grad[j], num)
+			}
+		}
+		for j := range n { // patch 0 is not this patch's
+			if grad[j] != 0 || grad[batch*n+j] != 0 {
+				t.Fatalf("l1 %v: patch 1's loss moved patch 0's output %d", l1, j)
+			}
+		}
+	}
+}

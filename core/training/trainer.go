@@ -54,6 +54,7 @@ type Options struct {
 	Degrade     DegradeBand
 	ValPairs    string // validation also on these given LR/HR pairs, at ValStrength
 	ValStrength float32
+	Estimate    bool // train a degradation estimator: its target at every pixel is the patch's severity
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -433,8 +434,12 @@ func (t *Trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error 
 			return fmt.Errorf("validation: %v", err)
 		}
 	}
-	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f dB%s  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
-		t.step, t.epochs(), loss, psnr, detail, t.learningRate(), patchesPerSec, gflops)
+	unit := " dB"
+	if t.opts.Estimate {
+		unit = "" // the estimator's score is its negated mean error
+	}
+	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f%s%s  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
+		t.step, t.epochs(), loss, psnr, unit, detail, t.learningRate(), patchesPerSec, gflops)
 	fmt.Fprintf(t.csv, "%d,%.4f,%.8f,%.4f,%.6g,%.1f,%.2f\n", t.step, t.epochs(), loss, psnr, t.learningRate(), t.elapsed.Seconds(), patchesPerSec)
 	if err := PlotCurves(t.csvPath(), strings.TrimSuffix(t.out, filepath.Ext(t.out))+".png"); err != nil {
 		t.log("warning: plot: %v", err)
@@ -467,7 +472,7 @@ func (t *Trainer) trainStep() (float64, error) {
 		err   error
 	}
 	results := make([]result, nShards)
-	norm := float32(1 / float64(o.Batch*o.Patch*o.Patch*t.model.Config.Channels))
+	norm := float32(1 / float64(o.Batch*t.outputsPerPatch()))
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for w := 0; w < min(t.workers, nShards); w++ {
@@ -504,7 +509,7 @@ func (t *Trainer) trainStep() (float64, error) {
 			}
 		}
 	}
-	loss := sse / float64(o.Batch*o.Patch*o.Patch*t.model.Config.Channels)
+	loss := sse / float64(o.Batch*t.outputsPerPatch())
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, errNonFinite
 	}
@@ -520,6 +525,39 @@ func (t *Trainer) trainStep() (float64, error) {
 		}
 	}
 	return loss, nil
+}
+
+// estimatorGrad scores patch i of an estimator's output (batch patches of
+// n pixels, two planes: value v, weight w) against its severity: the
+// estimate is the softmax(w)-weighted mean of v. It writes norm times the
+// loss's gradient into grad and returns the loss (absolute or squared).
+func estimatorGrad(out, grad []float32, i, batch, n int, severity, norm float32, l1 bool) float64 {
+	v, w := out[i*n:][:n], out[batch*n+i*n:][:n]
+	gv, gw := grad[i*n:][:n], grad[batch*n+i*n:][:n]
+	p := make([]float64, n)
+	est := network.SoftmaxMean(v, w, p)
+	d := est - float64(severity)
+	g := 2 * d
+	if l1 {
+		g = math.Copysign(1, d)
+	}
+	for j := range p {
+		gv[j] = norm * float32(g*p[j])
+		gw[j] = norm * float32(g*p[j]*(float64(v[j])-est))
+	}
+	if l1 {
+		return math.Abs(d)
+	}
+	return d * d
+}
+
+// outputsPerPatch is how many values the loss compares per patch: every
+// output pixel's channels, or for an estimator its one pooled estimate.
+func (t *Trainer) outputsPerPatch() int {
+	if t.opts.Estimate {
+		return 1
+	}
+	return t.opts.Patch * t.opts.Patch * t.model.Config.Channels
 }
 
 // shardGradient builds a shard's patches, runs the network on a copy of the
@@ -551,6 +589,9 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 				plane[j] = sp.strength
 			}
 		}
+		if t.opts.Estimate {
+			continue // its target is the patch's severity, below
+		}
 		// The target of a low-resolution network: its residual over the
 		// anchor, space-to-depth, so that channel c*s*s + dy*s + dx of
 		// cell (x, y) is output pixel (x*s + dx, y*s + dy).
@@ -573,21 +614,27 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 	out := y.Value().Data().F32()
 	grad := make([]float32, len(out))
 	var sum float64
-	l1 := t.opts.Loss == "l1"
-	for i, v := range out {
-		d := v - target[i]
-		if l1 {
-			sum += math.Abs(float64(d))
-			switch {
-			case d > 0:
-				grad[i] = norm
-			case d < 0:
-				grad[i] = -norm
-			}
-			continue
+	if t.opts.Estimate {
+		for i, sp := range specs {
+			sum += estimatorGrad(out, grad, i, len(specs), side*side, sp.strength, norm, t.opts.Loss == "l1")
 		}
-		sum += float64(d) * float64(d)
-		grad[i] = 2 * norm * d
+	} else {
+		l1 := t.opts.Loss == "l1"
+		for i, v := range out {
+			d := v - target[i]
+			if l1 {
+				sum += math.Abs(float64(d))
+				switch {
+				case d > 0:
+					grad[i] = norm
+				case d < 0:
+					grad[i] = -norm
+				}
+				continue
+			}
+			sum += float64(d) * float64(d)
+			grad[i] = 2 * norm * d
+		}
 	}
 	y.AccGrad(mat.NewDense[float32](mat.WithShape(y.Value().Shape()...), mat.WithBacking(grad)))
 	if err := ag.Backward(y); err != nil {
