@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/srcnn-web/upscaler/core/imaging"
 	"github.com/srcnn-web/upscaler/core/network"
@@ -52,6 +53,52 @@ func AutoStrength(file []byte) (strength float32, quality int) {
 		return 0, 0
 	}
 	return StrengthForQuality(q), q
+}
+
+// CleanBelow is the estimate under which an image's pixels read as clean:
+// automatic restoration then leaves it to the clean network (or to the
+// JPEG quality of its file).
+const CleanBelow = 0.15
+
+// Reading is what automatic restoration read from an input: the JPEG
+// quality of its file and how degraded its pixels look.
+type Reading struct {
+	Quality  int     // the file's JPEG quality, 0 if it is not a JPEG
+	Looks    float32 // the estimator's reading of the pixels (EstimateStrength); 0 without one
+	Strength float32 // what auto runs at: the larger of the quality's strength and Looks (Looks under CleanBelow counting as 0)
+}
+
+// Read is automatic restoration's reading of an input: its file (for the
+// JPEG quality) and, with an estimator, its Y plane. est may be nil.
+func Read(file []byte, y imaging.Plane, est *network.Model) Reading {
+	var r Reading
+	r.Strength, r.Quality = AutoStrength(file)
+	if est != nil {
+		r.Looks = EstimateStrength(est, y)
+		if r.Looks >= CleanBelow {
+			r.Strength = max(r.Strength, r.Looks)
+		}
+	}
+	return r
+}
+
+// String says what was read: "JPEG quality about 62, looks degraded
+// (0.43): denoise 0.54 (medium)".
+func (r Reading) String() string {
+	var parts []string
+	if r.Quality > 0 {
+		parts = append(parts, fmt.Sprintf("JPEG quality about %d", r.Quality))
+	}
+	switch {
+	case r.Looks >= CleanBelow:
+		parts = append(parts, fmt.Sprintf("looks degraded (%.2f)", r.Looks))
+	case r.Looks > 0:
+		parts = append(parts, fmt.Sprintf("looks clean (%.2f)", r.Looks))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no JPEG, pixels not read")
+	}
+	return fmt.Sprintf("%s: denoise %.2f (%s)", strings.Join(parts, ", "), r.Strength, DenoiseName(r.Strength))
 }
 
 // ParseDenoise reads a denoise setting as the command line and the page

@@ -126,3 +126,41 @@ func TestEstimateStrength(t *testing.T) {
 		t.Error("two estimates of one image differ")
 	}
 }
+
+// TestRead: auto runs at the larger of the file's JPEG strength and the
+// pixels' reading, a reading under CleanBelow counting as clean.
+func TestRead(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 13)
+	}
+	var pngFile bytes.Buffer
+	if err := imaging.Encode(&pngFile, img, "png"); err != nil {
+		t.Fatal(err)
+	}
+	q50, q90 := jpegAt(t, 50, img), jpegAt(t, 90, img)
+	y := imaging.LumaY(img)
+	for _, tc := range []struct {
+		name     string
+		file     []byte
+		est      float32 // < 0: no estimator
+		strength float32
+		says     string
+	}{
+		{"png, no estimator", pngFile.Bytes(), -1, 0, "no JPEG, pixels not read: denoise 0.00 (none)"},
+		{"q50, no estimator", q50, -1, 50.0 / 70, "JPEG quality about 50: denoise 0.71 (high)"},
+		{"png read as clean", pngFile.Bytes(), 0.1, 0, "looks clean (0.10): denoise 0.00 (none)"},
+		{"png read as degraded", pngFile.Bytes(), 0.6, 0.6, "looks degraded (0.60): denoise 0.60 (medium)"},
+		{"q50 looking mildly degraded", q50, 0.3, 50.0 / 70, "JPEG quality about 50, looks degraded (0.30): denoise 0.71 (high)"},
+		{"q90 looking degraded", q90, 0.5, 0.5, "JPEG quality about 90, looks degraded (0.50): denoise 0.50 (medium)"},
+	} {
+		var est *network.Model
+		if tc.est >= 0 {
+			est = constantEstimator(t, tc.est)
+		}
+		r := Read(tc.file, y, est)
+		if math.Abs(float64(r.Strength-tc.strength)) > 1e-6 || r.String() != tc.says {
+			t.Errorf("%s: strength %g, says %q; want %g, %q", tc.name, r.Strength, r, tc.strength, tc.says)
+		}
+	}
+}

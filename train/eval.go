@@ -50,6 +50,7 @@ type evalOptions struct {
 	scale   int
 	model   *network.Model // nil: interpolations only
 	denoise *network.Model // the JPEG-aware network for -jpeg inputs, if any (core.ForStrength)
+	est     *network.Model // the degradation estimator auto reads the pixels with, if any
 	methods []string       // subset of methodOrder
 	ssim    bool
 	niqe    bool // NIQE of every output, and of the original
@@ -194,6 +195,11 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 			strength := o.strength
 			if o.auto {
 				strength = fileStrength
+				if o.est != nil { // as core.Read does, on the LR image as a file would hold it
+					if looks := core.EstimateStrength(o.est, imaging.Luma8(lr)); looks >= core.CleanBelow {
+						strength = max(strength, looks)
+					}
+				}
 			}
 			e := core.NewEnhancer(core.ForStrength(o.model, o.denoise, strength), s)
 			e.Strength = strength
@@ -273,13 +279,15 @@ type modelChoice struct {
 	model          *string
 	weights        *string
 	denoiseWeights *string
+	estimator      *string
 }
 
 func addModelFlags(fs *flag.FlagSet) modelChoice {
 	return modelChoice{
-		scale:   fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
-		model:   fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
-		weights: fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
+		scale:     fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
+		model:     fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
+		weights:   fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
+		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset): with -denoise auto, read how degraded each image's pixels look as well as its JPEG quality, and run the JPEG-aware (restoring) network at the larger strength"),
 		denoiseWeights: fs.String("denoise-weights", "", "JPEG-aware weights file, run instead of -weights at denoise strengths above 0 "+
 			"(default, without -weights: the shipped weights/<model>-x<scale>-denoise.gob, or general's for a model without one, where it ships)"),
 	}
@@ -366,6 +374,21 @@ func (c modelChoice) loadDenoise() (*network.Model, error) {
 	return m, nil
 }
 
+// loadEstimator reads the -estimator-weights file; nil without one.
+func (c modelChoice) loadEstimator() (*network.Model, error) {
+	if *c.estimator == "" {
+		return nil, nil
+	}
+	m, _, err := network.LoadWeightsFile(*c.estimator)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Config.Estimator {
+		return nil, fmt.Errorf("%s holds a %s network, not a degradation estimator", *c.estimator, m.Config.Preset)
+	}
+	return m, nil
+}
+
 // errNoShippedModel is the error for a model and scale that do not ship.
 type errNoShippedModel struct{ error }
 
@@ -403,6 +426,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, niqe: *niqe, jpeg: *jpegQ, strength: strength, auto: auto}
 	if m != nil {
 		if o.denoise, err = choice.loadDenoise(); err != nil {
+			return err
+		}
+		if o.est, err = choice.loadEstimator(); err != nil {
 			return err
 		}
 	}

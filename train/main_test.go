@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -748,3 +749,50 @@ func fmtSscanfStep(stderr string, step *int) (int, error) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// TestUpscaleEstimator: with -estimator-weights, auto reads a PNG's pixels
+// too, says what it read, and runs the strength network at that strength:
+// the pixels -denoise with that strength gives.
+func TestUpscaleEstimator(t *testing.T) {
+	data := t.TempDir()
+	trainingtest.WriteNoiseImages(t, data, 2, 72, 72, 31)
+	w := filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	// An estimator that reads every image as 0.6.
+	cfg, _ := network.Preset("estimator-c8", 2, false)
+	m, _ := network.NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
+	last := len(m.Weights) - 1
+	clear(m.Weights[last].Value().Data().F32())
+	m.Biases[last].Value().Data().F32()[0], m.Biases[last].Value().Data().F32()[1] = 0.6, 0
+	est := filepath.Join(t.TempDir(), "est.gob")
+	f, _ := os.Create(est)
+	if err := network.SaveWeights(f, m, 2, network.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	in, out := filepath.Join(data, "imga.png"), t.TempDir()
+	run := func(name string, extra ...string) ([]byte, string) {
+		t.Helper()
+		args := append([]string{"upscale", "-quiet", "-weights", w, "-denoise-weights", w}, extra...)
+		code, _, stderr := runCmd(append(args, in, filepath.Join(out, name))...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d, %s", extra, code, stderr)
+		}
+		b, _ := os.ReadFile(filepath.Join(out, name))
+		return b, stderr
+	}
+	auto, said := run("auto.png", "-estimator-weights", est)
+	if !strings.Contains(said, "looks degraded (0.60): denoise 0.60 (medium)") {
+		t.Errorf("auto with the estimator said %q", said)
+	}
+	fixed, _ := run("fixed.png", "-denoise", "0.6")
+	plain, _ := run("plain.png")
+	if !bytes.Equal(auto, fixed) || bytes.Equal(auto, plain) {
+		t.Errorf("auto with the estimator: the pixels of -denoise 0.6 %v, of auto without it %v", bytes.Equal(auto, fixed), bytes.Equal(auto, plain))
+	}
+	if code, _, e := runCmd("upscale", "-quiet", "-estimator-weights", w, in, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(e, "not a degradation estimator") {
+		t.Errorf("-estimator-weights with a strength network: exit %d, %q", code, e)
+	}
+}

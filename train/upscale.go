@@ -76,6 +76,10 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef("-%v", err)
 	}
+	est, err := choice.loadEstimator()
+	if err != nil {
+		return err
+	}
 	// The networks by scale, loaded as images need them: the clean one and
 	// the JPEG-aware one where there is one (core.ForStrength picks).
 	type pair struct{ clean, denoise *network.Model }
@@ -127,7 +131,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		if f, err := imaging.FormatForPath(j.out); err == nil {
 			outFormat = f
 		}
-		d := denoiseChoice{fixed: fixed, auto: auto, report: func(msg string) { bar.clear(); fmt.Fprintln(stderr, msg) }}
+		d := denoiseChoice{fixed: fixed, auto: auto, est: est, report: func(msg string) { bar.clear(); fmt.Fprintln(stderr, msg) }}
 		err := upscaleOne(ctx, pick, enhancer, j, d, outFormat, *quality, *maxMP, *workers, func(done, total int) { bar.set(i, done, total) })
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -220,6 +224,7 @@ func planUpscale(ins []string, out string, suffix string, ext string, overwrite 
 type denoiseChoice struct {
 	fixed  float32
 	auto   bool
+	est    *network.Model // auto also reads the pixels with it, if any
 	report func(string)
 }
 
@@ -241,9 +246,15 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
-	strength, q := d.fixed, 0
+	strength := d.fixed
+	var reading core.Reading
 	if d.auto {
-		strength, q = core.AutoStrength(data)
+		var y imaging.Plane
+		if d.est != nil {
+			y = imaging.LumaY(img)
+		}
+		reading = core.Read(data, y, d.est)
+		strength = reading.Strength
 	}
 	e, err := enhancer(scale, strength)
 	if err != nil {
@@ -252,8 +263,8 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 	if !e.Model.Config.Strength {
 		strength = 0 // this network has no denoise control
 	}
-	if d.auto && strength > 0 {
-		d.report(fmt.Sprintf("%s: JPEG quality about %d: denoise %.2f (%s)", j.in, q, strength, core.DenoiseName(strength)))
+	if d.auto && (strength > 0 || d.est != nil) {
+		d.report(fmt.Sprintf("%s: %s", j.in, reading))
 	}
 	res, err := e.Image(ctx, img, workers, progress)
 	if err != nil {

@@ -130,7 +130,7 @@ func (f *WeightsFile) Model() (*Model, error) {
 	if f.Scale < 2 || f.Scale > 4 {
 		return nil, fmt.Errorf("weights file: scale %d, want 2, 3 or 4", f.Scale)
 	}
-	if f.Config.LowRes() && f.Config.Shuffle != f.Scale {
+	if f.Config.LowRes() && !f.Config.Estimator && f.Config.Shuffle != f.Scale { // an estimator reads images of any scale
 		return nil, fmt.Errorf("weights file: a x%d network that rearranges its output by %d", f.Scale, f.Config.Shuffle)
 	}
 	c := f.Config
