@@ -21,4 +21,3 @@ func SoftmaxMean(v, w []float32, p []float64) float64 {
 	}
 	return est
 }
-
