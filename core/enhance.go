@@ -91,12 +91,32 @@ func (e *Enhancer) Region(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (
 	return out, bicubic
 }
 
-// regionLowRes is Region for a network at the input's resolution: the
-// network runs on the low-resolution cells under r with a halo of its
-// radius, depth-to-space spreads each cell's outputs over its s x s
-// output pixels, and the anchor is added: the bicubic enlargement, or the
-// input pixel itself for the repeated-input anchor.
-func (e *Enhancer) regionLowRes(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
+// NetInput is what a network at the input's resolution reads for one
+// output tile: its input planes over the low-resolution cells under the
+// tile with a halo of the network's radius (the strength plane last, if
+// it reads one), where they lie, and which of their sides lie on the
+// image border (there each layer replicates its input's edge).
+type NetInput struct {
+	X     []float32       // [inputs][H][W]
+	W, H  int             // the size of each plane
+	Ext   image.Rectangle // where X lies, in low-resolution pixels
+	Edges network.Edges
+}
+
+// TileInput returns the network's input for output rectangle r of an
+// image's planes (see Prepare), for running the network elsewhere (a GPU)
+// and handing its output to RenderTileFrom. Networks at the input's
+// resolution only.
+func (e *Enhancer) TileInput(p imaging.Planes, r image.Rectangle) NetInput {
+	if p.RGB {
+		return e.netInput(p.C[:], r)
+	}
+	return e.netInput(p.C[:1], r)
+}
+
+// netInput gathers the input of a network at the input's resolution for
+// output rectangle r of low-resolution planes lr.
+func (e *Enhancer) netInput(lr []imaging.Plane, r image.Rectangle) NetInput {
 	s, rad := e.Model.Config.Shuffle, e.Model.Config.Radius()
 	lrW, lrH := lr[0].W, lr[0].H
 	cells := image.Rect(r.Min.X/s, r.Min.Y/s, (r.Max.X+s-1)/s, (r.Max.Y+s-1)/s)
@@ -113,15 +133,35 @@ func (e *Enhancer) regionLowRes(lr []imaging.Plane, hrW, hrH int, r image.Rectan
 			x = append(x, e.Strength)
 		}
 	}
-	bicubic = make([]imaging.Plane, len(lr))
-	for c := range lr {
-		bicubic[c] = imaging.ResizeRegion(lr[c], hrW, hrH, imaging.Bicubic, r)
-	}
+	return NetInput{X: x, W: w, H: h, Ext: ext, Edges: network.EdgesOf(ext, lrW, lrH)}
+}
+
+// regionLowRes is Region for a network at the input's resolution: the
+// network runs on the low-resolution cells under r with a halo of its
+// radius, and netOutput makes the output pixels of its result.
+func (e *Enhancer) regionLowRes(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
+	in := e.netInput(lr, r)
 	f, _ := e.pool.Get().(*network.Inferer)
 	if f == nil {
 		f = network.NewInferer(e.Model)
 	}
-	net := f.Run(x, h, w, network.EdgesOf(ext, lrW, lrH))
+	out, bicubic = e.netOutput(lr, hrW, hrH, r, in, f.Run(in.X, in.H, in.W, in.Edges))
+	e.pool.Put(f)
+	return out, bicubic
+}
+
+// netOutput makes the output pixels in r from the network's result net
+// over in: depth-to-space spreads each cell's outputs over its s x s
+// output pixels, and the anchor is added: the bicubic enlargement, or the
+// input pixel itself for the repeated-input anchor.
+func (e *Enhancer) netOutput(lr []imaging.Plane, hrW, hrH int, r image.Rectangle, in NetInput, net network.Maps) (out, bicubic []imaging.Plane) {
+	s := e.Model.Config.Shuffle
+	lrW := lr[0].W
+	ext := in.Ext
+	bicubic = make([]imaging.Plane, len(lr))
+	for c := range lr {
+		bicubic[c] = imaging.ResizeRegion(lr[c], hrW, hrH, imaging.Bicubic, r)
+	}
 	off := ext.Min.Add(net.Rect.Min) // the image's cell of net's pixel (0, 0)
 	out = make([]imaging.Plane, len(lr))
 	residual, repeat := e.Model.Config.Residual, e.Model.Config.RepeatAnchor()
@@ -153,7 +193,6 @@ func (e *Enhancer) regionLowRes(lr []imaging.Plane, hrW, hrH int, r image.Rectan
 		}
 		out[c] = o
 	}
-	e.pool.Put(f)
 	return out, bicubic
 }
 
@@ -248,13 +287,28 @@ func (e *Enhancer) OutputSize(w, h int) (int, int) { return w * e.Scale, h * e.S
 // size of the whole output (or at least covering r). The network runs on Y
 // (or RGB); Cb, Cr and alpha are enlarged with bicubic.
 func (e *Enhancer) RenderTile(p imaging.Planes, r image.Rectangle, dst *image.NRGBA) {
+	e.renderTile(p, r, dst, e.Region)
+}
+
+// RenderTileFrom is RenderTile with the network run elsewhere: net is its
+// result for TileInput(p, r) (see network.NewMaps), which this turns into
+// output pixels exactly as RenderTile does its own.
+func (e *Enhancer) RenderTileFrom(p imaging.Planes, r image.Rectangle, dst *image.NRGBA, in NetInput, net network.Maps) {
+	e.renderTile(p, r, dst, func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
+		return e.netOutput(lr, hrW, hrH, r, in, net)
+	})
+}
+
+// renderTile writes the pixels in r, the network's planes from region.
+func (e *Enhancer) renderTile(p imaging.Planes, r image.Rectangle, dst *image.NRGBA,
+	region func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane)) {
 	hrW, hrH := e.OutputSize(p.C[0].W, p.C[0].H)
 	var enh [3]imaging.Plane
 	if p.RGB {
-		o, _ := e.Region(p.C[:], hrW, hrH, r)
+		o, _ := region(p.C[:], hrW, hrH, r)
 		copy(enh[:], o)
 	} else {
-		o, _ := e.Region(p.C[:1], hrW, hrH, r)
+		o, _ := region(p.C[:1], hrW, hrH, r)
 		enh[0] = o[0]
 		enh[1] = imaging.ResizeRegion(p.C[1], hrW, hrH, imaging.Bicubic, r)
 		enh[2] = imaging.ResizeRegion(p.C[2], hrW, hrH, imaging.Bicubic, r)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -282,5 +283,39 @@ func TestStrengthInputStartsNeutral(t *testing.T) {
 	}
 	if same {
 		t.Error("the strength input has no effect")
+	}
+}
+
+// TestRenderTileFrom: a tile made from the network's result computed
+// elsewhere (here: the same inference, handed over as tight planes, as a
+// GPU gives them) equals RenderTile's, bit for bit, inside and on the
+// image's edges.
+func TestRenderTileFrom(t *testing.T) {
+	for _, cfg := range []network.Config{tinyLR(2), tinyStrength, tinyPReLURepeat} {
+		m := smallModel(t, cfg, 3)
+		scale := cfg.Shuffle
+		img := image.NewNRGBA(image.Rect(0, 0, 37, 29))
+		rng := rand.New(rand.NewPCG(4, 5))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(rng.IntN(256))
+		}
+		e := NewEnhancer(m, scale)
+		e.Strength = 0.4
+		p := e.Prepare(img)
+		w, h := e.OutputSize(37, 29)
+		for _, r := range []image.Rectangle{image.Rect(0, 0, w, h), image.Rect(0, 0, 16, 16), image.Rect(20, 10, 41, 33), image.Rect(w-7, h-9, w, h)} {
+			want, got := image.NewNRGBA(image.Rect(0, 0, w, h)), image.NewNRGBA(image.Rect(0, 0, w, h))
+			e.RenderTile(p, r, want)
+			in := e.TileInput(p, r)
+			res := network.NewInferer(m).Run(in.X, in.H, in.W, in.Edges)
+			var tight []float32
+			for _, pl := range res.Crop(res.Rect) {
+				tight = append(tight, pl.Pix...)
+			}
+			e.RenderTileFrom(p, r, got, in, network.NewMaps(tight, cfg.Layers[len(cfg.Layers)-1].Filters, res.Rect))
+			if !bytes.Equal(want.Pix, got.Pix) {
+				t.Errorf("%s tile %v: RenderTileFrom differs from RenderTile", cfg.Preset, r)
+			}
+		}
 	}
 }

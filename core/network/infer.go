@@ -44,7 +44,13 @@ type Maps struct {
 	channels      int
 }
 
-// pixel returns the index of pixel (x, y) of channel c.
+// NewMaps wraps tight planes (channels of r's size, one after the other)
+// as Maps lying at r: a network's result computed elsewhere.
+func NewMaps(data []float32, channels int, r image.Rectangle) Maps {
+	return Maps{Data: data, plane: r.Dx() * r.Dy(), stride: r.Dx(), w: r.Dx(), h: r.Dy(), Rect: r, channels: channels}
+}
+
+// Pixel returns the index of pixel (x, y) of channel c.
 func (m Maps) Pixel(c, x, y int) int { return c*m.plane + y*m.stride + x }
 
 // border is how many pixels a map is extended by on each side.
@@ -188,11 +194,12 @@ type Inferer struct {
 	a, b, padded, scratch []float32
 }
 
+// NewInferer returns an inferer for model m.
 func NewInferer(m *Model) *Inferer {
 	return &Inferer{layers: m.layers(), residual: m.Config.Residual && !m.Config.LowRes()}
 }
 
-// run returns the network's output for x, the tight h x w planes of a
+// Run returns the network's output for x, the tight h x w planes of a
 // region whose sides e lie on the image border. The output covers the
 // region less the network's radius on its other sides; its data is the
 // Inferer's own, overwritten by the next call.
@@ -232,7 +239,7 @@ func (f *Inferer) Run(x []float32, h, w int, e Edges) Maps {
 	return cur
 }
 
-// crop copies rectangle r (in the coordinates of m.Rect) out of m, as
+// Crop copies rectangle r (in the coordinates of m.Rect) out of m, as
 // tight planes.
 func (m Maps) Crop(r image.Rectangle) []imaging.Plane {
 	out := make([]imaging.Plane, m.channels)
