@@ -68,10 +68,22 @@ type browser struct {
 
 func newBrowser(t testing.TB) *browser {
 	t.Helper()
+	return startBrowser(t, chromedp.DisableGPU)
+}
+
+// newWebGPUBrowser is newBrowser with WebGPU on SwiftShader, Chromium's
+// GPU on the CPU: correct, and slow.
+func newWebGPUBrowser(t testing.TB) *browser {
+	t.Helper()
+	return startBrowser(t, chromedp.Flag("enable-unsafe-webgpu", true), chromedp.Flag("use-webgpu-adapter", "swiftshader"))
+}
+
+func startBrowser(t testing.TB, gpu ...chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
 	exe := chromium(t)
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Headless, chromedp.NoSandbox, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
@@ -79,6 +91,7 @@ func newBrowser(t testing.TB) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1200, 900),
 	}
+	opts = append(opts, gpu...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, 4*time.Minute)
@@ -510,6 +523,88 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 		t.Errorf("console errors: %q", errs)
 	}
 	t.Logf("page says: %s", eval[string](b, `document.getElementById("status").textContent`))
+}
+
+// TestBrowserWebGPU: with Compute = GPU on SwiftShader's WebGPU the page
+// says it used WebGPU, and its download is the command line's pixels to
+// within the GPU's float order (every value within 2 levels, 99.9% within
+// 1), at x2 and x4 with the shipped networks (a strength network at x2
+// auto on a JPEG).
+func TestBrowserWebGPU(t *testing.T) {
+	b := newWebGPUBrowser(t)
+	srv := httptest.NewServer(testSite(t, "weights"))
+	defer srv.Close()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		scale   int
+		in      string
+		network string
+	}{
+		{2, testImagePNG(t, dir, "photo.png", 150, 100), "general-x2.gob"},
+		{4, testImagePNG(t, dir, "small.png", 90, 70), "general-x4.gob"},
+		{2, testImageJPEG(t, testImagePNG(t, dir, "web.png", 120, 90), 50), "general-x2-denoise.gob"},
+	} {
+		err := b.do(
+			chromedp.Navigate(srv.URL+"/"),
+			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+			chromedp.SetValue(chromedp.ID("compute"), "gpu"),
+			chromedp.SetValue(chromedp.ID("scale"), fmt.Sprint(tc.scale)),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{tc.in}),
+			waitJS(`!document.getElementById("enhance").disabled`),
+			chromedp.Click(chromedp.ID("enhance")),
+			waitJS(`!document.getElementById("download").hidden`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := eval[string](b, `document.getElementById("status").textContent`)
+		if path := eval[string](b, `document.getElementById("status").dataset.compute`); path != "webgpu" || !strings.Contains(status, "using WebGPU") {
+			t.Fatalf("x%d: computed on %q: %s", tc.scale, path, status)
+		}
+		data, _, err := download(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := png.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := network.LoadWeightsFile(filepath.Join("weights", tc.network))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var strength float32
+		if strings.HasSuffix(tc.in, ".jpg") {
+			strength = core.StrengthForQuality(50)
+		}
+		want := nativeUpscale(t, m, tc.scale, tc.in, strength)
+		if got.Bounds() != want.Bounds() {
+			t.Fatalf("x%d: size %v, want %v", tc.scale, got.Bounds(), want.Bounds())
+		}
+		off, n := 0, 0
+		for y := 0; y < want.Rect.Dy(); y++ {
+			for x := 0; x < want.Rect.Dx(); x++ {
+				r, g, bb, _ := got.At(x, y).RGBA()
+				w := want.NRGBAAt(x, y)
+				for _, d := range []int{int(r>>8) - int(w.R), int(g>>8) - int(w.G), int(bb>>8) - int(w.B)} {
+					if d > 2 || d < -2 {
+						t.Fatalf("x%d: pixel (%d,%d) differs by %d levels", tc.scale, x, y, d)
+					}
+					if d != 0 && d != 1 && d != -1 {
+						off++
+					}
+					n++
+				}
+			}
+		}
+		if float64(off) > 0.001*float64(n) {
+			t.Errorf("x%d: %d of %d values differ by 2 levels", tc.scale, off, n)
+		}
+		t.Logf("x%d: %s", tc.scale, status)
+	}
+	if errs := b.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %q", errs)
+	}
 }
 
 func TestBrowserCancelAndBadFile(t *testing.T) {

@@ -209,7 +209,7 @@ type site struct {
 }
 
 // pageFiles are the site's own files; sw.js is generated from a template.
-var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "manifest.webmanifest", "worker.js",
+var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "manifest.webmanifest", "worker.js", "gpu.js",
 	"gemm-simd.wasm", "viewer.html", "viewer.js", "viewer.css"}
 
 // weightsEntry describes shipped weights in weights/index.json.

@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  file: $("file"), scale: $("scale"), width: $("width"), height: $("height"), model: $("model"), denoise: $("denoise"),
+  file: $("file"), scale: $("scale"), width: $("width"), height: $("height"), model: $("model"), denoise: $("denoise"), compute: $("compute"),
   format: $("format"), quality: $("quality"),
   enhance: $("enhance"), cancel: $("cancel"),
   download: $("download"), downloadAll: $("download-all"), batch: $("batch"), alert: $("alert"), progress: $("progress"), status: $("status"),
@@ -349,6 +349,29 @@ async function enhance() {
   }
 }
 
+// computeFor decides where a run's network computes: "gpu" or "cpu". GPU
+// and CPU are the Compute control's; Auto takes what this device measured
+// for the model (localStorage), or measures it now on one tile: the GPU
+// twice (the first call compiles and uploads), then the CPU.
+async function computeFor(w, it, tile, name) {
+  if (ui.compute.value !== "auto") return ui.compute.value;
+  const info = await w.call({ op: "gpuInfo", id: it.id });
+  if (!info.available) return "cpu";
+  const key = `upscaler-compute:${info.adapter}:${name}`;
+  const known = localStorage.getItem(key);
+  if (known === "gpu" || known === "cpu") return known;
+  const first = await w.call({ op: "tile", id: it.id, tile, gpu: true });
+  if (first.path !== "webgpu") return "cpu";
+  let t = performance.now();
+  await w.call({ op: "tile", id: it.id, tile, gpu: true });
+  const gpuMs = performance.now() - t;
+  t = performance.now();
+  await w.call({ op: "tile", id: it.id, tile });
+  const pick = gpuMs < performance.now() - t ? "gpu" : "cpu";
+  localStorage.setItem(key, pick);
+  return pick;
+}
+
 // enhanceItem enhances one image: its tiles spread over the workers, shown
 // as they come, each complete row of tiles passed to the saver.
 async function enhanceItem(it, run, label) {
@@ -386,6 +409,9 @@ async function enhanceItem(it, run, label) {
   const src = await ws[0].call({ op: "source", id: it.id });
   viewerOpen(width, height, scale);
   viewerSource(src.width, src.rgba);
+  const gpu = (await computeFor(ws[0], it, tiles[0], name)) === "gpu";
+  const paths = { webgpu: 0, wasm: 0 };
+  let adapter = "", gpuError = "";
   const queue = tiles.slice();
   let done = 0;
   const t0 = performance.now();
@@ -398,8 +424,11 @@ async function enhanceItem(it, run, label) {
     await Promise.all(lanes.map(async (w) => {
       while (queue.length && !run.cancelled) {
         const tile = queue.shift();
-        const r = await w.call({ op: "tile", id: it.id, tile });
+        const r = await w.call({ op: "tile", id: it.id, tile, gpu });
         if (run.cancelled) return;
+        paths[r.path === "webgpu" ? "webgpu" : "wasm"]++;
+        adapter = r.adapter || adapter;
+        gpuError = r.gpuError || gpuError;
         for (const strip of rows.put(r.tile, r.enhanced)) {
           const p = sv.call({ op: "saveRows", id: it.id, rgba: strip }, [strip.buffer]);
           p.catch(() => {}); // reported where the batch awaits them all
@@ -439,7 +468,12 @@ async function enhanceItem(it, run, label) {
     shown = it;
     setState(it, "done");
     const denoised = strength > 0 ? `, denoise ${strength.toFixed(2)}` : "";
-    ui.status.textContent = `${label}Done: ${result.width}×${result.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""}${ws[0].simd ? " using wasm SIMD" : ""} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
+    const wasm = ws[0].simd ? "wasm SIMD" : "wasm";
+    let using = paths.webgpu ? `WebGPU (${adapter})` : wasm;
+    if (paths.webgpu && paths.wasm) using += ` and ${wasm} for ${paths.wasm} tile${paths.wasm > 1 ? "s" : ""}`;
+    const failed = gpu && gpuError ? ` (the GPU failed: ${gpuError})` : "";
+    ui.status.dataset.compute = paths.webgpu ? "webgpu" : "wasm"; // for tests
+    ui.status.textContent = `${label}Done: ${result.width}×${result.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""} using ${using}${failed} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
     updateButtons();
   } finally {
     if (!it.result) sv.call({ op: "saveCancel", id: it.id }).catch(() => {});

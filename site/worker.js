@@ -1,17 +1,79 @@
 // A compute worker: runs gen/worker.wasm (Go, core only) and passes the
 // page's messages to it one at a time; answers go back in the same order.
+// A tile asked for with {op: "tile", gpu: true} runs its network on WebGPU
+// (gpu.js) where there is an adapter, and on the wasm kernels otherwise or
+// if the GPU fails; the answer says which ran ("path").
 "use strict";
-importScripts("wasm_exec.js");
+importScripts("wasm_exec.js", "gpu.js");
 
 const waiting = [];
 let ready = false;
 let started = false;
 
-function answer(msg) {
-  const reply = self.upscalerWorker(msg);
+function post(reply) {
   const transfer = reply.transfer || [];
   delete reply.transfer;
   self.postMessage(reply, transfer);
+}
+
+function answer(msg) {
+  post(self.upscalerWorker(msg));
+}
+
+// Messages are handled one after another, a GPU tile's awaits included, so
+// that answers keep the order of the questions.
+let queue = Promise.resolve();
+function handle(msg) {
+  queue = queue.then(() => {
+    if (msg.op === "tile" && msg.gpu) return gpuTile(msg);
+    if (msg.op === "gpuInfo") return gpuInfo(msg);
+    if (msg.op === "start" || msg.op === "close") gpuKeys.delete(msg.id); // the network may change
+    answer(msg);
+  });
+}
+
+// gpu is the worker's WebGPU device, opened on the first GPU tile (null:
+// none); gpuKeys the network each started image runs.
+let gpu;
+const gpuKeys = new Map();
+
+// gpuInfo answers whether this worker has a WebGPU device, and its name.
+async function gpuInfo(msg) {
+  if (gpu === undefined) gpu = await UpscalerGPU.open();
+  post({ op: msg.op, id: msg.id, available: !!gpu && !gpu.lost, adapter: gpu ? gpu.adapterName : "" });
+}
+
+async function gpuTile(msg) {
+  const call = (m) => {
+    const r = self.upscalerWorker(m);
+    if (r.error) throw new Error(r.error);
+    return r;
+  };
+  try {
+    if (gpu === undefined) gpu = await UpscalerGPU.open();
+    if (!gpu || gpu.lost) throw new Error("no WebGPU device");
+    let key = gpuKeys.get(msg.id);
+    if (!key) {
+      const net = call({ op: "gpuLayers", id: msg.id });
+      if (!net.key) throw new Error("this network does not run on the GPU");
+      gpu.load(net.key, net.layers);
+      key = net.key;
+      gpuKeys.set(msg.id, key);
+    }
+    const input = call({ op: "tileInput", id: msg.id, tile: msg.tile });
+    const { out, rect } = await gpu.run(key, input.x, input.width, input.height, input.edges);
+    const reply = call({ op: "tileFrom", id: msg.id, tile: msg.tile, out, rect });
+    reply.op = "tile";
+    reply.path = "webgpu";
+    reply.adapter = gpu.adapterName;
+    post(reply);
+  } catch (err) {
+    // The wasm kernels take over this tile; the page hears why.
+    const reply = self.upscalerWorker({ op: "tile", id: msg.id, tile: msg.tile });
+    reply.path = "wasm";
+    reply.gpuError = String(err.message || err);
+    post(reply);
+  }
 }
 
 // The page's first message is {op: "init", module}: the compute program,
@@ -22,7 +84,7 @@ self.onmessage = (e) => {
     start(e.data.module).catch((err) => self.postMessage({ op: "fatal", error: "The compute code failed to load: " + err }));
     return;
   }
-  if (ready) answer(e.data);
+  if (ready) handle(e.data);
   else waiting.push(e.data);
 };
 
@@ -56,5 +118,5 @@ async function start(module) {
   if (kernels) self.upscalerSIMD = kernels;
   go.run(result.instance); // registers self.upscalerWorker, posts {op: "booted", simd}
   ready = true;
-  for (const msg of waiting.splice(0)) answer(msg);
+  for (const msg of waiting.splice(0)) handle(msg);
 }

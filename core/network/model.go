@@ -264,6 +264,10 @@ func newSlopes(c Config) []*nn.Param {
 }
 
 // slope returns layer i's PReLU slopes, nil for ReLU or the last layer.
+// Slope returns layer i's PReLU slopes (one per filter), or nil for a
+// ReLU network. The last layer has no activation.
+func (m *Model) Slope(i int) []float32 { return m.slope(i) }
+
 func (m *Model) slope(i int) []float32 {
 	if i >= len(m.Slopes) {
 		return nil

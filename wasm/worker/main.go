@@ -103,8 +103,43 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 		answer["opaque"] = info.Opaque
 	case "tile":
 		t := msg.Get("tile")
-		r := image.Rect(t.Index(0).Int(), t.Index(1).Int(), t.Index(2).Int(), t.Index(3).Int())
-		enh, err := s.Tile(id, r)
+		enh, err := s.Tile(id, rectOf(t))
+		if err != nil {
+			return fail(err)
+		}
+		e := toJS(enh)
+		answer["tile"], answer["enhanced"], answer["transfer"] = t, e, []any{e.Get("buffer")}
+	case "gpuLayers":
+		key, layers, err := s.GPULayers(id)
+		if err != nil {
+			return fail(err)
+		}
+		var ls, transfer []any
+		for _, l := range layers {
+			w, b := f32ToJS(l.Weight), f32ToJS(l.Bias)
+			layer := map[string]any{"size": l.Size, "in": l.In, "out": l.Out, "weight": w, "bias": b, "last": l.Last}
+			transfer = append(transfer, w.Get("buffer"), b.Get("buffer"))
+			if l.Slope != nil {
+				sl := f32ToJS(l.Slope)
+				layer["slope"] = sl
+				transfer = append(transfer, sl.Get("buffer"))
+			}
+			ls = append(ls, layer)
+		}
+		answer["key"], answer["layers"], answer["transfer"] = key, ls, transfer
+	case "tileInput":
+		in, err := s.TileInput(id, rectOf(msg.Get("tile")))
+		if err != nil {
+			return fail(err)
+		}
+		x := f32ToJS(in.X)
+		e := in.Edges
+		answer["tile"], answer["x"], answer["width"], answer["height"] = msg.Get("tile"), x, in.W, in.H
+		answer["edges"] = []any{e.Left, e.Top, e.Right, e.Bottom}
+		answer["transfer"] = []any{x.Get("buffer")}
+	case "tileFrom":
+		t := msg.Get("tile")
+		enh, err := s.TileFrom(id, rectOf(t), f32Of(msg.Get("out")), rectOf(msg.Get("rect")))
 		if err != nil {
 			return fail(err)
 		}
@@ -154,6 +189,30 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 		answer["error"] = "unknown message " + op
 	}
 	return answer
+}
+
+// rectOf reads a rectangle sent as [x0, y0, x1, y1].
+func rectOf(v js.Value) image.Rectangle {
+	return image.Rect(v.Index(0).Int(), v.Index(1).Int(), v.Index(2).Int(), v.Index(3).Int())
+}
+
+// f32ToJS copies floats into a new Float32Array.
+func f32ToJS(x []float32) js.Value {
+	if len(x) == 0 {
+		return js.Global().Get("Float32Array").New(0)
+	}
+	u8 := toJS(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x)))
+	return js.Global().Get("Float32Array").New(u8.Get("buffer"))
+}
+
+// f32Of copies a Float32Array into Go.
+func f32Of(v js.Value) []float32 {
+	x := make([]float32, v.Get("length").Int())
+	if len(x) > 0 {
+		u8 := js.Global().Get("Uint8Array").New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
+		js.CopyBytesToGo(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x)), u8)
+	}
+	return x
 }
 
 // intOr is a message's number, or def if it has none.

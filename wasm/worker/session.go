@@ -146,6 +146,78 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 // Tile computes one tile of job id: the enhanced pixels as RGBA (not
 // premultiplied), row by row.
 func (s *Session) Tile(id int, r image.Rectangle) ([]byte, error) {
+	j, err := s.startedTile(id, r)
+	if err != nil {
+		return nil, err
+	}
+	enh := image.NewNRGBA(r)
+	j.enhancer.RenderTile(j.planes, r, enh)
+	return enh.Pix, nil
+}
+
+// GPULayer is one convolution of a network for the GPU: Out filters of
+// In x Size x Size weights ([Out][In][Size][Size]), a bias per filter, and
+// after it ReLU, PReLU with Slope (per filter), or, for the last layer,
+// nothing.
+type GPULayer struct {
+	Size, In, Out int
+	Weight, Bias  []float32
+	Slope         []float32 // nil: ReLU
+	Last          bool
+}
+
+// GPULayers returns the layers of the network job id runs (after Start),
+// and a key naming that network, for the page to upload it to a GPU once.
+// Networks at the input's resolution only; others have none (nil).
+func (s *Session) GPULayers(id int) (key string, layers []GPULayer, err error) {
+	j, ok := s.jobs[id]
+	if !ok || j.enhancer == nil {
+		return "", nil, fmt.Errorf("image %d is not started", id)
+	}
+	m := j.enhancer.Model
+	if m == nil || !m.Config.LowRes() {
+		return "", nil, nil
+	}
+	in := m.Config.Inputs()
+	for i, l := range m.Config.Layers {
+		w, b := m.Kernel(i)
+		layers = append(layers, GPULayer{Size: l.Size, In: in, Out: l.Filters, Weight: w, Bias: b, Slope: m.Slope(i), Last: i == len(m.Config.Layers)-1})
+		in = l.Filters
+	}
+	return fmt.Sprintf("%p", m), layers, nil
+}
+
+// TileInput returns the network's input for tile r of job id (see
+// core.Enhancer.TileInput), for a GPU to run.
+func (s *Session) TileInput(id int, r image.Rectangle) (core.NetInput, error) {
+	j, err := s.startedTile(id, r)
+	if err != nil {
+		return core.NetInput{}, err
+	}
+	return j.enhancer.TileInput(j.planes, r), nil
+}
+
+// TileFrom is Tile with the network's result computed by a GPU: out holds
+// its last layer's planes over rect (in the coordinates of TileInput's
+// planes), tight.
+func (s *Session) TileFrom(id int, r image.Rectangle, out []float32, rect image.Rectangle) ([]byte, error) {
+	j, err := s.startedTile(id, r)
+	if err != nil {
+		return nil, err
+	}
+	in := j.enhancer.TileInput(j.planes, r)
+	layers := j.enhancer.Model.Config.Layers
+	channels := layers[len(layers)-1].Filters
+	if !rect.In(image.Rect(0, 0, in.W, in.H)) || len(out) != channels*rect.Dx()*rect.Dy() {
+		return nil, fmt.Errorf("the network's result (%d values over %v) does not fit tile %v", len(out), rect, r)
+	}
+	enh := image.NewNRGBA(r)
+	j.enhancer.RenderTileFrom(j.planes, r, enh, in, network.NewMaps(out, channels, rect))
+	return enh.Pix, nil
+}
+
+// startedTile checks that job id is started and r is a tile of its result.
+func (s *Session) startedTile(id int, r image.Rectangle) (*job, error) {
 	j, ok := s.jobs[id]
 	if !ok || j.enhancer == nil {
 		return nil, fmt.Errorf("image %d is not started", id)
@@ -154,9 +226,7 @@ func (s *Session) Tile(id int, r image.Rectangle) ([]byte, error) {
 	if !r.In(image.Rect(0, 0, w, h)) || r.Empty() {
 		return nil, fmt.Errorf("tile %v is outside the %dx%d result", r, w, h)
 	}
-	enh := image.NewNRGBA(r)
-	j.enhancer.RenderTile(j.planes, r, enh)
-	return enh.Pix, nil
+	return j, nil
 }
 
 // Source returns job id's image as decoded (upright), as non-premultiplied

@@ -350,3 +350,126 @@ func TestSaverZip(t *testing.T) {
 		t.Error("a zip ended twice")
 	}
 }
+
+// gpuReference runs layers as the WGSL shader (site/gpu.js) does, in
+// float64: each layer a "valid" convolution that keeps the input's size on
+// the sides in edges, reading there the input's edge pixel instead (a
+// clamped coordinate), and shrinks by its radius elsewhere. It returns the
+// last layer's planes and where they lie.
+func gpuReference(layers []GPULayer, x []float32, w, h int, edges network.Edges) ([]float32, image.Rectangle) {
+	cur, rect := x, image.Rect(0, 0, w, h)
+	for _, l := range layers {
+		r := l.Size / 2
+		out := rect
+		if !edges.Left {
+			out.Min.X += r
+		}
+		if !edges.Top {
+			out.Min.Y += r
+		}
+		if !edges.Right {
+			out.Max.X -= r
+		}
+		if !edges.Bottom {
+			out.Max.Y -= r
+		}
+		iw, ih, ow, oh := rect.Dx(), rect.Dy(), out.Dx(), out.Dy()
+		next := make([]float32, l.Out*ow*oh)
+		for o := 0; o < l.Out; o++ {
+			for y := 0; y < oh; y++ {
+				for xx := 0; xx < ow; xx++ {
+					sum := float64(l.Bias[o])
+					for c := 0; c < l.In; c++ {
+						for dy := 0; dy < l.Size; dy++ {
+							for dx := 0; dx < l.Size; dx++ {
+								sx := min(max(out.Min.X-rect.Min.X+xx+dx-r, 0), iw-1)
+								sy := min(max(out.Min.Y-rect.Min.Y+y+dy-r, 0), ih-1)
+								sum += float64(l.Weight[((o*l.In+c)*l.Size+dy)*l.Size+dx]) * float64(cur[(c*ih+sy)*iw+sx])
+							}
+						}
+					}
+					v := float32(sum)
+					switch {
+					case l.Last:
+					case l.Slope != nil && v <= 0:
+						v *= l.Slope[o]
+					case l.Slope == nil && v < 0:
+						v = 0
+					}
+					next[(o*oh+y)*ow+xx] = v
+				}
+			}
+		}
+		cur, rect = next, out
+	}
+	return cur, rect
+}
+
+// TestSessionGPUPath: the page's GPU path in Go: GPULayers, TileInput, the
+// shader's arithmetic (gpuReference), TileFrom. Its tiles are Tile's
+// pixels to within one level (the float sums differ in order), and a
+// result of the wrong size is refused.
+func TestSessionGPUPath(t *testing.T) {
+	cfg, _ := network.Preset("ecb-m4c16", 2, true)
+	cfg.Strength, cfg.Activation = true, "prelu"
+	m, err := network.NewECBModel(cfg, rand.New(rand.NewPCG(7, 8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sl := range m.Slopes {
+		for i := range sl.Value().Data().F32() {
+			sl.Value().Data().F32()[i] = 0.1 * float32(i%5)
+		}
+	}
+	var wbuf bytes.Buffer
+	if err := network.SaveWeights(&wbuf, m, 2, network.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSession()
+	if err := s.LoadModel("general-x2", wbuf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(1, pngOf(t, noiseImage(150, 110, true))); err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Start(1, "general-x2", "0.5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, layers, err := s.GPULayers(1)
+	if err != nil || key == "" || len(layers) != 6 || !layers[5].Last || layers[0].In != 2 || layers[0].Slope == nil {
+		t.Fatalf("GPULayers: %q, %d layers, %v", key, len(layers), err)
+	}
+	var diff, n int
+	for _, r := range info.Tiles {
+		want, err := s.Tile(1, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.TileInput(1, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, rect := gpuReference(layers, in.X, in.W, in.H, in.Edges)
+		got, err := s.TileFrom(1, r, out, rect)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			d := int(want[i]) - int(got[i])
+			if d > 1 || d < -1 {
+				t.Fatalf("tile %v byte %d: %d, Tile gives %d", r, i, got[i], want[i])
+			}
+			if d != 0 {
+				diff++
+			}
+			n++
+		}
+		if _, err := s.TileFrom(1, r, out[1:], rect); err == nil {
+			t.Fatal("a result of the wrong size was taken")
+		}
+	}
+	if float64(diff) > 0.001*float64(n) {
+		t.Errorf("%d of %d bytes differ by one level", diff, n)
+	}
+}
