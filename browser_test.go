@@ -529,7 +529,8 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 // says it used WebGPU, and its download is the command line's pixels to
 // within the GPU's float order (every value within 2 levels, 99.9% within
 // 1), at x2 and x4 with the shipped networks (a strength network at x2
-// auto on a JPEG).
+// auto on a JPEG), also when the GPU device is lost in the middle of an
+// image (the remaining tiles run on wasm).
 func TestBrowserWebGPU(t *testing.T) {
 	b := newWebGPUBrowser(t)
 	srv := httptest.NewServer(testSite(t, "weights"))
@@ -539,13 +540,19 @@ func TestBrowserWebGPU(t *testing.T) {
 		scale   int
 		in      string
 		network string
+		lose    int // > 0: the GPU device is destroyed after this many tiles
 	}{
-		{2, testImagePNG(t, dir, "photo.png", 150, 100), "general-x2.gob"},
-		{4, testImagePNG(t, dir, "small.png", 90, 70), "general-x4.gob"},
-		{2, testImageJPEG(t, testImagePNG(t, dir, "web.png", 120, 90), 50), "general-x2-denoise.gob"},
+		{2, testImagePNG(t, dir, "photo.png", 150, 100), "general-x2.gob", 0},
+		{4, testImagePNG(t, dir, "small.png", 90, 70), "general-x4.gob", 0},
+		{2, testImageJPEG(t, testImagePNG(t, dir, "web.png", 120, 90), 50), "general-x2-denoise.gob", 0},
+		{4, testImagePNG(t, dir, "lost.png", 200, 150), "general-x4.gob", 3},
 	} {
+		url := srv.URL + "/"
+		if tc.lose > 0 {
+			url += fmt.Sprintf("?gpu-lose-after=%d", tc.lose)
+		}
 		err := b.do(
-			chromedp.Navigate(srv.URL+"/"),
+			chromedp.Navigate(url),
 			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
 			chromedp.SetValue(chromedp.ID("compute"), "gpu"),
 			chromedp.SetValue(chromedp.ID("scale"), fmt.Sprint(tc.scale)),
@@ -560,6 +567,11 @@ func TestBrowserWebGPU(t *testing.T) {
 		status := eval[string](b, `document.getElementById("status").textContent`)
 		if path := eval[string](b, `document.getElementById("status").dataset.compute`); path != "webgpu" || !strings.Contains(status, "using WebGPU") {
 			t.Fatalf("x%d: computed on %q: %s", tc.scale, path, status)
+		}
+		// A lost device: the tiles after it are the wasm kernels', and the
+		// page says so; the result is whole.
+		if lost := strings.Contains(status, "for 9 tiles") && strings.Contains(status, "the GPU failed"); lost != (tc.lose > 0) {
+			t.Errorf("x%d: lost device %v, status %q", tc.scale, tc.lose > 0, status)
 		}
 		data, _, err := download(t, b)
 		if err != nil {
@@ -602,8 +614,57 @@ func TestBrowserWebGPU(t *testing.T) {
 		}
 		t.Logf("x%d: %s", tc.scale, status)
 	}
+	// Auto measures the first run of a model on this device and keeps the
+	// faster: here the CPU (SwiftShader is a GPU emulated on the CPU).
+	err := b.do(
+		chromedp.Navigate(srv.URL+"/"),
+		waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+		chromedp.SetValue(chromedp.ID("scale"), "2"),
+		chromedp.SetUploadFiles(chromedp.ID("file"), []string{testImagePNG(t, dir, "auto.png", 100, 80)}),
+		waitJS(`!document.getElementById("enhance").disabled`),
+		chromedp.Click(chromedp.ID("enhance")),
+		waitJS(`!document.getElementById("download").hidden`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remembered := eval[string](b, `localStorage.getItem("upscaler-compute:google swiftshader:general-x2")`)
+	if path := eval[string](b, `document.getElementById("status").dataset.compute`); path != "wasm" || remembered != "cpu" {
+		t.Errorf("auto on SwiftShader: computed on %q, remembered %q", path, remembered)
+	}
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)
+	}
+}
+
+// TestBrowserGPUBenchPage: bench.html times both paths on SwiftShader's
+// WebGPU and names the adapter; without WebGPU it times the CPU alone.
+func TestBrowserGPUBenchPage(t *testing.T) {
+	srv := httptest.NewServer(testSite(t, "weights"))
+	defer srv.Close()
+	for _, gpu := range []bool{true, false} {
+		b := newBrowser(t)
+		if gpu {
+			b = newWebGPUBrowser(t)
+		}
+		err := b.do(
+			chromedp.Navigate(srv.URL+"/bench.html?size=48"),
+			chromedp.Click(chromedp.ID("run")),
+			waitJS(`/done|failed/.test(document.getElementById("out").textContent)`),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := eval[string](b, `document.getElementById("out").textContent`)
+		for _, want := range []string{"x2 CPU (wasm)", "x4 CPU (wasm)", "MP/s", "done"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("gpu %v: no %q in %q", gpu, want, out)
+			}
+		}
+		if hasGPU := strings.Contains(out, "x2 GPU (webgpu)") && strings.Contains(out, "swiftshader"); hasGPU != gpu {
+			t.Errorf("gpu %v: the page timed the GPU %v: %q", gpu, hasGPU, out)
+		}
+		t.Logf("%s", out)
 	}
 }
 

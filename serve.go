@@ -209,8 +209,8 @@ type site struct {
 }
 
 // pageFiles are the site's own files; sw.js is generated from a template.
-var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "manifest.webmanifest", "worker.js", "gpu.js",
-	"gemm-simd.wasm", "viewer.html", "viewer.js", "viewer.css"}
+var pageFiles = []string{"index.html", "app.js", "style.css", "favicon.svg", "manifest.webmanifest", "worker.js",
+	"gemm-simd.wasm", "viewer.html", "viewer.js", "viewer.css", "gpu.js", "bench.html", "bench.js"}
 
 // weightsEntry describes shipped weights in weights/index.json.
 type weightsEntry struct {

@@ -349,6 +349,10 @@ async function enhance() {
   }
 }
 
+// gpuLoseAfter is a test switch: ?gpu-lose-after=N destroys the GPU device
+// as tile N+1 of a run starts, to show that the remaining tiles fall back.
+const gpuLoseAfter = Number(new URLSearchParams(location.search).get("gpu-lose-after")) || 0;
+
 // computeFor decides where a run's network computes: "gpu" or "cpu". GPU
 // and CPU are the Compute control's; Auto takes what this device measured
 // for the model (localStorage), or measures it now on one tile: the GPU
@@ -413,7 +417,7 @@ async function enhanceItem(it, run, label) {
   const paths = { webgpu: 0, wasm: 0 };
   let adapter = "", gpuError = "";
   const queue = tiles.slice();
-  let done = 0;
+  let done = 0, requested = 0;
   const t0 = performance.now();
   let shownAt = t0;
   // Two requests in flight per worker: the next tile is already queued
@@ -424,11 +428,12 @@ async function enhanceItem(it, run, label) {
     await Promise.all(lanes.map(async (w) => {
       while (queue.length && !run.cancelled) {
         const tile = queue.shift();
-        const r = await w.call({ op: "tile", id: it.id, tile, gpu });
+        const loseGPU = gpu && gpuLoseAfter > 0 && requested++ === gpuLoseAfter;
+        const r = await w.call({ op: "tile", id: it.id, tile, gpu, loseGPU });
         if (run.cancelled) return;
         paths[r.path === "webgpu" ? "webgpu" : "wasm"]++;
         adapter = r.adapter || adapter;
-        gpuError = r.gpuError || gpuError;
+        gpuError = gpuError || r.gpuError || ""; // the first failure says why
         for (const strip of rows.put(r.tile, r.enhanced)) {
           const p = sv.call({ op: "saveRows", id: it.id, rgba: strip }, [strip.buffer]);
           p.catch(() => {}); // reported where the batch awaits them all

@@ -76,6 +76,7 @@ class UpscalerGPU {
       compute: { module: device.createShaderModule({ code: convWGSL }), entryPoint: "main" },
     });
     this.nets = new Map(); // key -> uploaded layers
+    this.free = new Map(); // "usage:size" -> buffers a finished tile gave back
     this.none = this.buffer(new Float32Array(1), GPUBufferUsage.STORAGE); // the slopes of ReLU layers
   }
 
@@ -84,6 +85,22 @@ class UpscalerGPU {
     const b = this.device.createBuffer({ size: Math.max(4, data.byteLength), usage: usage | GPUBufferUsage.COPY_DST });
     this.device.queue.writeBuffer(b, 0, data);
     return b;
+  }
+
+  // take returns a buffer of size bytes for usage: one a finished tile gave
+  // back, or a new one. Tiles of one image mostly share their sizes.
+  take(size, usage) {
+    const list = this.free.get(`${usage}:${size}`);
+    return list?.pop() || this.device.createBuffer({ size, usage });
+  }
+
+  // give keeps a buffer for a later tile (at most a few of each size).
+  give(b) {
+    const key = `${b.usage}:${b.size}`;
+    const list = this.free.get(key) || [];
+    this.free.set(key, list);
+    if (list.length < 4) list.push(b);
+    else b.destroy();
   }
 
   // load uploads a network's layers (the worker's gpuLayers answer) once.
@@ -105,23 +122,28 @@ class UpscalerGPU {
     if (this.lost) throw new Error("the GPU device was lost");
     const net = this.nets.get(key);
     const dev = this.device;
-    const temps = [];
-    const keep = (b) => { temps.push(b); return b; };
+    const used = [];
+    const take = (size, usage) => {
+      const b = this.take(size, usage);
+      used.push(b);
+      return b;
+    };
     let rect = [0, 0, w, h];
-    let src = keep(this.buffer(x, GPUBufferUsage.STORAGE));
+    let src = take(x.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    dev.queue.writeBuffer(src, 0, x);
     const enc = dev.createCommandEncoder();
     for (const l of net) {
       const r = l.size >> 1;
       const out = [rect[0] + (edges[0] ? 0 : r), rect[1] + (edges[1] ? 0 : r), rect[2] - (edges[2] ? 0 : r), rect[3] - (edges[3] ? 0 : r)];
       const ow = out[2] - out[0], oh = out[3] - out[1];
       if (ow <= 0 || oh <= 0) throw new Error("the tile is smaller than the network's reach");
-      const params = new Uint32Array([rect[2] - rect[0], rect[3] - rect[1], ow, oh, out[0] - rect[0], out[1] - rect[1],
-        l.cin, l.cout, l.size, l.act, 0, 0]);
-      const dst = keep(dev.createBuffer({ size: 4 * l.cout * ow * oh, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }));
+      const params = take(48, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+      dev.queue.writeBuffer(params, 0, new Uint32Array([rect[2] - rect[0], rect[3] - rect[1], ow, oh,
+        out[0] - rect[0], out[1] - rect[1], l.cin, l.cout, l.size, l.act, 0, 0]));
+      const dst = take(4 * l.cout * ow * oh, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
       const group = dev.createBindGroup({
         layout: this.pipeline.getBindGroupLayout(0),
-        entries: [keep(this.buffer(params, GPUBufferUsage.UNIFORM)), src, l.weight, l.bias, l.slope, dst]
-          .map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: [params, src, l.weight, l.bias, l.slope, dst].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
       const pass = enc.beginComputePass();
       pass.setPipeline(this.pipeline);
@@ -131,16 +153,22 @@ class UpscalerGPU {
       src = dst;
       rect = out;
     }
-    const read = keep(dev.createBuffer({ size: src.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
-    enc.copyBufferToBuffer(src, 0, read, 0, src.size);
+    const size = 4 * net[net.length - 1].cout * (rect[2] - rect[0]) * (rect[3] - rect[1]);
+    const read = take(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    enc.copyBufferToBuffer(src, 0, read, 0, size);
     dev.queue.submit([enc.finish()]);
+    let ok = false;
     try {
-      await read.mapAsync(GPUMapMode.READ);
-      const out = new Float32Array(read.getMappedRange().slice(0));
+      await read.mapAsync(GPUMapMode.READ, 0, size);
+      const out = new Float32Array(read.getMappedRange(0, size).slice(0));
       read.unmap();
+      ok = true;
       return { out, rect };
     } finally {
-      for (const b of temps) b.destroy();
+      for (const b of used) {
+        if (ok) this.give(b);
+        else b.destroy();
+      }
     }
   }
 }

@@ -52,6 +52,7 @@ async function gpuTile(msg) {
   try {
     if (gpu === undefined) gpu = await UpscalerGPU.open();
     if (!gpu || gpu.lost) throw new Error("no WebGPU device");
+    if (msg.loseGPU) gpu.device.destroy(); // a test switch (app.js: ?gpu-lose-after=N)
     let key = gpuKeys.get(msg.id);
     if (!key) {
       const net = call({ op: "gpuLayers", id: msg.id });
