@@ -3,7 +3,6 @@ package core
 import (
 	"bytes"
 	"image"
-	"image/jpeg"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,10 +11,11 @@ import (
 	"github.com/srcnn-web/upscaler/core/network"
 )
 
+// jpegAt is img saved as a JPEG of quality q.
 func jpegAt(t *testing.T, q int, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: q}); err != nil {
+	if err := imaging.EncodeQuality(&buf, img, "jpeg", q); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

@@ -73,15 +73,18 @@ func Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
 	u := func() float64 { return s * (0.6 + 0.4*rng.Float64()) }
 	add := func(op Op) { c.Ops = append(c.Ops, op) }
 	cw, ch := w, h // the current size
+	resize := func(shrink, grow float64) {
+		f := drawFactor(rng, u(), shrink, grow)
+		cw, ch = max(lw, int(math.Round(float64(cw)*f))), max(lh, int(math.Round(float64(ch)*f)))
+		add(Resize{cw, ch, drawResizeKernel(rng)})
+	}
 
 	// First round, at the high resolution.
 	if rng.Float64() < 0.9 {
 		add(drawBlur(rng, u()*blurSigma1*float64(scale)))
 	}
 	if rng.Float64() < 0.6 {
-		f := drawFactor(rng, u(), shrink1, grow1)
-		cw, ch = max(lw, int(math.Round(float64(cw)*f))), max(lh, int(math.Round(float64(ch)*f)))
-		add(Resize{cw, ch, drawResizeKernel(rng)})
+		resize(shrink1, grow1)
 	}
 	if rng.Float64() < 0.5 {
 		add(drawNoise(rng, u(), noise1, poisson1))
@@ -95,9 +98,7 @@ func Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
 			add(drawBlur(rng, u()*blurSigma2*float64(scale)*float64(cw)/float64(w)))
 		}
 		if rng.Float64() < 0.5 {
-			f := drawFactor(rng, u(), shrink2, grow2)
-			cw, ch = max(lw, int(math.Round(float64(cw)*f))), max(lh, int(math.Round(float64(ch)*f)))
-			add(Resize{cw, ch, drawResizeKernel(rng)})
+			resize(shrink2, grow2)
 		}
 		if rng.Float64() < 0.4 {
 			add(drawNoise(rng, u(), noise2, poisson2))

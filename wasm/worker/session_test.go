@@ -33,6 +33,21 @@ func tinyWeights(t testing.TB, scale int) ([]byte, *network.Model) {
 	return buf.Bytes(), m
 }
 
+// sessionWith is a new session with m loaded as name (saved at x2 and
+// read back, as the page hands weights over).
+func sessionWith(t testing.TB, name string, m *network.Model) *Session {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := network.SaveWeights(&buf, m, 2, network.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewSession()
+	if err := s.LoadModel(name, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func pngOf(t testing.TB, img image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -229,12 +244,10 @@ func TestSessionDenoise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := sessionWith(t, "general-x2", m)
+	// The same network, for loading as general-x2-denoise below.
 	var wbuf bytes.Buffer
 	if err := network.SaveWeights(&wbuf, m, 2, network.TrainingInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	s := NewSession()
-	if err := s.LoadModel("general-x2", wbuf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	var file bytes.Buffer
@@ -421,14 +434,7 @@ func TestSessionGPUPath(t *testing.T) {
 			sl.Value().Data().F32()[i] = 0.1 * float32(i%5)
 		}
 	}
-	var wbuf bytes.Buffer
-	if err := network.SaveWeights(&wbuf, m, 2, network.TrainingInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	s := NewSession()
-	if err := s.LoadModel("general-x2", wbuf.Bytes()); err != nil {
-		t.Fatal(err)
-	}
+	s := sessionWith(t, "general-x2", m)
 	if _, err := s.Open(1, pngOf(t, noiseImage(150, 110, true))); err != nil {
 		t.Fatal(err)
 	}
