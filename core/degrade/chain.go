@@ -40,22 +40,44 @@ func Clean(w, h int) Chain {
 	return Chain{Ops: []Op{Resize{w, h, imaging.Bicubic}}}
 }
 
-// The ranges at severity 1; a stage's magnitude u is the severity times a
+// Ranges are a degradation model's ranges at severity 1 and how often its
+// optional stages happen. A stage's magnitude u is the severity times a
 // factor drawn from 0.6 to 1 for each stage, so that the severity says how
 // degraded an image is whichever stages it went through. Blur is given in
-// low-resolution pixels (a x4 network's first blur reaches 1 LR = 4 HR
-// pixels, a little past Real-ESRGAN's first round, so that a camera's blur,
-// 0.5-0.6 LR pixels on DRealSR, sits inside the range), noise on the 0..1
-// scale.
+// low-resolution pixels, noise on the 0..1 scale.
+type Ranges struct {
+	Name                   string
+	BlurSigma1, BlurSigma2 float64 // the rounds' largest blur (standard deviation, LR pixels)
+	Shrink1, Shrink2       float64 // the rounds' largest extra shrink (a factor of 1 - this)
+	Grow1, Grow2           float64 // and enlargement (1 + this)
+	Noise1, Noise2         float64 // the rounds' largest Gaussian noise
+	Poisson1, Poisson2     float64 // and Poisson noise's scale
+	NoiseP1, NoiseP2       float64 // how often each round adds noise
+	JPEGP1, JPEGFinal      float64 // how often the first round and the last step compress
+}
+
+// Models are the degradation models by name. "" is the default, after
+// Real-ESRGAN's (its first blur reaches 1 LR pixel, 4 HR pixels at x4, a
+// little past Real-ESRGAN's first round, so that a camera's blur, 0.5-0.6
+// LR pixels on DRealSR, sits inside the range). "camera" keeps its blur and
+// resizing with a third of its noise and less JPEG: photos from a camera,
+// blurred by lens and sensor and resized, rather than web images.
+var Models = map[string]Ranges{
+	"": {BlurSigma1: 1.0, BlurSigma2: 0.3, Shrink1: 0.5, Shrink2: 0.25, Grow1: 0.3, Grow2: 0.15,
+		Noise1: 20.0 / 255, Noise2: 10.0 / 255, Poisson1: 2.5, Poisson2: 1.5, NoiseP1: 0.5, NoiseP2: 0.4, JPEGP1: 0.4, JPEGFinal: 0.6},
+	"camera": {Name: "camera", BlurSigma1: 1.0, BlurSigma2: 0.3, Shrink1: 0.5, Shrink2: 0.25, Grow1: 0.3, Grow2: 0.15,
+		Noise1: 7.0 / 255, Noise2: 3.0 / 255, Poisson1: 0.8, Poisson2: 0.5, NoiseP1: 0.5, NoiseP2: 0.4, JPEGP1: 0.2, JPEGFinal: 0.3},
+}
+
 const (
-	blurSigma1, blurSigma2 = 1.0, 0.3  // the rounds' largest blur (standard deviation, LR pixels)
-	shrink1, shrink2       = 0.5, 0.25 // the rounds' largest extra shrink (a factor of 1 - this)
-	grow1, grow2           = 0.3, 0.15 // and enlargement (1 + this)
-	noise1, noise2         = 20.0 / 255, 10.0 / 255
-	poisson1, poisson2     = 2.5, 1.5 // Poisson noise's scale
-	qualityAt1             = 30       // JPEG quality at u = 1 (100 at u = 0, linear: core.StrengthForQuality's map)
-	maxKernel              = 21
+	qualityAt1 = 30 // JPEG quality at u = 1 (100 at u = 0, linear: core.StrengthForQuality's map)
+	maxKernel  = 21
 )
+
+// Draw draws a chain of the default model (Models[""]); see Ranges.Draw.
+func Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
+	return Models[""].Draw(rng, severity, scale, w, h)
+}
 
 // Draw draws a degradation chain of the given severity (0 to 1) that turns
 // a w x h crop into a w/scale x h/scale image: a first round (blur, resize,
@@ -63,7 +85,7 @@ const (
 // severe), then the final resize to the low-resolution size with a sinc
 // filter and JPEG in random order, and 8-bit rounding. Each stage is
 // present with a probability; severity 0 gives Clean.
-func Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
+func (g Ranges) Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
 	lw, lh := w/scale, h/scale
 	if severity <= 0 {
 		return Clean(lw, lh)
@@ -81,27 +103,27 @@ func Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
 
 	// First round, at the high resolution.
 	if rng.Float64() < 0.9 {
-		add(drawBlur(rng, u()*blurSigma1*float64(scale)))
+		add(drawBlur(rng, u()*g.BlurSigma1*float64(scale)))
 	}
 	if rng.Float64() < 0.6 {
-		resize(shrink1, grow1)
+		resize(g.Shrink1, g.Grow1)
 	}
-	if rng.Float64() < 0.5 {
-		add(drawNoise(rng, u(), noise1, poisson1))
+	if rng.Float64() < g.NoiseP1 {
+		add(drawNoise(rng, u(), g.Noise1, g.Poisson1))
 	}
-	if rng.Float64() < 0.4 {
+	if rng.Float64() < g.JPEGP1 {
 		add(drawJPEG(rng, u()))
 	}
 	// Second round, for some.
 	if rng.Float64() < 0.6*s {
 		if rng.Float64() < 0.7 {
-			add(drawBlur(rng, u()*blurSigma2*float64(scale)*float64(cw)/float64(w)))
+			add(drawBlur(rng, u()*g.BlurSigma2*float64(scale)*float64(cw)/float64(w)))
 		}
 		if rng.Float64() < 0.5 {
-			resize(shrink2, grow2)
+			resize(g.Shrink2, g.Grow2)
 		}
-		if rng.Float64() < 0.4 {
-			add(drawNoise(rng, u(), noise2, poisson2))
+		if rng.Float64() < g.NoiseP2 {
+			add(drawNoise(rng, u(), g.Noise2, g.Poisson2))
 		}
 	}
 	// The final resize, with the sinc filter and JPEG in either order.
@@ -109,7 +131,7 @@ func Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
 	if rng.Float64() < 0.2*s {
 		final = append(final, Blur{Sinc(drawSize(rng, 7), math.Pi*(1-0.6*u()))})
 	}
-	if rng.Float64() < 0.6 {
+	if rng.Float64() < g.JPEGFinal {
 		j := drawJPEG(rng, u())
 		if rng.Float64() < 0.5 {
 			final = append(final, j)

@@ -247,7 +247,7 @@ func TestDraw(t *testing.T) {
 					t.Fatalf("JPEG quality %d", op.Quality)
 				}
 			case Noise:
-				if max := sev * noise1; !op.Poisson && op.Sigma > float64(max)+1e-9 {
+				if max := float64(sev) * Models[""].Noise1; !op.Poisson && op.Sigma > max+1e-9 {
 					t.Fatalf("noise σ %g above %g at severity %g", op.Sigma, max, sev)
 				}
 			}
@@ -278,5 +278,32 @@ func TestDraw(t *testing.T) {
 	}
 	if meanBlur[1] <= meanBlur[0] {
 		t.Errorf("severity 0.9 moves the image %g from the clean shrink, severity 0.3 %g: want more", meanBlur[1], meanBlur[0])
+	}
+}
+
+// TestCameraModel: the camera model draws less noise and fewer JPEG stages
+// than the default at the same severity, and the same blur.
+func TestCameraModel(t *testing.T) {
+	count := func(g Ranges) (noise float64, jpegs, blurs int) {
+		for i := range 500 {
+			for _, op := range g.Draw(rand.New(rand.NewPCG(uint64(i), 3)), 0.8, 4, 96, 96).Ops {
+				switch op := op.(type) {
+				case Noise:
+					if !op.Poisson {
+						noise = max(noise, op.Sigma)
+					}
+				case JPEG:
+					jpegs++
+				case Blur:
+					blurs++
+				}
+			}
+		}
+		return
+	}
+	dn, dj, db := count(Models[""])
+	cn, cj, cb := count(Models["camera"])
+	if !(cn <= 0.8*Models["camera"].Noise1+1e-9 && cn < dn/2 && cj < dj*2/3 && cb > db*3/4) {
+		t.Errorf("camera: noise up to %.4f (default %.4f), %d JPEG stages (default %d), %d blurs (default %d)", cn, dn, cj, dj, cb, db)
 	}
 }

@@ -104,6 +104,7 @@ type Dataset struct {
 type DegradeBand struct {
 	On    bool
 	Clean float64
+	Model string // the degradation model's name in degrade.Models ("": the default)
 }
 
 // JPEGBand says how training inputs are degraded by JPEG: a share Clean of
@@ -260,7 +261,7 @@ func (d *Dataset) make(s patchSpec, in, anchor, target []float32) error {
 	hrs, lrs := crops, make([]imaging.Plane, len(crops))
 	switch {
 	case d.degrade.On && s.strength > 0:
-		chain := degrade.Draw(rand.New(rand.NewPCG(s.seed, 0)), s.strength, d.scale, need, need)
+		chain := degrade.Models[d.degrade.Model].Draw(rand.New(rand.NewPCG(s.seed, 0)), s.strength, d.scale, need, need)
 		hrs, lrs = crops[3:], []imaging.Plane{imaging.Luma8(chain.Apply(crops[:3]))}
 	case d.degrade.On:
 		hrs, lrs = crops[3:], []imaging.Plane{imaging.Resize(crops[3], need/d.scale, need/d.scale, imaging.Bicubic)}
