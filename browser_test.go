@@ -522,7 +522,8 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	if errs := b.consoleErrors(); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)
 	}
-	t.Logf("page says: %s", eval[string](b, `document.getElementById("status").textContent`))
+	t.Logf("page says: %s (Compute Auto chose in %s ms)", eval[string](b, `document.getElementById("status").textContent`),
+		eval[string](b, `document.getElementById("status").dataset.computeChoiceMs`))
 }
 
 // TestBrowserWebGPU: with Compute = GPU on SwiftShader's WebGPU the page

@@ -413,7 +413,9 @@ async function enhanceItem(it, run, label) {
   const src = await ws[0].call({ op: "source", id: it.id });
   viewerOpen(width, height, scale);
   viewerSource(src.width, src.rgba);
+  const choosing = performance.now();
   const gpu = (await computeFor(ws[0], it, tiles[0], name)) === "gpu";
+  ui.status.dataset.computeChoiceMs = (performance.now() - choosing).toFixed(1); // for tests
   const paths = { webgpu: 0, wasm: 0 };
   let adapter = "", gpuError = "";
   const queue = tiles.slice();

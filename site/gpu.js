@@ -51,23 +51,34 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // UpscalerGPU owns a WebGPU device and the networks uploaded to it.
 class UpscalerGPU {
-  // open returns a ready UpscalerGPU, or null where WebGPU or an adapter
-  // is missing (it never throws for that).
-  static async open() {
+  // adapter asks for the WebGPU adapter: null where WebGPU or an adapter
+  // is missing (it never throws for that). Cheap: no device yet.
+  static async adapter() {
     try {
-      if (!self.navigator || !navigator.gpu) return null;
-      const adapter = await navigator.gpu.requestAdapter();
-      if (!adapter) return null;
-      const device = await adapter.requestDevice();
-      return new UpscalerGPU(adapter, device);
+      return (self.navigator && navigator.gpu && await navigator.gpu.requestAdapter()) || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // nameOf names an adapter as it names itself: "google swiftshader".
+  static nameOf(adapter) {
+    const info = adapter.info || {};
+    return [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unknown adapter";
+  }
+
+  // open returns a ready UpscalerGPU on an adapter, or null if it has no
+  // device to give.
+  static async open(adapter) {
+    try {
+      return adapter ? new UpscalerGPU(adapter, await adapter.requestDevice()) : null;
     } catch (e) {
       return null;
     }
   }
 
   constructor(adapter, device) {
-    const info = adapter.info || {};
-    this.adapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ") || "unknown adapter";
+    this.adapterName = UpscalerGPU.nameOf(adapter);
     this.device = device;
     this.lost = false;
     device.lost.then(() => { this.lost = true; });

@@ -32,15 +32,17 @@ function handle(msg) {
   });
 }
 
-// gpu is the worker's WebGPU device, opened on the first GPU tile (null:
-// none); gpuKeys the network each started image runs.
+// gpuAdapter is asked for as the worker starts, beside the wasm (so that
+// Auto's question costs nothing later); gpu is the device, opened on the
+// first GPU tile (null: none); gpuKeys the network each started image runs.
+let gpuAdapter = null;
 let gpu;
 const gpuKeys = new Map();
 
 // gpuInfo answers whether this worker has a WebGPU device, and its name.
 async function gpuInfo(msg) {
-  if (gpu === undefined) gpu = await UpscalerGPU.open();
-  post({ op: msg.op, id: msg.id, available: !!gpu && !gpu.lost, adapter: gpu ? gpu.adapterName : "" });
+  const adapter = await gpuAdapter;
+  post({ op: msg.op, id: msg.id, available: !!adapter && !gpu?.lost, adapter: adapter ? UpscalerGPU.nameOf(adapter) : "" });
 }
 
 async function gpuTile(msg) {
@@ -50,7 +52,7 @@ async function gpuTile(msg) {
     return r;
   };
   try {
-    if (gpu === undefined) gpu = await UpscalerGPU.open();
+    if (gpu === undefined) gpu = await UpscalerGPU.open(await gpuAdapter);
     if (!gpu || gpu.lost) throw new Error("no WebGPU device");
     if (msg.loseGPU) gpu.device.destroy(); // a test switch (app.js: ?gpu-lose-after=N)
     let key = gpuKeys.get(msg.id);
@@ -113,6 +115,7 @@ async function simdKernels(memory) {
 }
 
 async function start(module) {
+  gpuAdapter = UpscalerGPU.adapter();
   const go = new Go();
   const result = await instantiate(module, "gen/worker.wasm", go.importObject);
   const kernels = await simdKernels(result.instance.exports.mem);
