@@ -13,7 +13,7 @@ import (
 // training code. It reads the dependency lists go list gives.
 func TestImportsRunOneWay(t *testing.T) {
 	const mod = "github.com/srcnn-web/upscaler/"
-	training := []string{mod + "core/training", mod + "core/degrade", mod + "core/metrics",
+	training := []string{mod + "core/training", mod + "core/degrade", mod + "core/metrics", mod + "core/adversarial",
 		"github.com/nlpodyssey/spago/optimizers/adam", "github.com/schollz/progressbar/v3", "gonum.org/v1/plot"}
 	for _, tc := range []struct {
 		pkg     string
@@ -27,6 +27,7 @@ func TestImportsRunOneWay(t *testing.T) {
 		{"./core/metrics", false, []string{mod + "core", mod + "core/network", mod + "core/training"}},
 		{"./core/network", false, []string{mod + "core", mod + "core/training", mod + "core/degrade", "syscall/js"}},
 		{"./core/degrade", false, []string{mod + "core", mod + "core/network", mod + "core/training"}},
+		{"./core/adversarial", false, []string{mod + "core", mod + "core/network", mod + "core/training"}},
 		{"./core/training", false, []string{"syscall/js", "github.com/hajimehoshi/ebiten/v2"}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {

@@ -54,6 +54,30 @@ func PReLU(x []float32, plane int, slope []float32) {
 	}
 }
 
+// AddBias adds bias[o] to each of the n values of row o of out.
+func AddBias(out, bias []float32, n int) {
+	for o, b := range bias {
+		row := out[o*n:][:n]
+		for i := range row {
+			row[i] = b + row[i]
+		}
+	}
+}
+
+// RowSums returns the sums of the rows of n values of g (rows of them):
+// a bias's gradient.
+func RowSums(g []float32, rows, n int) []float32 {
+	sums := make([]float32, rows)
+	for o := range sums {
+		var s float32
+		for _, v := range g[o*n:][:n] {
+			s += v
+		}
+		sums[o] = s
+	}
+	return sums
+}
+
 // Pool recycles float32 buffers of varying sizes.
 type Pool struct{ sync.Pool }
 

@@ -60,7 +60,7 @@ func (c *ConvOp) Forward() (mat.Tensor, error) {
 	out := make([]float32, l.out*n)
 	if l.narrow() {
 		l.direct(x, c.geom, out, kernels.TrainAxpy)
-		addBias(out, l.bias, n)
+		kernels.AddBias(out, l.bias, n)
 		return mat.NewDense[float32](mat.WithShape(l.out, n), mat.WithBacking(out)), nil
 	}
 	kk := l.in * l.k * l.k
@@ -72,31 +72,8 @@ func (c *ConvOp) Forward() (mat.Tensor, error) {
 		im2col(x, l.in, c.geom, l.k, c.cols)
 	}
 	kernels.TrainMatMul(l.out, n, kk, l.weight, kk, c.cols, n, out, n)
-	addBias(out, l.bias, n)
+	kernels.AddBias(out, l.bias, n)
 	return mat.NewDense[float32](mat.WithShape(l.out, n), mat.WithBacking(out)), nil
-}
-
-// addBias adds each row's bias to its n values.
-func addBias(out, bias []float32, n int) {
-	for o, b := range bias {
-		row := out[o*n:][:n]
-		for i := range row {
-			row[i] = b + row[i]
-		}
-	}
-}
-
-// biasGrad sums each output row of the gradient.
-func biasGrad(g []float32, out, n int) []float32 {
-	gb := make([]float32, out)
-	for o := range gb {
-		var s float32
-		for _, v := range g[o*n:][:n] {
-			s += v
-		}
-		gb[o] = s
-	}
-	return gb
 }
 
 // Backward accumulates the gradients of x, the weights and the bias.
@@ -119,7 +96,7 @@ func (c *ConvOp) Backward(gy mat.Tensor) error {
 		}
 		gw := l.directGrads(x, g, c.geom, gx)
 		c.w.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, kk), mat.WithBacking(gw)))
-		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(biasGrad(g, l.out, n))))
+		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(kernels.RowSums(g, l.out, n))))
 		if gx != nil {
 			c.x.AccGrad(mat.NewDense[float32](mat.WithShape(l.in, n), mat.WithBacking(gx)))
 		}
@@ -131,7 +108,7 @@ func (c *ConvOp) Backward(gy mat.Tensor) error {
 		c.w.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, kk), mat.WithBacking(gw)))
 	}
 	if c.b.RequiresGrad() {
-		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(biasGrad(g, l.out, n))))
+		c.b.AccGrad(mat.NewDense[float32](mat.WithShape(l.out, 1), mat.WithBacking(kernels.RowSums(g, l.out, n))))
 	}
 	if c.x.RequiresGrad() {
 		wt := make([]float32, kk*l.out)
