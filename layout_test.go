@@ -27,7 +27,7 @@ func TestImportsRunOneWay(t *testing.T) {
 		{"./core/metrics", false, []string{mod + "core", mod + "core/network", mod + "core/training"}},
 		{"./core/network", false, []string{mod + "core", mod + "core/training", mod + "core/degrade", "syscall/js"}},
 		{"./core/degrade", false, []string{mod + "core", mod + "core/network", mod + "core/training"}},
-		{"./core/adversarial", false, []string{mod + "core", mod + "core/network", mod + "core/training"}},
+		{"./core/adversarial", false, []string{mod + "core", mod + "core/training", "syscall/js"}},
 		{"./core/training", false, []string{"syscall/js", "github.com/hajimehoshi/ebiten/v2"}},
 	} {
 		t.Run(tc.pkg, func(t *testing.T) {
