@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -61,6 +62,12 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	act := fs.String("act", "relu", "activation between layers: relu or prelu (a learned slope per channel)")
 	anchor := fs.String("anchor", "bicubic", "what a network at the input's resolution corrects: bicubic (the bicubic enlargement) or repeat (each input pixel repeated, ABPN's)")
+	gan := fs.String("gan", "", "train adversarially (the Detailed look) with this GAN loss: standard or relativistic; -val is then scored by NIQE, with PSNR logged")
+	ganWeight := fs.Float64("gan-weight", 0.05, "with -gan: the adversarial term's weight beside the pixel loss's 1")
+	ganArtifact := fs.Float64("gan-artifact", 1, "with -gan: the weight of LDL's artifact term (0: none)")
+	ganWidths := fs.String("gan-d", "16,32,64", "with -gan: the discriminator's stage widths")
+	ganLR := fs.Float64("gan-lr", 0, "with -gan: the discriminator's learning rate (0: -lr)")
+	ganEMA := fs.Float64("gan-ema", 0.999, "with -gan: the decay of the generator's running average (LDL's reference)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -141,6 +148,22 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		}
 		o.JPEG.Clean, o.JPEG.Lighter = *jpegClean, *jpegLighter
 	}
+	if *gan != "" {
+		o.GAN = training.GAN{Kind: *gan, Weight: *ganWeight, Artifact: *ganArtifact, LR: *ganLR, EMA: *ganEMA}
+		if o.GAN.LR == 0 {
+			o.GAN.LR = o.LR
+		}
+		for _, f := range strings.Split(*ganWidths, ",") {
+			w, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || w < 1 {
+				return usagef("-gan-d %q: want stage widths like 16,32,64", *ganWidths)
+			}
+			o.GAN.Widths = append(o.GAN.Widths, w)
+		}
+		if err := o.GAN.Check(); err != nil {
+			return usagef("-gan: %v", err)
+		}
+	}
 	o.ValJPEG = *valJPEG
 	o.Strength, o.Estimate = *strength, *estimator
 	if o.Estimate {
@@ -192,6 +215,9 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		if o.Estimate {
 			validate = estimatorValidator(o)
 		}
+		if o.GAN.On() {
+			validate = ganValidator(o)
+		}
 	}
 	t := training.NewTrainer(o, ds, *workers, *out, *ckpt, "go run ./train fit "+strings.Join(args, " "), logf, validate)
 	if *resume {
@@ -241,6 +267,20 @@ func validator(o training.Options) training.Validator {
 			return (clean + q) / 2, fmt.Sprintf(" (clean %.3f, %s at %.2f %.3f)", clean, r.Name, o.ValStrength, q), nil
 		}
 		return clean, "", nil
+	}
+}
+
+// ganValidator scores an adversarially trained network by NIQE on -val's
+// outputs (the score is its negation: lower NIQE is better), and logs their
+// PSNR-Y beside it.
+func ganValidator(o training.Options) training.Validator {
+	return func(m *network.Model) (float64, string, error) {
+		r, err := evalSet(o.Val, evalOptions{scale: o.Scale, model: m, methods: []string{"srcnn"}, niqe: true})
+		if err != nil {
+			return 0, "", err
+		}
+		s := r.Methods["srcnn"]
+		return -s.NIQE, fmt.Sprintf(" (NIQE %.3f, PSNR %.3f)", s.NIQE, s.PSNR), nil
 	}
 }
 

@@ -149,11 +149,16 @@ func TestFitReducesLossAndSkipsCorruptImages(t *testing.T) {
 // TestResumeMatchesUninterrupted: a run stopped and resumed reaches exactly
 // the parameters of a run that was never stopped, whatever the workers:
 // for a network after bicubic and for a re-parameterized one at the
-// input's resolution (whose checkpoint keeps the branches).
+// input's resolution (whose checkpoint keeps the branches), and for an
+// adversarial run of it, whose checkpoint must restore the discriminator,
+// its optimizer and the generator's running average as well (each shapes
+// the generator's later steps), and which differs from the plain run.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	data := t.TempDir()
 	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 3)
-	for _, kind := range [][]string{nil, {"-preset", "ecb-m4c16", "-loss", "l1"}} {
+	lowRes := []string{"-preset", "ecb-m4c16", "-loss", "l1"}
+	var results [][][]float32
+	for _, kind := range [][]string{nil, lowRes, append(lowRes, "-gan", "relativistic", "-gan-d", "4,4", "-gan-weight", "0.5", "-gan-ema", "0.5")} {
 		args := func(out string, extra ...string) []string { return fitArgs(data, out, append(extra, kind...)...) }
 		whole := filepath.Join(t.TempDir(), "w.gob")
 		if code, _, stderr := runCmd(args(whole, "-steps", "8", "-val-every", "4", "-workers", "1")...); code != 0 {
@@ -169,10 +174,14 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 		if !sameParams(loadParams(t, whole), loadParams(t, split)) {
 			t.Fatalf("%v: resumed run differs from the uninterrupted one", kind)
 		}
+		results = append(results, loadParams(t, whole))
 		// Resuming with other settings is refused.
 		if code, _, stderr := runCmd(args(split, "-steps", "9", "-val-every", "4", "-lr", "0.1", "-resume")...); code == 0 || !strings.Contains(stderr, "differ") {
 			t.Errorf("%v: resume with another -lr: exit %d, %s", kind, code, stderr)
 		}
+	}
+	if sameParams(results[1], results[2]) {
+		t.Error("the adversarial run trained the generator exactly as the plain one")
 	}
 }
 

@@ -51,6 +51,17 @@ func NewDiscriminator(widths []int, rng *rand.Rand) (*Discriminator, error) {
 	return d, nil
 }
 
+// Clone returns a discriminator with copies of d's parameters (without
+// gradients or optimizer state): one per goroutine computing gradients.
+func (d *Discriminator) Clone() *Discriminator {
+	c := &Discriminator{Widths: d.Widths, Leak: d.Leak}
+	for i := range d.Weights {
+		c.Weights = append(c.Weights, nn.NewParam(d.Weights[i].Value().(mat.Matrix)))
+		c.Biases = append(c.Biases, nn.NewParam(d.Biases[i].Value().(mat.Matrix)))
+	}
+	return c
+}
+
 // Params lists the parameters, weights before bias, layer by layer.
 func (d *Discriminator) Params() []*nn.Param {
 	var ps []*nn.Param

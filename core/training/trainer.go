@@ -18,8 +18,10 @@ import (
 
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/nn"
 	"github.com/nlpodyssey/spago/optimizers/adam"
 	"github.com/schollz/progressbar/v3"
+	"github.com/srcnn-web/upscaler/core/adversarial"
 	"github.com/srcnn-web/upscaler/core/network"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -55,6 +57,7 @@ type Options struct {
 	ValPairs    string // validation also on these given LR/HR pairs, at ValStrength
 	ValStrength float32
 	Estimate    bool // train a degradation estimator: its target at every pixel is the patch's severity
+	GAN         GAN  // adversarial training (the zero value: none)
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -71,6 +74,12 @@ type Checkpoint struct {
 	BestPSNR float64
 	Elapsed  time.Duration
 	Command  string
+
+	// Adversarial runs: the discriminator, its Adam state, and the
+	// generator's running average.
+	Disc, DiscAdamV, DiscAdamM [][]float32
+	DiscAdamStep               int
+	EMA                        [][]float32
 }
 
 const checkpointVersion = 1
@@ -100,6 +109,11 @@ type Trainer struct {
 	lossSum float64
 	lossN   int
 	csv     *os.File
+
+	disc         *adversarial.Discriminator // adversarial runs only
+	discOpt      *adam.Adam
+	ema          *network.Model // the generator's running average
+	dLoss, gLoss float64        // the adversarial losses since the last report
 }
 
 // NewTrainer returns a trainer for a run with options o on data, on
@@ -125,7 +139,11 @@ func (o Options) newModel(cfg network.Config, rng *rand.Rand) (*network.Model, e
 
 // setParams copies saved parameter values into m, in Params order.
 func setParams(m *network.Model, data [][]float32) error {
-	ps := m.Params()
+	return setValues(m.Params(), data)
+}
+
+// setValues copies saved values into parameters, in order.
+func setValues(ps []*nn.Param, data [][]float32) error {
 	if len(data) != len(ps) {
 		return fmt.Errorf("%d parameter arrays for a model with %d", len(data), len(ps))
 	}
@@ -136,6 +154,43 @@ func setParams(m *network.Model, data [][]float32) error {
 		copy(p.Value().Data().F32(), data[i])
 	}
 	return nil
+}
+
+// values lists parameters' values, in order.
+func values(ps []*nn.Param) [][]float32 {
+	var out [][]float32
+	for _, p := range ps {
+		out = append(out, p.Value().Data().F32())
+	}
+	return out
+}
+
+// adamMoments lists the Adam moments of parameters, nil where a parameter
+// has taken no step.
+func adamMoments(ps []*nn.Param) (v, m [][]float32) {
+	for _, p := range ps {
+		if s, ok := p.State.(*adam.State); ok {
+			v, m = append(v, s.V.Data().F32()), append(m, s.M.Data().F32())
+		} else {
+			v, m = append(v, nil), append(m, nil)
+		}
+	}
+	return v, m
+}
+
+// restoreAdam gives parameters their saved Adam moments.
+func restoreAdam(ps []*nn.Param, v, m [][]float32) {
+	for i, p := range ps {
+		if i >= len(v) || v[i] == nil {
+			continue
+		}
+		shape := p.Value().Shape()
+		dense := func(d []float32) mat.Matrix {
+			return mat.NewDense[float32](mat.WithShape(shape...), mat.WithBacking(append([]float32(nil), d...)))
+		}
+		zero := func() mat.Matrix { return mat.NewDense[float32](mat.WithShape(shape...)) }
+		p.State = &adam.State{V: dense(v[i]), M: dense(m[i]), Buf1: zero(), Buf2: zero(), Buf3: zero()}
+	}
 }
 
 // ReadCheckpoint decodes a checkpoint file.
@@ -230,6 +285,9 @@ func (t *Trainer) Start(cfg network.Config) error {
 	t.model = m
 	t.opt = adam.New(adam.Config{StepSize: t.opts.LR, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8})
 	t.best = math.Inf(-1)
+	if err := t.startGAN(nil); err != nil {
+		return err
+	}
 	return t.openCSV(false)
 }
 
@@ -276,23 +334,16 @@ func (t *Trainer) Resume() error {
 	}
 	t.opt = adam.New(adam.Config{StepSize: t.opts.LR, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8})
 	t.opt.TimeStep = c.AdamStep
-	for i, p := range t.model.Params() {
-		if c.AdamV[i] == nil {
-			continue
-		}
-		shape := p.Value().Shape()
-		dense := func(d []float32) mat.Matrix {
-			return mat.NewDense[float32](mat.WithShape(shape...), mat.WithBacking(append([]float32(nil), d...)))
-		}
-		zero := func() mat.Matrix { return mat.NewDense[float32](mat.WithShape(shape...)) }
-		p.State = &adam.State{V: dense(c.AdamV[i]), M: dense(c.AdamM[i]), Buf1: zero(), Buf2: zero(), Buf3: zero()}
-	}
+	restoreAdam(t.model.Params(), c.AdamV, c.AdamM)
 	t.pcg = rand.NewPCG(0, 0)
 	if err := t.pcg.UnmarshalBinary(c.RNG); err != nil {
 		return fmt.Errorf("-resume: %v", err)
 	}
 	t.rng = rand.New(t.pcg)
 	t.step, t.best, t.elapsed = c.Step, c.BestPSNR, c.Elapsed
+	if err := t.startGAN(c); err != nil {
+		return fmt.Errorf("-resume: %v", err)
+	}
 	t.log("resuming %s at step %d (best validation PSNR %.3f dB)", t.ckptPath, t.step, t.best)
 	return t.openCSV(true)
 }
@@ -301,15 +352,9 @@ func (t *Trainer) Resume() error {
 func (t *Trainer) saveCheckpoint() error {
 	c := Checkpoint{Version: checkpointVersion, Options: t.opts, Config: t.model.Config, Step: t.step,
 		AdamStep: t.opt.TimeStep, BestPSNR: t.best, Elapsed: t.elapsed, Command: t.command}
-	for _, p := range t.model.Params() {
-		c.Params = append(c.Params, p.Value().Data().F32())
-		if s, ok := p.State.(*adam.State); ok {
-			c.AdamV = append(c.AdamV, s.V.Data().F32())
-			c.AdamM = append(c.AdamM, s.M.Data().F32())
-		} else {
-			c.AdamV, c.AdamM = append(c.AdamV, nil), append(c.AdamM, nil)
-		}
-	}
+	c.Params = values(t.model.Params())
+	c.AdamV, c.AdamM = adamMoments(t.model.Params())
+	t.saveGAN(&c)
 	var err error
 	if c.RNG, err = t.pcg.MarshalBinary(); err != nil {
 		return err
@@ -425,7 +470,8 @@ func (t *Trainer) Run(ctx context.Context, stdout, stderr io.Writer, quiet bool)
 // report validates, appends to the CSV, redraws the plot, and saves weights
 // and checkpoint.
 func (t *Trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error {
-	loss := t.lossSum / float64(max(1, t.lossN))
+	steps := float64(max(1, t.lossN))
+	loss := t.lossSum / steps
 	t.lossSum, t.lossN = 0, 0
 	psnr, detail := math.NaN(), ""
 	if t.validate != nil {
@@ -435,8 +481,12 @@ func (t *Trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error 
 		}
 	}
 	unit := " dB"
-	if t.opts.Estimate {
-		unit = "" // the estimator's score is its negated mean error
+	if t.opts.Estimate || t.disc != nil {
+		unit = "" // the estimator's score is its negated mean error, a GAN's its validator's
+	}
+	if t.disc != nil {
+		detail += fmt.Sprintf("  D %.4f G %.4f", t.dLoss/steps, t.gLoss/steps)
+		t.dLoss, t.gLoss = 0, 0
 	}
 	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f%s%s  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
 		t.step, t.epochs(), loss, psnr, unit, detail, t.learningRate(), patchesPerSec, gflops)
@@ -467,9 +517,10 @@ func (t *Trainer) trainStep() (float64, error) {
 	}
 	nShards := o.Batch / o.Shard
 	type result struct {
-		grads [][]float32
-		sse   float64
-		err   error
+		grads        [][]float32 // the generator's, then the discriminator's
+		sse          float64
+		dLoss, gLoss float64
+		err          error
 	}
 	results := make([]result, nShards)
 	norm := float32(1 / float64(o.Batch*t.outputsPerPatch()))
@@ -480,8 +531,8 @@ func (t *Trainer) trainStep() (float64, error) {
 		go func() {
 			defer wg.Done()
 			for s := range next {
-				g, sse, err := t.shardGradient(specs[s*o.Shard:(s+1)*o.Shard], norm)
-				results[s] = result{g, sse, err}
+				r := &results[s]
+				r.grads, r.sse, r.dLoss, r.gLoss, r.err = t.shardGradient(specs[s*o.Shard:(s+1)*o.Shard], norm, nShards)
 			}
 		}()
 	}
@@ -493,12 +544,17 @@ func (t *Trainer) trainStep() (float64, error) {
 
 	var sse float64
 	params := t.model.Params()
+	if t.disc != nil {
+		params = append(params, t.disc.Params()...)
+	}
 	sum := make([][]float32, len(params))
 	for _, r := range results {
 		if r.err != nil {
 			return 0, r.err
 		}
 		sse += r.sse
+		t.dLoss += r.dLoss / float64(nShards)
+		t.gLoss += r.gLoss / float64(nShards)
 		for i, g := range r.grads {
 			if sum[i] == nil {
 				sum[i] = append([]float32(nil), g...)
@@ -519,10 +575,21 @@ func (t *Trainer) trainStep() (float64, error) {
 	}
 	t.opt.StepSize = t.learningRate()
 	t.opt.IncExample()
-	for _, p := range params {
+	nGen := len(t.model.Params())
+	for _, p := range params[:nGen] {
 		if err := t.opt.OptimizeParams(p); err != nil {
 			return 0, err
 		}
+	}
+	if t.disc != nil {
+		t.discOpt.StepSize = t.learningRate() * t.opts.GAN.LR / t.opts.LR
+		t.discOpt.IncExample()
+		for _, p := range params[nGen:] {
+			if err := t.discOpt.OptimizeParams(p); err != nil {
+				return 0, err
+			}
+		}
+		t.updateEMA()
 	}
 	return loss, nil
 }
@@ -562,8 +629,11 @@ func (t *Trainer) outputsPerPatch() int {
 
 // shardGradient builds a shard's patches, runs the network on a copy of the
 // parameters, and returns the gradient of the shard's part of the loss
-// (norm times the sum of squared or absolute errors, which are returned).
-func (t *Trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, float64, error) {
+// (norm times the sum of squared or absolute errors, which are returned),
+// one of shards. In an adversarial run the generator's gradient has the
+// adversarial terms too and is followed by the discriminator's; the
+// shard's two adversarial losses are returned.
+func (t *Trainer) shardGradient(specs []patchSpec, norm float32, shards int) (grads [][]float32, sse, dLoss, gLoss float64, err error) {
 	p, ch := t.opts.Patch, t.model.Config.Channels
 	side := t.data.inputSide()
 	n, nIn := len(specs)*p*p, len(specs)*side*side
@@ -576,9 +646,17 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 		panchor = make([]float32, ch*p*p)
 	}
 	s := max(1, cfg.Shuffle)
+	var real, anchor []float32 // the high-resolution patches, for the discriminator
+	if t.disc != nil {
+		real, anchor = make([]float32, len(specs)*p*p), make([]float32, len(specs)*p*p)
+	}
 	for i, sp := range specs {
 		if err := t.data.make(sp, pin, panchor, ptarget); err != nil {
-			return nil, 0, fmt.Errorf("%s: %v", t.data.files[sp.img], err)
+			return nil, 0, 0, 0, fmt.Errorf("%s: %v", t.data.files[sp.img], err)
+		}
+		if real != nil {
+			copy(real[i*p*p:], ptarget[:p*p])
+			copy(anchor[i*p*p:], panchor[:p*p])
 		}
 		for c := 0; c < ch; c++ { // [C][B][H][W]
 			copy(in[c*nIn+i*side*side:][:side*side], pin[c*side*side:][:side*side])
@@ -636,11 +714,17 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 			grad[i] = 2 * norm * d
 		}
 	}
+	var dGrads [][]float32
+	if t.disc != nil {
+		dGrads, dLoss, gLoss, err = t.adversarialGrad(x, out, grad, real, anchor, len(specs), p, side, shards, norm)
+		if err != nil {
+			return nil, 0, 0, 0, err
+		}
+	}
 	y.AccGrad(mat.NewDense[float32](mat.WithShape(y.Value().Shape()...), mat.WithBacking(grad)))
 	if err := ag.Backward(y); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, 0, err
 	}
-	var grads [][]float32
 	for _, q := range m.Params() {
 		g := q.Grad()
 		if g == nil {
@@ -649,7 +733,7 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32) ([][]float32, f
 		}
 		grads = append(grads, g.Data().F32())
 	}
-	return grads, sum, nil
+	return append(grads, dGrads...), sum, dLoss, gLoss, nil
 }
 
 // PlotCurves draws the training loss and the validation PSNR from a run's

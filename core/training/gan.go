@@ -1,0 +1,209 @@
+package training
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/nlpodyssey/spago/ag"
+	"github.com/nlpodyssey/spago/mat"
+	"github.com/nlpodyssey/spago/optimizers/adam"
+
+	"github.com/srcnn-web/upscaler/core/adversarial"
+)
+
+// GAN are the settings of adversarial training (Options.GAN): the
+// generator (the network being trained) learns against a discriminator
+// of its high-resolution Y output, beside its pixel loss. The zero value
+// trains without one.
+type GAN struct {
+	Kind     string  // the loss: one of adversarial.Kinds
+	Weight   float64 // the adversarial term's weight in the generator's loss (the pixel loss has 1)
+	Artifact float64 // the weight of LDL's artifact term (adversarial.ArtifactMap); 0: none
+	Widths   []int   // the discriminator's stage widths
+	LR       float64 // the discriminator's learning rate (scheduled like the generator's)
+	EMA      float64 // the decay of the generator's running average, LDL's reference (e.g. 0.999)
+}
+
+// On reports whether the run is adversarial.
+func (g GAN) On() bool { return g.Weight > 0 }
+
+// Check reports settings that cannot train.
+func (g GAN) Check() error {
+	if !g.On() {
+		return nil
+	}
+	if !slices.Contains(adversarial.Kinds, g.Kind) {
+		return fmt.Errorf("GAN loss %q: want one of %v", g.Kind, adversarial.Kinds)
+	}
+	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 {
+		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, an artifact weight >= 0 and an EMA decay in [0, 1)", g)
+	}
+	return nil
+}
+
+// startGAN makes the discriminator (from the run's seed), its optimizer and
+// the generator's running average, or restores them from a checkpoint.
+func (t *Trainer) startGAN(c *Checkpoint) error {
+	g := t.opts.GAN
+	if !g.On() {
+		return nil
+	}
+	if err := g.Check(); err != nil {
+		return err
+	}
+	if cfg := t.model.Config; cfg.Channels != 1 || !cfg.LowRes() || !cfg.Residual {
+		return fmt.Errorf("adversarial training takes a residual low-resolution network on Y, not %s", cfg.Preset)
+	}
+	var err error
+	if t.disc, err = adversarial.NewDiscriminator(g.Widths, rand.New(rand.NewPCG(t.opts.Seed, 0xd15c))); err != nil {
+		return err
+	}
+	t.discOpt = adam.New(adam.Config{StepSize: g.LR, Beta1: 0.9, Beta2: 0.99, Epsilon: 1e-8})
+	t.ema = t.model.Clone()
+	if c == nil {
+		return nil
+	}
+	if c.Disc == nil {
+		return fmt.Errorf("the checkpoint holds no discriminator (made without adversarial training)")
+	}
+	if err := setValues(t.disc.Params(), c.Disc); err != nil {
+		return fmt.Errorf("discriminator: %v", err)
+	}
+	if err := setValues(t.ema.Params(), c.EMA); err != nil {
+		return fmt.Errorf("running average: %v", err)
+	}
+	t.discOpt.TimeStep = c.DiscAdamStep
+	restoreAdam(t.disc.Params(), c.DiscAdamV, c.DiscAdamM)
+	return nil
+}
+
+// saveGAN adds the discriminator, its optimizer and the running average to
+// a checkpoint.
+func (t *Trainer) saveGAN(c *Checkpoint) {
+	if t.disc == nil {
+		return
+	}
+	c.Disc, c.EMA = values(t.disc.Params()), values(t.ema.Params())
+	c.DiscAdamV, c.DiscAdamM = adamMoments(t.disc.Params())
+	c.DiscAdamStep = t.discOpt.TimeStep
+}
+
+// updateEMA moves the running average toward the generator's parameters.
+func (t *Trainer) updateEMA() {
+	d := float32(t.opts.GAN.EMA)
+	ps := t.model.Params()
+	for i, e := range t.ema.Params() {
+		ev, pv := e.Value().Data().F32(), ps[i].Value().Data().F32()
+		for j := range ev {
+			ev[j] = d*ev[j] + (1-d)*pv[j]
+		}
+	}
+}
+
+// adversarialGrad adds to a shard's output gradient (grad, in the layout of
+// the network's output out: residual planes before depth-to-space, b
+// patches of side x side cells) the adversarial term's and, with an
+// artifact weight, LDL's artifact term's gradients, and returns the
+// discriminator's gradient of its loss. real and anchor are the b
+// high-resolution target patches and anchors (p x p each); in is the
+// shard's input (for the running average's output); shards is how many
+// shards the batch has, norm the pixel loss's 1/(batch pixels). It returns
+// the shard's discriminator and adversarial losses too.
+func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float32, b, p, side, shards int, norm float32) (dGrads [][]float32, dLoss, gLoss float64, err error) {
+	g := t.opts.GAN
+	s := p / side
+	n := b * side * side
+	// at maps high-resolution pixel (x, y) of patch i to its output value.
+	at := func(i, x, y int) int { return ((y%s)*s+x%s)*n + i*side*side + (y/s)*side + x/s }
+	fake := make([]float32, b*p*p)
+	for i := range b {
+		for y := range p {
+			for x := range p {
+				j := i*p*p + y*p + x
+				fake[j] = anchor[j] + out[at(i, x, y)]
+			}
+		}
+	}
+	perShard := 1 / float64(shards) // the losses are shard means; the batch's is their mean
+
+	// The discriminator's step: real up, fake (a constant here) down.
+	dd := t.disc.Clone()
+	lr, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(real)), mat.WithBacking(real)), b, p, p)
+	lf, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(fake)), mat.WithBacking(slices.Clone(fake))), b, p, p)
+	realLogits := lr.Value().Data().F32()
+	dLoss, gReal, gFake, err := adversarial.DiscriminatorLoss(g.Kind, realLogits, lf.Value().Data().F32())
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	lr.AccGrad(seed(gReal, perShard))
+	lf.AccGrad(seed(gFake, perShard))
+	if err := ag.Backward(lr, lf); err != nil {
+		return nil, 0, 0, err
+	}
+	for _, q := range dd.Params() {
+		if q.Grad() == nil {
+			dGrads = append(dGrads, make([]float32, q.Value().Size()))
+			continue
+		}
+		dGrads = append(dGrads, q.Grad().Data().F32())
+	}
+
+	// The generator's adversarial term, through a fresh copy of the
+	// discriminator, back to the fake pixels.
+	dg := t.disc.Clone()
+	x := mat.NewDense[float32](mat.WithShape(1, len(fake)), mat.WithBacking(slices.Clone(fake)), mat.WithGrad(true))
+	lg, _, _ := dg.Forward(x, b, p, p)
+	gLoss, _, gFake, err = adversarial.GeneratorLoss(g.Kind, realLogits, lg.Value().Data().F32())
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	lg.AccGrad(seed(gFake, g.Weight*perShard))
+	if err := ag.Backward(lg); err != nil {
+		return nil, 0, 0, err
+	}
+	gx := x.Grad().Data().F32()
+	for i := range b {
+		for y := range p {
+			for x := range p {
+				grad[at(i, x, y)] += gx[i*p*p+y*p+x]
+			}
+		}
+	}
+
+	// LDL's artifact term: L1 where the map says the output draws
+	// artifacts rather than detail, the map held constant.
+	if g.Artifact > 0 {
+		emaOut := t.ema.Clone().Forward(in, b, side, side).Value().Data().F32()
+		ema := make([]float32, p*p)
+		for i := range b {
+			for y := range p {
+				for x := range p {
+					j := i*p*p + y*p + x
+					ema[y*p+x] = anchor[j] + emaOut[at(i, x, y)]
+				}
+			}
+			o := i * p * p
+			m := adversarial.ArtifactMap(real[o:o+p*p], fake[o:o+p*p], ema, p, p)
+			for y := range p {
+				for x := range p {
+					j := o + y*p + x
+					if d := fake[j] - real[j]; d != 0 {
+						grad[at(i, x, y)] += float32(g.Artifact) * norm * m[y*p+x] * float32(math.Copysign(1, float64(d)))
+					}
+				}
+			}
+		}
+	}
+	return dGrads, dLoss, gLoss, nil
+}
+
+// seed is a logits' gradient scaled, as a matrix to accumulate.
+func seed(g []float32, scale float64) mat.Matrix {
+	out := make([]float32, len(g))
+	for i, v := range g {
+		out[i] = float32(float64(v) * scale)
+	}
+	return mat.NewDense[float32](mat.WithShape(1, len(out)), mat.WithBacking(out))
+}
