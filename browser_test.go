@@ -356,6 +356,11 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// A portrait network without a JPEG-aware one of its own: general's
 		// takes over above strength 0.
 		{name: "portrait-companion", shipAs: "portrait", model: clean, companion: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
+		// Look Detailed: its network alone, the companion left out, on a
+		// JPEG at auto (train upscale -look detailed); and Faithful when a
+		// Detailed network ships too.
+		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed"},
+		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc) })
 	}
@@ -369,8 +374,10 @@ type matchCase struct {
 	name             string
 	shipAs           string
 	model, companion *network.Model
+	detailed         *network.Model // general-x2-detailed, if any
 	jpeg             int
 	denoise          string
+	look             string // the Look control's value ("": left as it is)
 	strength         float32
 }
 
@@ -439,6 +446,9 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	if tc.companion != nil {
 		writeWeights(t, weights, "general-x2-denoise.gob", tc.companion, 2)
 	}
+	if tc.detailed != nil {
+		writeWeights(t, weights, "general-x2-detailed.gob", tc.detailed, 2)
+	}
 	log := &requestLog{h: testSite(t, weights)}
 	srv := httptest.NewServer(log)
 	defer srv.Close()
@@ -473,8 +483,15 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	if jpegQ > 0 {
 		steps = append(steps, waitJS(fmt.Sprintf(`document.getElementById("status").textContent.includes("JPEG quality about %d: %s")`, jpegQ, core.DenoiseName(core.StrengthForQuality(jpegQ)))))
 	}
+	// The Look control is offered only where a Detailed network ships.
+	if disabled := eval[bool](b, `document.getElementById("look").disabled`); disabled != (tc.detailed == nil) {
+		t.Errorf("Look disabled %v with a Detailed network %v", disabled, tc.detailed != nil)
+	}
 	if denoise != "" {
 		steps = append(steps, chromedp.SetValue(chromedp.ID("denoise"), denoise))
+	}
+	if tc.look != "" {
+		steps = append(steps, chromedp.SetValue(chromedp.ID("look"), tc.look))
 	}
 	err = b.do(append(steps,
 		chromedp.Click(chromedp.ID("enhance")),
@@ -494,7 +511,11 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := nativeUpscale(t, core.ForStrength(model, tc.companion, strength), 2, in, strength)
+	net := core.ForStrength(model, tc.companion, strength)
+	if tc.look == "detailed" {
+		net = tc.detailed
+	}
+	want := nativeUpscale(t, net, 2, in, strength)
 	if got.Bounds() != want.Bounds() {
 		t.Fatalf("size %v, want %v", got.Bounds(), want.Bounds())
 	}

@@ -223,6 +223,11 @@ type weightsEntry struct {
 	// Companion is the JPEG-aware file that takes over from a clean
 	// network above denoise strength 0 (weights.Companion), if one is served.
 	Companion string `json:"companion,omitempty"`
+	// Look is "detailed" for a Detailed-look network; Detailed names the
+	// Detailed-look file for a faithful network (weights.Detailed), if one
+	// is served.
+	Look     string `json:"look,omitempty"`
+	Detailed string `json:"detailed,omitempty"`
 }
 
 // loadSite reads the page and its built wasm from siteDir, the shipped
@@ -271,15 +276,22 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 		if math.IsNaN(wf.Training.ValPSNR) || math.IsInf(wf.Training.ValPSNR, 0) {
 			wf.Training.ValPSNR = 0 // trained without validation; JSON has no NaN
 		}
-		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength})
+		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength, Look: e.Look})
 	}
-	jpegAware := map[string]bool{} // the JPEG-aware files served
+	jpegAware, detailed := map[string]bool{}, map[string]bool{} // the JPEG-aware and Detailed files served
 	for _, e := range index {
-		jpegAware[e.File] = e.Denoise
+		jpegAware[e.File] = e.Denoise && e.Look == ""
+		detailed[e.File] = e.Look == "detailed"
 	}
 	for i, e := range index {
-		if name, ok := weights.Companion(weightsFS, e.Model, e.Scale); ok && !e.Denoise && jpegAware["weights/"+name] {
+		if e.Denoise || e.Look != "" {
+			continue
+		}
+		if name, ok := weights.Companion(weightsFS, e.Model, e.Scale); ok && jpegAware["weights/"+name] {
 			index[i].Companion = "weights/" + name
+		}
+		if name, ok := weights.Detailed(weightsFS, e.Model, e.Scale); ok && detailed["weights/"+name] {
+			index[i].Detailed = "weights/" + name
 		}
 	}
 	sort.Slice(index, func(i, j int) bool { return index[i].File < index[j].File })

@@ -99,6 +99,8 @@ func TestServer(t *testing.T) {
 	os.WriteFile(filepath.Join(weights, "portrait-x2.gob"), noVal.Bytes(), 0o644)
 	// general's JPEG-aware network: the companion of both x2 models.
 	writeWeights(t, weights, "general-x2-denoise.gob", widenedWithStrength(t, tinyLowResModel(t, 4)), 2)
+	// and its Detailed-look network: the Detailed look of both x2 models.
+	writeWeights(t, weights, "general-x2-detailed.gob", tinyLowResModel(t, 5), 2)
 	os.WriteFile(filepath.Join(weights, "general-x4.gob"), []byte("damaged"), 0o644)
 	srv := httptest.NewServer(testSite(t, weights))
 	defer srv.Close()
@@ -190,17 +192,19 @@ func TestServer(t *testing.T) {
 	if err := json.Unmarshal(index, &entries); err != nil {
 		t.Fatal(err)
 	}
-	companions := map[string]string{}
+	listed := map[string]weightsEntry{}
 	for _, e := range entries {
-		companions[e.File] = e.Companion
+		listed[e.File] = e
 	}
-	for file, want := range map[string]string{
-		"weights/general-x2.gob":         "weights/general-x2-denoise.gob",
-		"weights/portrait-x2.gob":        "weights/general-x2-denoise.gob", // portrait has none of its own
-		"weights/general-x2-denoise.gob": "",
+	for _, want := range []weightsEntry{
+		{File: "weights/general-x2.gob", Companion: "weights/general-x2-denoise.gob", Detailed: "weights/general-x2-detailed.gob"},
+		{File: "weights/portrait-x2.gob", Companion: "weights/general-x2-denoise.gob", Detailed: "weights/general-x2-detailed.gob"}, // portrait has none of its own
+		{File: "weights/general-x2-denoise.gob"},
+		{File: "weights/general-x2-detailed.gob", Look: "detailed"},
 	} {
-		if got, ok := companions[file]; !ok || got != want {
-			t.Errorf("index: %s has companion %q (listed %v), want %q", file, got, ok, want)
+		got, ok := listed[want.File]
+		if !ok || got.Companion != want.Companion || got.Detailed != want.Detailed || got.Look != want.Look {
+			t.Errorf("index: %s listed %v as %+v, want companion %q, detailed %q, look %q", want.File, ok, got, want.Companion, want.Detailed, want.Look)
 		}
 	}
 	// The web app manifest, and the icons it lists at their sizes.

@@ -5,7 +5,7 @@
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  file: $("file"), scale: $("scale"), width: $("width"), height: $("height"), model: $("model"), denoise: $("denoise"), compute: $("compute"),
+  file: $("file"), scale: $("scale"), width: $("width"), height: $("height"), model: $("model"), denoise: $("denoise"), look: $("look"), compute: $("compute"),
   format: $("format"), quality: $("quality"),
   enhance: $("enhance"), cancel: $("cancel"),
   download: $("download"), downloadAll: $("download-all"), batch: $("batch"), alert: $("alert"), progress: $("progress"), status: $("status"),
@@ -388,10 +388,12 @@ async function enhanceItem(it, run, label) {
   const scale = want.scale;
   const name = `${ui.model.value}-x${scale}`;
   // The workers know the JPEG-aware companion (the model's own, or
-  // general's) as <name>-denoise.
-  const models = [{ as: name, file: name }];
+  // general's) as <name>-denoise, and the Detailed look's network (the
+  // model's own, or general's) as <name>-detailed, which runs alone.
+  const detailed = ui.look.value === "detailed" ? available[name]?.detailed : undefined;
+  const models = detailed ? [{ as: `${name}-detailed`, file: baseName(detailed) }] : [{ as: name, file: name }];
   const companion = available[name]?.companion;
-  if (companion && ui.denoise.value !== "none") models.push({ as: `${name}-denoise`, file: baseName(companion) });
+  if (!detailed && companion && ui.denoise.value !== "none") models.push({ as: `${name}-denoise`, file: baseName(companion) });
   const weights = await Promise.all(models.map((m) => weightsFor(m.file)));
   // Every worker gets the models and its own decoded copy of the image.
   const infos = await Promise.all(ws.map(async (w, i) => {
@@ -402,7 +404,7 @@ async function enhanceItem(it, run, label) {
       }
     }
     if (!it.opened.has(i)) await openItem(it, i);
-    return w.call({ op: "start", id: it.id, model: name, denoise: ui.denoise.value });
+    return w.call({ op: "start", id: it.id, model: models[0].as, denoise: ui.denoise.value });
   }));
   const { width, height, tiles, strength, opaque } = infos[0];
   const sv = saver();
@@ -474,7 +476,7 @@ async function enhanceItem(it, run, label) {
     it.result = result;
     shown = it;
     setState(it, "done");
-    const denoised = strength > 0 ? `, denoise ${strength.toFixed(2)}` : "";
+    const denoised = (strength > 0 ? `, denoise ${strength.toFixed(2)}` : "") + (detailed ? ", look Detailed" : "");
     const wasm = ws[0].simd ? "wasm SIMD" : "wasm";
     let using = paths.webgpu ? `WebGPU (${adapter})` : wasm;
     if (paths.webgpu && paths.wasm) using += ` and ${wasm} for ${paths.wasm} tile${paths.wasm > 1 ? "s" : ""}`;
@@ -696,6 +698,8 @@ function updateButtons() {
   // Only networks with a strength input remove JPEG artifacts: the
   // model's JPEG-aware companion, or the model itself.
   ui.denoise.disabled = !have || !(have.denoise || have.companion);
+  // The Detailed look where its network ships for the model and scale.
+  ui.look.disabled = !have?.detailed;
   ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;
   ui.cancel.hidden = !running;
   const r = shown?.result;

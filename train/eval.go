@@ -14,6 +14,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/srcnn-web/upscaler/core"
 	"github.com/srcnn-web/upscaler/core/imaging"
@@ -280,12 +282,14 @@ type modelChoice struct {
 	weights        *string
 	denoiseWeights *string
 	estimator      *string
+	look           *string
 }
 
 func addModelFlags(fs *flag.FlagSet) modelChoice {
 	return modelChoice{
 		scale:     fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
 		model:     fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
+		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; no JPEG-aware companion)"),
 		weights:   fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
 		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset): with -denoise auto, read how degraded each image's pixels look as well as its JPEG quality, and run the JPEG-aware (restoring) network at the larger strength"),
 		denoiseWeights: fs.String("denoise-weights", "", "JPEG-aware weights file, run instead of -weights at denoise strengths above 0 "+
@@ -301,6 +305,9 @@ func (c modelChoice) check() error {
 	if m := *c.model; m != "general" && m != "portrait" {
 		return usagef("-model %q: want general or portrait", m)
 	}
+	if !slices.Contains(weights.Looks, *c.look) {
+		return usagef("-look %q: want %s", *c.look, strings.Join(weights.Looks, " or "))
+	}
 	return nil
 }
 
@@ -310,8 +317,14 @@ func (c modelChoice) source() string {
 	if *c.weights != "" {
 		return *c.weights
 	}
+	if c.detailed() {
+		return "the shipped " + weights.DetailedFileName(*c.model, *c.scale)
+	}
 	return "the shipped " + weights.FileName(*c.model, *c.scale)
 }
+
+// detailed reports whether the shipped Detailed look is chosen.
+func (c modelChoice) detailed() bool { return *c.look == "detailed" && *c.weights == "" }
 
 // load reads the chosen weights (the -weights file, or the shipped ones
 // embedded in the program) and checks that they were trained for the
@@ -324,7 +337,12 @@ func (c modelChoice) load() (*network.Model, error) {
 		m, wf, err = network.LoadWeightsFile(*c.weights)
 	} else {
 		var data []byte
-		if data, err = weights.Read(*c.model, *c.scale); err != nil {
+		if c.detailed() {
+			data, _, err = weights.ReadDetailed(*c.model, *c.scale)
+		} else {
+			data, err = weights.Read(*c.model, *c.scale)
+		}
+		if err != nil {
 			return nil, errNoShippedModel{err}
 		}
 		m, wf, err = network.LoadWeights(bytes.NewReader(data))
@@ -349,8 +367,8 @@ func (c modelChoice) loadDenoise() (*network.Model, error) {
 	switch {
 	case name != "":
 		m, wf, err = network.LoadWeightsFile(name)
-	case *c.weights != "":
-		return nil, nil
+	case *c.weights != "" || c.detailed():
+		return nil, nil // the Detailed look's network runs at every strength
 	default:
 		data, file, rerr := weights.ReadDenoise(*c.model, *c.scale)
 		name = "the shipped " + file

@@ -3,8 +3,9 @@
 // serves the same set. A file ships when its name is <model>-x<scale>.gob
 // for a known model (Models) and a scale from 2 to 4, or
 // <model>-x<scale>-denoise.gob for the JPEG-aware network that takes over
-// from it at denoise strengths above 0; this listing is the one list of
-// what ships (the page reads it as weights/index.json).
+// from it at denoise strengths above 0, or <model>-x<scale>-detailed.gob
+// for the Detailed look's adversarially trained network; this listing is
+// the one list of what ships (the page reads it as weights/index.json).
 package weights
 
 import (
@@ -25,13 +26,19 @@ var FS fs.FS = files
 // Models are the model names the product knows, in the order it offers them.
 var Models = []string{"general", "portrait"}
 
-var fileName = regexp.MustCompile(`^(general|portrait)-x([234])(-denoise)?\.gob$`)
+// Looks are the looks the product offers: faithful (the networks trained
+// for fidelity) and detailed (adversarially trained: they invent fine
+// texture).
+var Looks = []string{"faithful", "detailed"}
+
+var fileName = regexp.MustCompile(`^(general|portrait)-x([234])(-denoise|-detailed)?\.gob$`)
 
 // Entry is one shipped weights file.
 type Entry struct {
 	Model   string // "general" or "portrait"
 	Scale   int    // 2, 3 or 4
 	Denoise bool   // the JPEG-aware network, for denoise strengths above 0
+	Look    string // "detailed" for the Detailed look's network, else "" (faithful)
 	File    string // its name in the file system
 }
 
@@ -41,6 +48,12 @@ func FileName(model string, scale int) string { return fmt.Sprintf("%s-x%d.gob",
 // DenoiseFileName is the name of a model's JPEG-aware weights for a scale.
 func DenoiseFileName(model string, scale int) string {
 	return fmt.Sprintf("%s-x%d-denoise.gob", model, scale)
+}
+
+// DetailedFileName is the name of a model's Detailed-look weights for a
+// scale.
+func DetailedFileName(model string, scale int) string {
+	return fmt.Sprintf("%s-x%d-detailed.gob", model, scale)
 }
 
 // List returns the files at the root of fsys whose names are shipped
@@ -57,7 +70,11 @@ func List(fsys fs.FS) ([]Entry, error) {
 			continue
 		}
 		scale, _ := strconv.Atoi(m[2])
-		es = append(es, Entry{Model: m[1], Scale: scale, Denoise: m[3] != "", File: d.Name()})
+		e := Entry{Model: m[1], Scale: scale, Denoise: m[3] == "-denoise", File: d.Name()}
+		if m[3] == "-detailed" {
+			e.Look = "detailed"
+		}
+		es = append(es, e)
 	}
 	sort.Slice(es, func(i, j int) bool { return es[i].File < es[j].File })
 	return es, nil
@@ -85,10 +102,22 @@ func Read(model string, scale int) ([]byte, error) {
 // one (val/Faces x2 from q50 JPEGs: 32.48 dB against 31.72, bicubic
 // 31.98). It returns false if neither ships.
 func Companion(fsys fs.FS, model string, scale int) (string, bool) {
+	return ownOrGeneral(fsys, model, scale, DenoiseFileName)
+}
+
+// Detailed returns the name of the Detailed-look file in fsys for a model
+// at a scale: the model's own where it ships, else the general model's. It
+// returns false if neither ships.
+func Detailed(fsys fs.FS, model string, scale int) (string, bool) {
+	return ownOrGeneral(fsys, model, scale, DetailedFileName)
+}
+
+// ownOrGeneral is the first of the model's and the general model's files
+// named by name that ships in fsys.
+func ownOrGeneral(fsys fs.FS, model string, scale int, name func(string, int) string) (string, bool) {
 	for _, m := range []string{model, "general"} {
-		name := DenoiseFileName(m, scale)
-		if st, err := fs.Stat(fsys, name); err == nil && !st.IsDir() {
-			return name, true
+		if st, err := fs.Stat(fsys, name(m, scale)); err == nil && !st.IsDir() {
+			return name(m, scale), true
 		}
 	}
 	return "", false
@@ -101,6 +130,18 @@ func ReadDenoise(model string, scale int) ([]byte, string, error) {
 	name, ok := Companion(FS, model, scale)
 	if !ok {
 		return nil, DenoiseFileName(model, scale), fmt.Errorf("no JPEG-aware network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
+	}
+	data, err := fs.ReadFile(FS, name)
+	return data, name, err
+}
+
+// ReadDetailed returns the shipped Detailed-look weights for a model at a
+// scale (see Detailed) and their file name, or an error wrapping
+// fs.ErrNotExist if none ship.
+func ReadDetailed(model string, scale int) ([]byte, string, error) {
+	name, ok := Detailed(FS, model, scale)
+	if !ok {
+		return nil, DetailedFileName(model, scale), fmt.Errorf("no Detailed-look network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
 	}
 	data, err := fs.ReadFile(FS, name)
 	return data, name, err

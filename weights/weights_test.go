@@ -10,20 +10,22 @@ import (
 
 func TestList(t *testing.T) {
 	fsys := fstest.MapFS{
-		"general-x2.gob":         {Data: []byte("a")},
-		"general-x2-denoise.gob": {Data: []byte("a")},
-		"general-x2-jpeg.gob":    {Data: []byte("a")}, // no such kind
-		"portrait-x4.gob":        {Data: []byte("b")},
-		"general-x5.gob":         {Data: []byte("c")}, // no such scale
-		"anime-x2.gob":           {Data: []byte("d")}, // no such model
-		"general-x2.csv":         {Data: []byte("e")},
-		"README.md":              {Data: []byte("f")},
+		"general-x2.gob":          {Data: []byte("a")},
+		"general-x2-denoise.gob":  {Data: []byte("a")},
+		"general-x4-detailed.gob": {Data: []byte("a")},
+		"general-x2-jpeg.gob":     {Data: []byte("a")}, // no such kind
+		"portrait-x4.gob":         {Data: []byte("b")},
+		"general-x5.gob":          {Data: []byte("c")}, // no such scale
+		"anime-x2.gob":            {Data: []byte("d")}, // no such model
+		"general-x2.csv":          {Data: []byte("e")},
+		"README.md":               {Data: []byte("f")},
 	}
 	es, err := List(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Entry{{"general", 2, true, "general-x2-denoise.gob"}, {"general", 2, false, "general-x2.gob"}, {"portrait", 4, false, "portrait-x4.gob"}}
+	want := []Entry{{"general", 2, true, "", "general-x2-denoise.gob"}, {"general", 2, false, "", "general-x2.gob"},
+		{"general", 4, false, "detailed", "general-x4-detailed.gob"}, {"portrait", 4, false, "", "portrait-x4.gob"}}
 	if len(es) != len(want) {
 		t.Fatalf("listed %v, want %v", es, want)
 	}
@@ -50,9 +52,19 @@ func TestShipped(t *testing.T) {
 				t.Errorf("ReadDenoise(%s, %d) read %s, want %s", e.Model, e.Scale, file, e.File)
 			}
 		}
+		if e.Look == "detailed" {
+			var file string
+			data, file, err = ReadDetailed(e.Model, e.Scale)
+			if file != e.File {
+				t.Errorf("ReadDetailed(%s, %d) read %s, want %s", e.Model, e.Scale, file, e.File)
+			}
+		}
 		if err != nil || len(data) == 0 {
 			t.Errorf("%s: %v", e.File, err)
 		}
+	}
+	if _, _, err := ReadDetailed("general", 7); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("reading unshipped Detailed weights: %v, want fs.ErrNotExist", err)
 	}
 	if _, _, err := ReadDenoise("general", 7); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("reading unshipped denoise weights: %v, want fs.ErrNotExist", err)
@@ -74,6 +86,8 @@ func TestCompanion(t *testing.T) {
 		"general-x3.gob":           {Data: []byte("a")},
 		"general-x3-denoise.gob":   {Mode: fs.ModeDir}, // a folder, not a file
 		"general-x3-denoise.gob/x": {Data: []byte("a")},
+		"general-x4-detailed.gob":  {Data: []byte("a")},
+		"portrait-x2-detailed.gob": {Data: []byte("a")},
 	}
 	for _, tc := range []struct {
 		model string
@@ -90,6 +104,22 @@ func TestCompanion(t *testing.T) {
 		got, ok := Companion(fsys, tc.model, tc.scale)
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("Companion(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
+		}
+	}
+	// The Detailed look's file is found the same way.
+	for _, tc := range []struct {
+		model string
+		scale int
+		want  string
+	}{
+		{"general", 4, "general-x4-detailed.gob"},
+		{"portrait", 4, "general-x4-detailed.gob"},
+		{"portrait", 2, "portrait-x2-detailed.gob"},
+		{"general", 2, ""},
+	} {
+		got, ok := Detailed(fsys, tc.model, tc.scale)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("Detailed(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
 		}
 	}
 }
