@@ -24,6 +24,7 @@ type GAN struct {
 	Widths   []int   // the discriminator's stage widths
 	LR       float64 // the discriminator's learning rate (scheduled like the generator's)
 	EMA      float64 // the decay of the generator's running average, LDL's reference (e.g. 0.999)
+	Warmup   int     // steps in which only the discriminator learns from the adversarial loss
 }
 
 // On reports whether the run is adversarial.
@@ -37,8 +38,8 @@ func (g GAN) Check() error {
 	if !slices.Contains(adversarial.Kinds, g.Kind) {
 		return fmt.Errorf("GAN loss %q: want one of %v", g.Kind, adversarial.Kinds)
 	}
-	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 {
-		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, an artifact weight >= 0 and an EMA decay in [0, 1)", g)
+	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 {
+		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, an artifact weight >= 0, an EMA decay in [0, 1) and warm-up steps >= 0", g)
 	}
 	return nil
 }
@@ -117,12 +118,19 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 	n := b * side * side
 	// at maps high-resolution pixel (x, y) of patch i to its output value.
 	at := func(i, x, y int) int { return ((y%s)*s+x%s)*n + i*side*side + (y/s)*side + x/s }
-	fake := make([]float32, b*p*p)
+	// The discriminator judges the detail over the anchor (the bicubic
+	// enlargement both sides share), scaled to about unit size: a real
+	// patch's residual against the generator's. Without the shared low
+	// frequencies to look through it learns in hundreds of steps, not
+	// thousands.
+	fake, fakeDetail, realDetail := make([]float32, b*p*p), make([]float32, b*p*p), make([]float32, b*p*p)
 	for i := range b {
 		for y := range p {
 			for x := range p {
 				j := i*p*p + y*p + x
 				fake[j] = anchor[j] + out[at(i, x, y)]
+				fakeDetail[j] = detailGain * out[at(i, x, y)]
+				realDetail[j] = detailGain * (real[j] - anchor[j])
 			}
 		}
 	}
@@ -130,8 +138,8 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 
 	// The discriminator's step: real up, fake (a constant here) down.
 	dd := t.disc.Clone()
-	lr, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(real)), mat.WithBacking(real)), b, p, p)
-	lf, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(fake)), mat.WithBacking(slices.Clone(fake))), b, p, p)
+	lr, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(realDetail)), mat.WithBacking(realDetail)), b, p, p)
+	lf, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(fakeDetail)), mat.WithBacking(slices.Clone(fakeDetail))), b, p, p)
 	realLogits := lr.Value().Data().F32()
 	dLoss, gReal, gFake, err := adversarial.DiscriminatorLoss(g.Kind, realLogits, lf.Value().Data().F32())
 	if err != nil {
@@ -150,10 +158,13 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 		dGrads = append(dGrads, q.Grad().Data().F32())
 	}
 
+	if t.step < g.Warmup {
+		return dGrads, dLoss, 0, nil
+	}
 	// The generator's adversarial term, through a fresh copy of the
 	// discriminator, back to the fake pixels.
 	dg := t.disc.Clone()
-	x := mat.NewDense[float32](mat.WithShape(1, len(fake)), mat.WithBacking(slices.Clone(fake)), mat.WithGrad(true))
+	x := mat.NewDense[float32](mat.WithShape(1, len(fakeDetail)), mat.WithBacking(fakeDetail), mat.WithGrad(true))
 	lg, _, _ := dg.Forward(x, b, p, p)
 	gLoss, _, gFake, err = adversarial.GeneratorLoss(g.Kind, realLogits, lg.Value().Data().F32())
 	if err != nil {
@@ -167,7 +178,7 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 	for i := range b {
 		for y := range p {
 			for x := range p {
-				grad[at(i, x, y)] += gx[i*p*p+y*p+x]
+				grad[at(i, x, y)] += detailGain * gx[i*p*p+y*p+x]
 			}
 		}
 	}
@@ -198,6 +209,10 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 	}
 	return dGrads, dLoss, gLoss, nil
 }
+
+// detailGain scales the residuals the discriminator sees (a few hundredths
+// of the 0..1 range in a photo) to about unit size.
+const detailGain = 16
 
 // seed is a logits' gradient scaled, as a matrix to accumulate.
 func seed(g []float32, scale float64) mat.Matrix {
