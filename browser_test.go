@@ -40,6 +40,7 @@ import (
 	"github.com/srcnn-web/upscaler/core"
 	"github.com/srcnn-web/upscaler/core/imaging"
 	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training/trainingtest"
 )
 
 // chromium returns the browser to drive, or skips the test.
@@ -344,6 +345,7 @@ func nativeUpscale(t *testing.T, m *network.Model, scale int, path string, stren
 func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 	withStrength := widenedWithStrength(t, tinyLowResModel(t, 8))
 	clean := tinyLowResModel(t, 9)
+	restoring := widenedWithStrength(t, tinyLowResModel(t, 12))
 	for _, tc := range []matchCase{
 		{name: "after-bicubic", model: tinyModel(t, 7)},
 		{name: "low-res", model: tinyLowResModel(t, 7)},
@@ -361,6 +363,17 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// Detailed network ships too.
 		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed"},
 		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
+		// Restore: Auto reads a PNG's pixels as degraded (the estimator
+		// says 0.7) and runs the real-photo network at core.RestoreStrength;
+		// a q50 JPEG keeps the JPEG-aware one; one read as clean (0.3) runs
+		// the clean one; a level by hand on a PNG runs the real-photo one.
+		{name: "restore-auto", model: clean, companion: withStrength, restore: restoring, estimator: 0.7, denoise: "auto", strength: core.RestoreStrength,
+			reading: "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{name: "restore-auto-jpeg", model: clean, companion: withStrength, restore: restoring, estimator: 0.7, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50),
+			reading: "JPEG quality about 50, looks degraded (0.70): restore 0.71 (high) for JPEG artifacts"},
+		{name: "restore-auto-clean", model: clean, companion: withStrength, restore: restoring, estimator: 0.3, denoise: "auto",
+			reading: "looks clean (0.30): restore 0.00 (none)"},
+		{name: "restore-high", model: clean, companion: withStrength, restore: restoring, estimator: 0.3, denoise: "high", strength: 0.8},
 	} {
 		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc) })
 	}
@@ -375,6 +388,9 @@ type matchCase struct {
 	shipAs           string
 	model, companion *network.Model
 	detailed         *network.Model // general-x2-detailed, if any
+	restore          *network.Model // general-x2-restore, if any
+	estimator        float32        // > 0: estimator.gob reads every image as this
+	reading          string         // what the page should say Auto read ("": not checked)
 	jpeg             int
 	denoise          string
 	look             string // the Look control's value ("": left as it is)
@@ -449,6 +465,12 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	if tc.detailed != nil {
 		writeWeights(t, weights, "general-x2-detailed.gob", tc.detailed, 2)
 	}
+	if tc.restore != nil {
+		writeWeights(t, weights, "general-x2-restore.gob", tc.restore, 2)
+	}
+	if tc.estimator > 0 {
+		writeWeights(t, weights, "estimator.gob", trainingtest.ConstantEstimator(t, tc.estimator), 2)
+	}
 	log := &requestLog{h: testSite(t, weights)}
 	srv := httptest.NewServer(log)
 	defer srv.Close()
@@ -473,7 +495,7 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	}
 	afterLoad := log.count()
 	// The Denoise control is offered only for a network with a strength input.
-	if disabled := eval[bool](b, `document.getElementById("denoise").disabled`); disabled == (model.Config.Strength || tc.companion != nil) {
+	if disabled := eval[bool](b, `document.getElementById("denoise").disabled`); disabled == (model.Config.Strength || tc.companion != nil || tc.restore != nil) {
 		t.Errorf("Denoise disabled %v for a network with a strength input %v (companion %v)", disabled, model.Config.Strength, tc.companion != nil)
 	}
 	steps := []chromedp.Action[chromedp.Void]{
@@ -511,9 +533,33 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net := core.ForStrength(model, tc.companion, strength)
+	// The command line's choice: core.Networks for what it reads (with
+	// the estimator, if any), or the Detailed look's network.
+	file, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := imaging.JPEGQuality(file)
+	r := core.Chosen(q, strength)
+	if denoise == "auto" {
+		var est *network.Model
+		var y imaging.Plane
+		if tc.estimator > 0 {
+			est = trainingtest.ConstantEstimator(t, tc.estimator)
+			img, _, _ := imaging.Decode(bytes.NewReader(file), 0)
+			y = imaging.LumaY(img)
+		}
+		r = core.ReadQuality(q, y, est)
+	}
+	net, s := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}.For(r)
 	if tc.look == "detailed" {
-		net = tc.detailed
+		net, s = tc.detailed, 0
+	}
+	if s != strength {
+		t.Errorf("the command line runs at strength %g, the case says %g", s, strength)
+	}
+	if said := eval[string](b, `document.getElementById("status").dataset.reading`); tc.reading != "" && said != tc.reading {
+		t.Errorf("the page says Auto read %q, want %q", said, tc.reading)
 	}
 	want := nativeUpscale(t, net, 2, in, strength)
 	if got.Bounds() != want.Bounds() {

@@ -228,6 +228,13 @@ type weightsEntry struct {
 	// is served.
 	Look     string `json:"look,omitempty"`
 	Detailed string `json:"detailed,omitempty"`
+	// Restore is the real-photo file that takes over from a clean network
+	// on blurred and noisy pixels (weights.Restoring), if one is served.
+	Restore string `json:"restore,omitempty"`
+	// RealPhoto marks a real-photo network's own entry.
+	RealPhoto bool `json:"realPhoto,omitempty"`
+	// Estimator marks the degradation estimator's entry (model "estimator").
+	Estimator bool `json:"estimator,omitempty"`
 }
 
 // loadSite reads the page and its built wasm from siteDir, the shipped
@@ -276,22 +283,35 @@ func loadSite(siteDir string, weightsFS fs.FS, logf func(string, ...any)) (*site
 		if math.IsNaN(wf.Training.ValPSNR) || math.IsInf(wf.Training.ValPSNR, 0) {
 			wf.Training.ValPSNR = 0 // trained without validation; JSON has no NaN
 		}
-		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength, Look: e.Look})
+		index = append(index, weightsEntry{Model: e.Model, Scale: wf.Scale, Preset: model.Config.Preset, File: "weights/" + e.File, ValPSNR: wf.Training.ValPSNR, Denoise: model.Config.Strength && !e.Restore, Look: e.Look, RealPhoto: e.Restore})
 	}
-	jpegAware, detailed := map[string]bool{}, map[string]bool{} // the JPEG-aware and Detailed files served
+	jpegAware, detailed, restoring := map[string]bool{}, map[string]bool{}, map[string]bool{} // the companions served
 	for _, e := range index {
 		jpegAware[e.File] = e.Denoise && e.Look == ""
 		detailed[e.File] = e.Look == "detailed"
+		restoring[e.File] = e.RealPhoto
 	}
 	for i, e := range index {
-		if e.Denoise || e.Look != "" {
+		if e.Denoise || e.Look != "" || e.RealPhoto {
 			continue
+		}
+		if name, ok := weights.Restoring(weightsFS, e.Model, e.Scale); ok && restoring["weights/"+name] {
+			index[i].Restore = "weights/" + name
 		}
 		if name, ok := weights.Companion(weightsFS, e.Model, e.Scale); ok && jpegAware["weights/"+name] {
 			index[i].Companion = "weights/" + name
 		}
 		if name, ok := weights.Detailed(weightsFS, e.Model, e.Scale); ok && detailed["weights/"+name] {
 			index[i].Detailed = "weights/" + name
+		}
+	}
+	// The degradation estimator automatic restoration reads pixels with.
+	if data, err := fs.ReadFile(weightsFS, weights.Estimator); err == nil {
+		if m, _, err := network.LoadWeights(bytes.NewReader(data)); err != nil || !m.Config.Estimator {
+			logf("warning: not serving %s: not a loadable degradation estimator (%v)", weights.Estimator, err)
+		} else {
+			s.add("weights/"+weights.Estimator, data)
+			index = append(index, weightsEntry{Model: "estimator", Preset: m.Config.Preset, File: "weights/" + weights.Estimator, Estimator: true})
 		}
 	}
 	sort.Slice(index, func(i, j int) bool { return index[i].File < index[j].File })

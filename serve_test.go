@@ -19,6 +19,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training/trainingtest"
 )
 
 // testSite builds the wasm programs (once, cached by their stamp) and
@@ -101,6 +102,9 @@ func TestServer(t *testing.T) {
 	writeWeights(t, weights, "general-x2-denoise.gob", widenedWithStrength(t, tinyLowResModel(t, 4)), 2)
 	// and its Detailed-look network: the Detailed look of both x2 models.
 	writeWeights(t, weights, "general-x2-detailed.gob", tinyLowResModel(t, 5), 2)
+	// and its real-photo network, and the degradation estimator.
+	writeWeights(t, weights, "general-x2-restore.gob", widenedWithStrength(t, tinyLowResModel(t, 6)), 2)
+	writeWeights(t, weights, "estimator.gob", trainingtest.ConstantEstimator(t, 0.5), 2)
 	os.WriteFile(filepath.Join(weights, "general-x4.gob"), []byte("damaged"), 0o644)
 	srv := httptest.NewServer(testSite(t, weights))
 	defer srv.Close()
@@ -197,14 +201,18 @@ func TestServer(t *testing.T) {
 		listed[e.File] = e
 	}
 	for _, want := range []weightsEntry{
-		{File: "weights/general-x2.gob", Companion: "weights/general-x2-denoise.gob", Detailed: "weights/general-x2-detailed.gob"},
-		{File: "weights/portrait-x2.gob", Companion: "weights/general-x2-denoise.gob", Detailed: "weights/general-x2-detailed.gob"}, // portrait has none of its own
+		{File: "weights/general-x2.gob", Companion: "weights/general-x2-denoise.gob", Detailed: "weights/general-x2-detailed.gob", Restore: "weights/general-x2-restore.gob"},
+		// portrait has none of its own
+		{File: "weights/portrait-x2.gob", Companion: "weights/general-x2-denoise.gob", Detailed: "weights/general-x2-detailed.gob", Restore: "weights/general-x2-restore.gob"},
 		{File: "weights/general-x2-denoise.gob"},
 		{File: "weights/general-x2-detailed.gob", Look: "detailed"},
+		{File: "weights/general-x2-restore.gob", RealPhoto: true},
+		{File: "weights/estimator.gob", Estimator: true},
 	} {
 		got, ok := listed[want.File]
-		if !ok || got.Companion != want.Companion || got.Detailed != want.Detailed || got.Look != want.Look {
-			t.Errorf("index: %s listed %v as %+v, want companion %q, detailed %q, look %q", want.File, ok, got, want.Companion, want.Detailed, want.Look)
+		if !ok || got.Companion != want.Companion || got.Detailed != want.Detailed || got.Look != want.Look ||
+			got.Restore != want.Restore || got.RealPhoto != want.RealPhoto || got.Estimator != want.Estimator {
+			t.Errorf("index: %s listed %v as %+v, want %+v", want.File, ok, got, want)
 		}
 	}
 	// The web app manifest, and the icons it lists at their sizes.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/srcnn-web/upscaler/core/imaging"
 	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training/trainingtest"
 )
 
 // jpegAt is img saved as a JPEG of quality q.
@@ -71,24 +72,6 @@ func TestForStrength(t *testing.T) {
 	}
 }
 
-// constantEstimator is an estimator-c8 whose value is v everywhere (and
-// its weight 0).
-func constantEstimator(t *testing.T, v float32) *network.Model {
-	cfg, err := network.Preset("estimator-c8", 2, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := network.NewModel(cfg, rand.New(rand.NewPCG(1, 2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	last := len(m.Weights) - 1
-	clear(m.Weights[last].Value().Data().F32())
-	m.Biases[last].Value().Data().F32()[0] = v
-	m.Biases[last].Value().Data().F32()[1] = 0
-	return m
-}
-
 // TestEstimateStrength: the estimate is the mean of the estimator's output,
 // clamped to 0..1, for any image size (1x1 included), and an empty image
 // reads as clean.
@@ -106,7 +89,7 @@ func TestEstimateStrength(t *testing.T) {
 		for i := range y.Pix {
 			y.Pix[i] = rng.Float32()
 		}
-		if got := EstimateStrength(constantEstimator(t, tc.out), y); math.Abs(float64(got-tc.want)) > 1e-6 {
+		if got := EstimateStrength(trainingtest.ConstantEstimator(t, tc.out), y); math.Abs(float64(got-tc.want)) > 1e-6 {
 			t.Errorf("output %g on %dx%d: estimate %g, want %g", tc.out, tc.w, tc.h, got, tc.want)
 		}
 	}
@@ -127,8 +110,10 @@ func TestEstimateStrength(t *testing.T) {
 	}
 }
 
-// TestRead: auto runs at the larger of the file's JPEG strength and the
-// pixels' reading, a reading under CleanBelow counting as clean.
+// TestRead: a hard JPEG gets the JPEG-aware network at its quality's
+// strength; pixels that read as degraded (from DegradedFrom) in a file that
+// is not a hard JPEG get the real-photo network at RestoreStrength; clean
+// ones keep the file's strength.
 func TestRead(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 40, 30))
 	for i := range img.Pix {
@@ -145,22 +130,68 @@ func TestRead(t *testing.T) {
 		file     []byte
 		est      float32 // < 0: no estimator
 		strength float32
+		restore  bool
 		says     string
 	}{
-		{"png, no estimator", pngFile.Bytes(), -1, 0, "no JPEG, pixels not read: denoise 0.00 (none)"},
-		{"q50, no estimator", q50, -1, 50.0 / 70, "JPEG quality about 50: denoise 0.71 (high)"},
-		{"png read as clean", pngFile.Bytes(), 0.1, 0, "looks clean (0.10): denoise 0.00 (none)"},
-		{"png read as degraded", pngFile.Bytes(), 0.6, 0.6, "looks degraded (0.60): denoise 0.60 (medium)"},
-		{"q50 looking mildly degraded", q50, 0.3, 50.0 / 70, "JPEG quality about 50, looks degraded (0.30): denoise 0.71 (high)"},
-		{"q90 looking degraded", q90, 0.5, 0.5, "JPEG quality about 90, looks degraded (0.50): denoise 0.50 (medium)"},
+		{"png, no estimator", pngFile.Bytes(), -1, 0, false, "no JPEG, pixels not read: restore 0.00 (none)"},
+		{"q50, no estimator", q50, -1, 50.0 / 70, false, "JPEG quality about 50: restore 0.71 (high) for JPEG artifacts"},
+		{"png read as clean", pngFile.Bytes(), 0.3, 0, false, "looks clean (0.30): restore 0.00 (none)"},
+		{"png read as degraded", pngFile.Bytes(), 0.7, RestoreStrength, true, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{"q50 looking degraded", q50, 0.8, 50.0 / 70, false, "JPEG quality about 50, looks degraded (0.80): restore 0.71 (high) for JPEG artifacts"},
+		{"q90 looking degraded", q90, 0.6, RestoreStrength, true, "JPEG quality about 90, looks degraded (0.60): restore 0.50 (medium) for blur and noise"},
+		{"q90 looking clean", q90, 0.2, 10.0 / 70, false, "JPEG quality about 90, looks clean (0.20): restore 0.14 (low) for JPEG artifacts"},
 	} {
 		var est *network.Model
 		if tc.est >= 0 {
-			est = constantEstimator(t, tc.est)
+			est = trainingtest.ConstantEstimator(t, tc.est)
 		}
 		r := Read(tc.file, y, est)
-		if math.Abs(float64(r.Strength-tc.strength)) > 1e-6 || r.String() != tc.says {
-			t.Errorf("%s: strength %g, says %q; want %g, %q", tc.name, r.Strength, r, tc.strength, tc.says)
+		if math.Abs(float64(r.Strength-tc.strength)) > 1e-6 || r.Restore != tc.restore || r.String() != tc.says {
+			t.Errorf("%s: strength %g restore %v, says %q; want %g %v, %q", tc.name, r.Strength, r.Restore, r, tc.strength, tc.restore, tc.says)
 		}
 	}
+}
+
+// TestNetworksFor: the network each reading runs and the strength it gets.
+func TestNetworksFor(t *testing.T) {
+	clean, denoise, restore := testNet(t, false, 1), testNet(t, true, 2), testNet(t, true, 3)
+	all := Networks{clean, denoise, restore}
+	for _, tc := range []struct {
+		name     string
+		n        Networks
+		r        Reading
+		want     *network.Model
+		strength float32
+	}{
+		{"clean", all, Reading{}, clean, 0},
+		{"JPEG", all, Reading{Quality: 50, Strength: 0.7}, denoise, 0.7},
+		{"degraded", all, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"degraded, no real-photo network", Networks{clean, denoise, nil}, Reading{Strength: 0.5, Restore: true}, clean, 0},
+		{"JPEG, no JPEG-aware network", Networks{clean, nil, restore}, Reading{Quality: 50, Strength: 0.7}, clean, 0},
+		{"chosen by hand for a PNG", all, Chosen(0, 0.8), restore, 0.8},
+		{"chosen by hand for a q50 JPEG", all, Chosen(50, 0.2), denoise, 0.2},
+		{"chosen by hand for a q95 JPEG", all, Chosen(95, 0.2), restore, 0.2},
+		{"none chosen", all, Chosen(0, 0), clean, 0},
+	} {
+		m, s := tc.n.For(tc.r)
+		if m != tc.want || s != tc.strength {
+			t.Errorf("%s: ran %p at %g, want %p at %g", tc.name, m, s, tc.want, tc.strength)
+		}
+	}
+}
+
+// testNet is a small random low-resolution network, with a strength input
+// or without.
+func testNet(t *testing.T, strength bool, seed uint64) *network.Model {
+	t.Helper()
+	cfg, err := network.Preset("ecb-m4c16", 2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Strength = strength
+	m, err := network.NewModel(cfg, rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -392,8 +392,15 @@ async function enhanceItem(it, run, label) {
   // model's own, or general's) as <name>-detailed, which runs alone.
   const detailed = ui.look.value === "detailed" ? available[name]?.detailed : undefined;
   const models = detailed ? [{ as: `${name}-detailed`, file: baseName(detailed) }] : [{ as: name, file: name }];
-  const companion = available[name]?.companion;
-  if (!detailed && companion && ui.denoise.value !== "none") models.push({ as: `${name}-denoise`, file: baseName(companion) });
+  const { companion, restore } = available[name] || {};
+  if (!detailed && ui.denoise.value !== "none") {
+    // Restoration's networks: the JPEG-aware one as <name>-denoise, the
+    // real-photo one as <name>-restore, and for Auto the estimator that
+    // reads how degraded the pixels look.
+    if (companion) models.push({ as: `${name}-denoise`, file: baseName(companion) });
+    if (restore) models.push({ as: `${name}-restore`, file: baseName(restore) });
+    if (restore && ui.denoise.value === "auto" && available["estimator"]) models.push({ as: "estimator", file: "estimator" });
+  }
   const weights = await Promise.all(models.map((m) => weightsFor(m.file)));
   // Every worker gets the models and its own decoded copy of the image.
   const infos = await Promise.all(ws.map(async (w, i) => {
@@ -406,7 +413,7 @@ async function enhanceItem(it, run, label) {
     if (!it.opened.has(i)) await openItem(it, i);
     return w.call({ op: "start", id: it.id, model: models[0].as, denoise: ui.denoise.value });
   }));
-  const { width, height, tiles, strength, opaque } = infos[0];
+  const { width, height, tiles, strength, restore: restored, reading, opaque } = infos[0];
   const sv = saver();
   await sv.call({ op: "saveStart", id: it.id, width, height, opaque });
   const rows = rowsOf(tiles, width);
@@ -476,13 +483,15 @@ async function enhanceItem(it, run, label) {
     it.result = result;
     shown = it;
     setState(it, "done");
-    const denoised = (strength > 0 ? `, denoise ${strength.toFixed(2)}` : "") + (detailed ? ", look Detailed" : "");
+    const what = restored ? "blur and noise" : "JPEG artifacts";
+    const denoised = (strength > 0 ? `, restore ${strength.toFixed(2)} for ${what}` : "") + (detailed ? ", look Detailed" : "");
+    ui.status.dataset.reading = reading || ""; // what Auto read, for tests
     const wasm = ws[0].simd ? "wasm SIMD" : "wasm";
     let using = paths.webgpu ? `WebGPU (${adapter})` : wasm;
     if (paths.webgpu && paths.wasm) using += ` and ${wasm} for ${paths.wasm} tile${paths.wasm > 1 ? "s" : ""}`;
     const failed = gpu && gpuError ? ` (the GPU failed: ${gpuError})` : "";
     ui.status.dataset.compute = paths.webgpu ? "webgpu" : "wasm"; // for tests
-    ui.status.textContent = `${label}Done: ${result.width}×${result.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""} using ${using}${failed} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).`;
+    ui.status.textContent = `${label}Done: ${result.width}×${result.height}${denoised} in ${formatSeconds(seconds)} with ${ws.length} worker${ws.length > 1 ? "s" : ""} using ${using}${failed} (${(width * height / 1e6 / seconds).toFixed(2)} MP/s).${reading ? ` Auto read: ${reading}.` : ""}`;
     updateButtons();
   } finally {
     if (!it.result) sv.call({ op: "saveCancel", id: it.id }).catch(() => {});
@@ -695,9 +704,9 @@ ui.viewer.addEventListener("load", () => {
 function updateButtons() {
   const name = `${ui.model.value}-x${ui.scale.value}`;
   const have = available && available[name];
-  // Only networks with a strength input remove JPEG artifacts: the
-  // model's JPEG-aware companion, or the model itself.
-  ui.denoise.disabled = !have || !(have.denoise || have.companion);
+  // Only networks with a strength input restore: the model's JPEG-aware
+  // or real-photo companion, or the model itself.
+  ui.denoise.disabled = !have || !(have.denoise || have.companion || have.restore);
   // The Detailed look where its network ships for the model and scale.
   ui.look.disabled = !have?.detailed;
   ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;

@@ -51,7 +51,8 @@ var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn", "original"
 type evalOptions struct {
 	scale   int
 	model   *network.Model // nil: interpolations only
-	denoise *network.Model // the JPEG-aware network for -jpeg inputs, if any (core.ForStrength)
+	denoise *network.Model // the JPEG-aware network for hard JPEG inputs, if any (core.Networks)
+	restore *network.Model // the real-photo network, if any
 	est     *network.Model // the degradation estimator auto reads the pixels with, if any
 	methods []string       // subset of methodOrder
 	ssim    bool
@@ -72,8 +73,8 @@ func isPairs(dir string) bool {
 
 // givenPair reads the LR image of an HR image of a pair (same name in the
 // sibling LR folder), and crops the HR planes to its size times the scale.
-// It returns the strength auto reads from the LR file.
-func givenPair(hrPath string, hr []imaging.Plane, scale int) (hrCrop, lr []imaging.Plane, strength float32, err error) {
+// It returns the LR file's JPEG quality (0: not a JPEG).
+func givenPair(hrPath string, hr []imaging.Plane, scale int) (hrCrop, lr []imaging.Plane, quality int, err error) {
 	lrPath := filepath.Join(filepath.Dir(filepath.Dir(hrPath)), "LR", filepath.Base(hrPath))
 	data, err := os.ReadFile(lrPath)
 	if err != nil {
@@ -91,8 +92,8 @@ func givenPair(hrPath string, hr []imaging.Plane, scale int) (hrCrop, lr []imagi
 	for _, p := range hr {
 		hrCrop = append(hrCrop, p.Crop(w, h))
 	}
-	strength, _ = core.AutoStrength(data)
-	return hrCrop, lr, strength, nil
+	quality, _ = imaging.JPEGQuality(data)
+	return hrCrop, lr, quality, nil
 }
 
 // evalSet evaluates every image of a folder as the literature does: crop the
@@ -167,9 +168,9 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 	}
 	hr := make([]imaging.Plane, len(planes))
 	lr := make([]imaging.Plane, len(planes))
-	var fileStrength float32 // what auto reads from the LR file
+	var fileQuality int // the LR file's JPEG quality, which auto reads
 	if o.pairs {
-		if hr, lr, fileStrength, err = givenPair(path, planes, s); err != nil {
+		if hr, lr, fileQuality, err = givenPair(path, planes, s); err != nil {
 			return nil, err
 		}
 		w, h = hr[0].W, hr[0].H
@@ -180,7 +181,7 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 		}
 	}
 	if o.jpeg > 0 {
-		fileStrength = core.StrengthForQuality(o.jpeg)
+		fileQuality = o.jpeg
 		if lr, err = jpegLR(path, w, h, s, o.jpeg, channels); err != nil {
 			return nil, err
 		}
@@ -194,16 +195,16 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				up = append(up, imaging.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
-			strength := o.strength
-			if o.auto {
-				strength = fileStrength
-				if o.est != nil { // as core.Read does, on the LR image as a file would hold it
-					if looks := core.EstimateStrength(o.est, imaging.Luma8(lr)); looks >= core.CleanBelow {
-						strength = max(strength, looks)
-					}
+			r := core.Chosen(fileQuality, o.strength)
+			if o.auto { // as train upscale reads a file, on the LR image as the file would hold it
+				var y imaging.Plane
+				if o.est != nil {
+					y = imaging.Luma8(lr)
 				}
+				r = core.ReadQuality(fileQuality, y, o.est)
 			}
-			e := core.NewEnhancer(core.ForStrength(o.model, o.denoise, strength), s)
+			net, strength := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore}.For(r)
+			e := core.NewEnhancer(net, s)
 			e.Strength = strength
 			up, err = e.Planes(context.Background(), lr, 0, nil)
 			if err != nil {
@@ -281,6 +282,7 @@ type modelChoice struct {
 	model          *string
 	weights        *string
 	denoiseWeights *string
+	restoreWeights *string
 	estimator      *string
 	look           *string
 }
@@ -291,7 +293,9 @@ func addModelFlags(fs *flag.FlagSet) modelChoice {
 		model:     fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
 		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; no JPEG-aware companion)"),
 		weights:   fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
-		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset): with -denoise auto, read how degraded each image's pixels look as well as its JPEG quality, and run the JPEG-aware (restoring) network at the larger strength"),
+		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset) that -denoise auto reads how degraded each image's pixels look with (default: the shipped one; none: read only the file)"),
+		restoreWeights: fs.String("restore-weights", "", "real-photo weights file, run instead of -weights where restoration is for blur and noise "+
+			"(default, without -weights: the shipped weights/<model>-x<scale>-restore.gob, or general's, where it ships)"),
 		denoiseWeights: fs.String("denoise-weights", "", "JPEG-aware weights file, run instead of -weights at denoise strengths above 0 "+
 			"(default, without -weights: the shipped weights/<model>-x<scale>-denoise.gob, or general's for a model without one, where it ships)"),
 	}
@@ -356,22 +360,36 @@ func (c modelChoice) load() (*network.Model, error) {
 	return m, nil
 }
 
-// loadDenoise reads the JPEG-aware weights that take over at denoise
-// strengths above 0: the -denoise-weights file, or without -weights the
+// loadDenoise reads the JPEG-aware weights that take over at strengths
+// above 0 on hard JPEGs: the -denoise-weights file, or without -weights the
 // shipped ones where they ship; nil if there are none.
 func (c modelChoice) loadDenoise() (*network.Model, error) {
+	return c.loadCompanion(*c.denoiseWeights, weights.ReadDenoise, "the JPEG-aware network")
+}
+
+// loadRestore reads the real-photo weights that take over at strengths
+// above 0 on blurred and noisy pixels: the -restore-weights file, or
+// without -weights the shipped ones where they ship; nil if there are none.
+func (c modelChoice) loadRestore() (*network.Model, error) {
+	return c.loadCompanion(*c.restoreWeights, weights.ReadRestore, "the real-photo network")
+}
+
+// loadCompanion reads a network that reads a strength and takes over from
+// the clean one: the file given, or without -weights (and for the faithful
+// look) the shipped one read by shipped where it ships; nil otherwise.
+func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byte, string, error), role string) (*network.Model, error) {
 	var m *network.Model
 	var wf *network.WeightsFile
 	var err error
-	name := *c.denoiseWeights
+	name := file
 	switch {
 	case name != "":
 		m, wf, err = network.LoadWeightsFile(name)
 	case *c.weights != "" || c.detailed():
 		return nil, nil // the Detailed look's network runs at every strength
 	default:
-		data, file, rerr := weights.ReadDenoise(*c.model, *c.scale)
-		name = "the shipped " + file
+		data, f, rerr := shipped(*c.model, *c.scale)
+		name = "the shipped " + f
 		if errors.Is(rerr, fs.ErrNotExist) {
 			return nil, nil
 		}
@@ -387,17 +405,27 @@ func (c modelChoice) loadDenoise() (*network.Model, error) {
 		return nil, fmt.Errorf("%s was trained for x%d, not x%d", name, wf.Scale, *c.scale)
 	}
 	if !m.Config.Strength {
-		return nil, fmt.Errorf("%s has no denoise strength input: it cannot be the JPEG-aware network", name)
+		return nil, fmt.Errorf("%s has no strength input: it cannot be %s", name, role)
 	}
 	return m, nil
 }
 
-// loadEstimator reads the -estimator-weights file; nil without one.
+// loadEstimator reads the -estimator-weights file, or the shipped
+// estimator; nil for "none".
 func (c modelChoice) loadEstimator() (*network.Model, error) {
-	if *c.estimator == "" {
+	var m *network.Model
+	var err error
+	switch *c.estimator {
+	case "none":
 		return nil, nil
+	case "":
+		var data []byte
+		if data, err = fs.ReadFile(weights.FS, weights.Estimator); err == nil {
+			m, _, err = network.LoadWeights(bytes.NewReader(data))
+		}
+	default:
+		m, _, err = network.LoadWeightsFile(*c.estimator)
 	}
-	m, _, err := network.LoadWeightsFile(*c.estimator)
 	if err != nil {
 		return nil, err
 	}
@@ -444,6 +472,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, niqe: *niqe, jpeg: *jpegQ, strength: strength, auto: auto}
 	if m != nil {
 		if o.denoise, err = choice.loadDenoise(); err != nil {
+			return err
+		}
+		if o.restore, err = choice.loadRestore(); err != nil {
 			return err
 		}
 		if o.est, err = choice.loadEstimator(); err != nil {

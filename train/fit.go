@@ -63,7 +63,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	act := fs.String("act", "relu", "activation between layers: relu or prelu (a learned slope per channel)")
 	anchor := fs.String("anchor", "bicubic", "what a network at the input's resolution corrects: bicubic (the bicubic enlargement) or repeat (each input pixel repeated, ABPN's)")
 	gan := fs.String("gan", "", "train adversarially (the Detailed look) with this GAN loss: standard or relativistic; -val is then scored by NIQE, with PSNR logged")
-	ganWeight := fs.Float64("gan-weight", 0.05, "with -gan: the adversarial term's weight beside the pixel loss's 1")
+	ganWeight := fs.Float64("gan-weight", 0.5, "with -gan: the adversarial gradient's size as a share of the pixel loss's (at the network's output, per shard)")
 	ganArtifact := fs.Float64("gan-artifact", 1, "with -gan: the weight of LDL's artifact term (0: none)")
 	ganWidths := fs.String("gan-d", "16,32,64", "with -gan: the discriminator's stage widths")
 	ganLR := fs.Float64("gan-lr", 0, "with -gan: the discriminator's learning rate (0: -lr)")

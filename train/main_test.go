@@ -7,7 +7,6 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -587,7 +586,7 @@ func TestUpscaleDenoise(t *testing.T) {
 		return b, stderr
 	}
 	auto, said := up(jpg, "auto.png")
-	if !strings.Contains(said, "JPEG quality about 50: denoise 0.71 (high)") {
+	if !strings.Contains(said, "JPEG quality about 50") || !strings.Contains(said, "restore 0.71 (high) for JPEG artifacts") {
 		t.Errorf("auto on a q50 JPEG said %q", said)
 	}
 	same, _ := up(jpg, "same.png", "-denoise", fmt.Sprint(core.StrengthForQuality(50)))
@@ -622,7 +621,7 @@ func TestUpscaleDenoise(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		weights, denoise, want string
-	}{{plain, "medium", "no denoise control"}, {w, "1.5", "-denoise"}, {w, "strong", "-denoise"}} {
+	}{{plain, "medium", "no restoration control"}, {w, "1.5", "-denoise"}, {w, "strong", "-denoise"}} {
 		code, _, stderr := runCmd("upscale", "-weights", tc.weights, "-quiet", "-denoise", tc.denoise, jpg, filepath.Join(out, "x.png"))
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("-denoise %s: exit %d, %q", tc.denoise, code, stderr)
@@ -652,14 +651,14 @@ func TestUpscaleDenoise(t *testing.T) {
 	}{
 		{"auto on a PNG runs the clean network", pngIn, "auto", cleanPNG, ""},
 		{"none on a JPEG runs the clean network", jpg, "none", cleanJPEG, ""},
-		{"auto on a JPEG runs the JPEG-aware one", jpg, "auto", auto, "JPEG quality about 50: denoise 0.71 (high)"},
+		{"auto on a JPEG runs the JPEG-aware one", jpg, "auto", auto, "restore 0.71 (high) for JPEG artifacts"},
 	} {
 		got, said := run(c.in, "pair.png", append(pair, "-denoise", c.denoise)...)
 		if !bytes.Equal(got, c.want) || !strings.Contains(said, c.said) || (c.said == "" && said != "") {
 			t.Errorf("%s: same pixels %v, said %q", c.name, bytes.Equal(got, c.want), said)
 		}
 	}
-	if code, _, stderr := runCmd("upscale", "-quiet", "-weights", plain, "-denoise-weights", plain, jpg, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(stderr, "no denoise strength input") {
+	if code, _, stderr := runCmd("upscale", "-quiet", "-weights", plain, "-denoise-weights", plain, jpg, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(stderr, "no strength input") {
 		t.Errorf("-denoise-weights without a strength input: exit %d, %q", code, stderr)
 	}
 	// The shipped portrait model runs its companion (weights.Companion:
@@ -672,7 +671,7 @@ func TestUpscaleDenoise(t *testing.T) {
 	shipped, said := run(jpg, "portrait.png", "-model", "portrait")
 	named, _ := run(jpg, "named.png", "-weights", "../weights/portrait-x2.gob", "-denoise-weights", "../weights/"+companion)
 	cleanPortrait, _ := run(jpg, "portrait-none.png", "-model", "portrait", "-denoise", "none")
-	if !bytes.Equal(shipped, named) || bytes.Equal(shipped, cleanPortrait) || !strings.Contains(said, "denoise 0.71") {
+	if !bytes.Equal(shipped, named) || bytes.Equal(shipped, cleanPortrait) || !strings.Contains(said, "restore 0.71") {
 		t.Errorf("portrait on a JPEG: same as general's JPEG-aware network %v, differs from none %v, said %q",
 			bytes.Equal(shipped, named), !bytes.Equal(shipped, cleanPortrait), said)
 	}
@@ -775,11 +774,7 @@ func TestUpscaleEstimator(t *testing.T) {
 		t.Fatal(e)
 	}
 	// An estimator that reads every image as 0.6.
-	cfg, _ := network.Preset("estimator-c8", 2, false)
-	m, _ := network.NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
-	last := len(m.Weights) - 1
-	clear(m.Weights[last].Value().Data().F32())
-	m.Biases[last].Value().Data().F32()[0], m.Biases[last].Value().Data().F32()[1] = 0.6, 0
+	m := trainingtest.ConstantEstimator(t, 0.6)
 	est := filepath.Join(t.TempDir(), "est.gob")
 	f, _ := os.Create(est)
 	if err := network.SaveWeights(f, m, 2, network.TrainingInfo{}); err != nil {
@@ -798,13 +793,13 @@ func TestUpscaleEstimator(t *testing.T) {
 		return b, stderr
 	}
 	auto, said := run("auto.png", "-estimator-weights", est)
-	if !strings.Contains(said, "looks degraded (0.60): denoise 0.60 (medium)") {
+	if !strings.Contains(said, "looks degraded (0.60): restore 0.50 (medium) for blur and noise") {
 		t.Errorf("auto with the estimator said %q", said)
 	}
-	fixed, _ := run("fixed.png", "-denoise", "0.6")
-	plain, _ := run("plain.png")
+	fixed, _ := run("fixed.png", "-denoise", "0.5")
+	plain, _ := run("plain.png", "-estimator-weights", "none")
 	if !bytes.Equal(auto, fixed) || bytes.Equal(auto, plain) {
-		t.Errorf("auto with the estimator: the pixels of -denoise 0.6 %v, of auto without it %v", bytes.Equal(auto, fixed), bytes.Equal(auto, plain))
+		t.Errorf("auto with the estimator: the pixels of -denoise 0.5 %v, of auto without it %v", bytes.Equal(auto, fixed), bytes.Equal(auto, plain))
 	}
 	if code, _, e := runCmd("upscale", "-quiet", "-estimator-weights", w, in, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(e, "not a degradation estimator") {
 		t.Errorf("-estimator-weights with a strength network: exit %d, %q", code, e)

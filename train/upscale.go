@@ -35,7 +35,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	overwrite := fs.Bool("overwrite", false, "replace existing outputs in a folder (otherwise they are skipped)")
 	width := fs.Int("width", 0, "exact output width (the height follows the aspect ratio unless -height is given): the model runs at the smallest scale that reaches the size, then the result is shrunk to it; -scale is then ignored")
 	height := fs.Int("height", 0, "exact output height (see -width)")
-	denoise := fs.String("denoise", "auto", "JPEG artifact removal, for models with a strength input: auto (from each JPEG's quality; none for other formats), none, low, medium, high, or a strength from 0 to 1")
+	denoise := fs.String("denoise", "auto", "restoration: auto (from each JPEG's quality and, with the estimator, how degraded its pixels look), none, low, medium, high, or a strength from 0 to 1; a hard JPEG (quality 82 or less) gets the JPEG-aware network, anything else the real-photo one")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -81,27 +81,31 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// The networks by scale, loaded as images need them: the clean one and
-	// the JPEG-aware one where there is one (core.ForStrength picks).
-	type pair struct{ clean, denoise *network.Model }
-	pairs := map[int]pair{}
-	enhancer := func(scale int, strength float32) (*core.Enhancer, error) {
-		p, ok := pairs[scale]
+	// the JPEG-aware and real-photo ones where they ship (core.Networks
+	// picks).
+	nets := map[int]core.Networks{}
+	enhancer := func(scale int, r core.Reading) (*core.Enhancer, error) {
+		n, ok := nets[scale]
 		if !ok {
 			c := choice
 			c.scale = &scale
 			var err error
-			if p.clean, err = c.load(); err != nil {
+			if n.Clean, err = c.load(); err != nil {
 				return nil, err
 			}
-			if p.denoise, err = c.loadDenoise(); err != nil {
+			if n.Denoise, err = c.loadDenoise(); err != nil {
 				return nil, err
 			}
-			if !p.clean.Config.Strength && p.denoise == nil && !auto && fixed > 0 {
-				return nil, usagef("-denoise %s: %s has no denoise control (auto and none work with any model)", *denoise, c.source())
+			if n.Restore, err = c.loadRestore(); err != nil {
+				return nil, err
 			}
-			pairs[scale] = p
+			if !n.Clean.Config.Strength && n.Denoise == nil && n.Restore == nil && !auto && fixed > 0 {
+				return nil, usagef("-denoise %s: %s has no restoration control (auto and none work with any model)", *denoise, c.source())
+			}
+			nets[scale] = n
 		}
-		e := core.NewEnhancer(core.ForStrength(p.clean, p.denoise, strength), scale)
+		m, strength := n.For(r)
+		e := core.NewEnhancer(m, scale)
 		e.Tile = *tile
 		e.Strength = strength
 		return e, nil
@@ -118,7 +122,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		return imaging.FitScale(w, h, *width, *height, scales)
 	}
 	if *width == 0 && *height == 0 {
-		if _, err := enhancer(*choice.scale, fixed); err != nil {
+		if _, err := enhancer(*choice.scale, core.Chosen(0, fixed)); err != nil {
 			return err // the one model is needed: say so before any image
 		}
 	}
@@ -232,7 +236,7 @@ type denoiseChoice struct {
 // file, so that a failure leaves nothing behind. pick gives the scale and
 // the exact output size for the image's size; enhancer the enhancer of a
 // scale.
-func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(scale int, strength float32) (*core.Enhancer, error),
+func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(scale int, r core.Reading) (*core.Enhancer, error),
 	j upscaleJob, d denoiseChoice, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
 	data, err := os.ReadFile(j.in)
 	if err != nil {
@@ -246,24 +250,20 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 	if err != nil {
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
-	strength := d.fixed
-	var reading core.Reading
+	q, _ := imaging.JPEGQuality(data)
+	reading := core.Chosen(q, d.fixed)
 	if d.auto {
 		var y imaging.Plane
 		if d.est != nil {
 			y = imaging.LumaY(img)
 		}
-		reading = core.Read(data, y, d.est)
-		strength = reading.Strength
+		reading = core.ReadQuality(q, y, d.est)
 	}
-	e, err := enhancer(scale, strength)
+	e, err := enhancer(scale, reading)
 	if err != nil {
 		return err
 	}
-	if !e.Model.Config.Strength {
-		strength = 0 // this network has no denoise control
-	}
-	if d.auto && (strength > 0 || d.est != nil) {
+	if d.auto && e.Strength > 0 {
 		d.report(fmt.Sprintf("%s: %s", j.in, reading))
 	}
 	res, err := e.Image(ctx, img, workers, progress)

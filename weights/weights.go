@@ -3,9 +3,12 @@
 // serves the same set. A file ships when its name is <model>-x<scale>.gob
 // for a known model (Models) and a scale from 2 to 4, or
 // <model>-x<scale>-denoise.gob for the JPEG-aware network that takes over
-// from it at denoise strengths above 0, or <model>-x<scale>-detailed.gob
-// for the Detailed look's adversarially trained network; this listing is
-// the one list of what ships (the page reads it as weights/index.json).
+// from it at denoise strengths above 0 on hard JPEGs,
+// <model>-x<scale>-restore.gob for the real-photo network that does so on
+// blurred and noisy pixels, or <model>-x<scale>-detailed.gob for the
+// Detailed look's adversarially trained network; this listing is the one
+// list of what ships (the page reads it as weights/index.json), beside the
+// degradation estimator, Estimator.
 package weights
 
 import (
@@ -17,7 +20,7 @@ import (
 	"strconv"
 )
 
-//go:embed general-x*.gob portrait-x*.gob
+//go:embed general-x*.gob portrait-x*.gob estimator.gob
 var files embed.FS
 
 // FS is the shipped weights files, at its root.
@@ -31,13 +34,18 @@ var Models = []string{"general", "portrait"}
 // texture).
 var Looks = []string{"faithful", "detailed"}
 
-var fileName = regexp.MustCompile(`^(general|portrait)-x([234])(-denoise|-detailed)?\.gob$`)
+var fileName = regexp.MustCompile(`^(general|portrait)-x([234])(-denoise|-restore|-detailed)?\.gob$`)
+
+// Estimator is the file of the degradation estimator that automatic
+// restoration reads pixels with (core.EstimateStrength).
+const Estimator = "estimator.gob"
 
 // Entry is one shipped weights file.
 type Entry struct {
 	Model   string // "general" or "portrait"
 	Scale   int    // 2, 3 or 4
 	Denoise bool   // the JPEG-aware network, for denoise strengths above 0
+	Restore bool   // the real-photo network, for blurred and noisy pixels
 	Look    string // "detailed" for the Detailed look's network, else "" (faithful)
 	File    string // its name in the file system
 }
@@ -48,6 +56,11 @@ func FileName(model string, scale int) string { return fmt.Sprintf("%s-x%d.gob",
 // DenoiseFileName is the name of a model's JPEG-aware weights for a scale.
 func DenoiseFileName(model string, scale int) string {
 	return fmt.Sprintf("%s-x%d-denoise.gob", model, scale)
+}
+
+// RestoreFileName is the name of a model's real-photo weights for a scale.
+func RestoreFileName(model string, scale int) string {
+	return fmt.Sprintf("%s-x%d-restore.gob", model, scale)
 }
 
 // DetailedFileName is the name of a model's Detailed-look weights for a
@@ -70,7 +83,7 @@ func List(fsys fs.FS) ([]Entry, error) {
 			continue
 		}
 		scale, _ := strconv.Atoi(m[2])
-		e := Entry{Model: m[1], Scale: scale, Denoise: m[3] == "-denoise", File: d.Name()}
+		e := Entry{Model: m[1], Scale: scale, Denoise: m[3] == "-denoise", Restore: m[3] == "-restore", File: d.Name()}
 		if m[3] == "-detailed" {
 			e.Look = "detailed"
 		}
@@ -103,6 +116,13 @@ func Read(model string, scale int) ([]byte, error) {
 // 31.98). It returns false if neither ships.
 func Companion(fsys fs.FS, model string, scale int) (string, bool) {
 	return ownOrGeneral(fsys, model, scale, DenoiseFileName)
+}
+
+// Restoring returns the name of the real-photo file in fsys for a model at
+// a scale: the model's own where it ships, else the general model's. It
+// returns false if neither ships.
+func Restoring(fsys fs.FS, model string, scale int) (string, bool) {
+	return ownOrGeneral(fsys, model, scale, RestoreFileName)
 }
 
 // Detailed returns the name of the Detailed-look file in fsys for a model
@@ -142,6 +162,18 @@ func ReadDetailed(model string, scale int) ([]byte, string, error) {
 	name, ok := Detailed(FS, model, scale)
 	if !ok {
 		return nil, DetailedFileName(model, scale), fmt.Errorf("no Detailed-look network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
+	}
+	data, err := fs.ReadFile(FS, name)
+	return data, name, err
+}
+
+// ReadRestore returns the shipped real-photo weights for a model at a scale
+// (see Restoring) and their file name, or an error wrapping fs.ErrNotExist
+// if none ship.
+func ReadRestore(model string, scale int) ([]byte, string, error) {
+	name, ok := Restoring(FS, model, scale)
+	if !ok {
+		return nil, RestoreFileName(model, scale), fmt.Errorf("no real-photo network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
 	}
 	data, err := fs.ReadFile(FS, name)
 	return data, name, err

@@ -13,6 +13,8 @@ func TestList(t *testing.T) {
 		"general-x2.gob":          {Data: []byte("a")},
 		"general-x2-denoise.gob":  {Data: []byte("a")},
 		"general-x4-detailed.gob": {Data: []byte("a")},
+		"general-x4-restore.gob":  {Data: []byte("a")},
+		"estimator.gob":           {Data: []byte("a")}, // not a model's
 		"general-x2-jpeg.gob":     {Data: []byte("a")}, // no such kind
 		"portrait-x4.gob":         {Data: []byte("b")},
 		"general-x5.gob":          {Data: []byte("c")}, // no such scale
@@ -24,8 +26,9 @@ func TestList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Entry{{"general", 2, true, "", "general-x2-denoise.gob"}, {"general", 2, false, "", "general-x2.gob"},
-		{"general", 4, false, "detailed", "general-x4-detailed.gob"}, {"portrait", 4, false, "", "portrait-x4.gob"}}
+	want := []Entry{{"general", 2, true, false, "", "general-x2-denoise.gob"}, {"general", 2, false, false, "", "general-x2.gob"},
+		{"general", 4, false, false, "detailed", "general-x4-detailed.gob"}, {"general", 4, false, true, "", "general-x4-restore.gob"},
+		{"portrait", 4, false, false, "", "portrait-x4.gob"}}
 	if len(es) != len(want) {
 		t.Fatalf("listed %v, want %v", es, want)
 	}
@@ -52,6 +55,13 @@ func TestShipped(t *testing.T) {
 				t.Errorf("ReadDenoise(%s, %d) read %s, want %s", e.Model, e.Scale, file, e.File)
 			}
 		}
+		if e.Restore {
+			var file string
+			data, file, err = ReadRestore(e.Model, e.Scale)
+			if file != e.File {
+				t.Errorf("ReadRestore(%s, %d) read %s, want %s", e.Model, e.Scale, file, e.File)
+			}
+		}
 		if e.Look == "detailed" {
 			var file string
 			data, file, err = ReadDetailed(e.Model, e.Scale)
@@ -62,6 +72,12 @@ func TestShipped(t *testing.T) {
 		if err != nil || len(data) == 0 {
 			t.Errorf("%s: %v", e.File, err)
 		}
+	}
+	if data, err := fs.ReadFile(FS, Estimator); err != nil || len(data) == 0 {
+		t.Errorf("the estimator does not ship: %v", err)
+	}
+	if _, _, err := ReadRestore("general", 7); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("reading unshipped real-photo weights: %v, want fs.ErrNotExist", err)
 	}
 	if _, _, err := ReadDetailed("general", 7); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("reading unshipped Detailed weights: %v, want fs.ErrNotExist", err)
@@ -120,6 +136,23 @@ func TestCompanion(t *testing.T) {
 		got, ok := Detailed(fsys, tc.model, tc.scale)
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("Detailed(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
+		}
+	}
+	// And the real-photo file.
+	fsys = fstest.MapFS{"general-x4-restore.gob": {Data: []byte("a")}, "portrait-x2-restore.gob": {Data: []byte("a")}}
+	for _, tc := range []struct {
+		model string
+		scale int
+		want  string
+	}{
+		{"general", 4, "general-x4-restore.gob"},
+		{"portrait", 4, "general-x4-restore.gob"},
+		{"portrait", 2, "portrait-x2-restore.gob"},
+		{"general", 2, ""},
+	} {
+		got, ok := Restoring(fsys, tc.model, tc.scale)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("Restoring(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
 		}
 	}
 }

@@ -19,7 +19,7 @@ import (
 // trains without one.
 type GAN struct {
 	Kind     string  // the loss: one of adversarial.Kinds
-	Weight   float64 // the adversarial term's weight in the generator's loss (the pixel loss has 1)
+	Weight   float64 // the adversarial gradient's norm as a share of the pixel loss's (at the output)
 	Artifact float64 // the weight of LDL's artifact term (adversarial.ArtifactMap); 0: none
 	Widths   []int   // the discriminator's stage widths
 	LR       float64 // the discriminator's learning rate (scheduled like the generator's)
@@ -170,15 +170,29 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	lg.AccGrad(seed(gFake, g.Weight*perShard))
+	lg.AccGrad(seed(gFake, perShard))
 	if err := ag.Backward(lg); err != nil {
 		return nil, 0, 0, err
 	}
+	// The adversarial gradient is scaled to Weight times the pixel loss's
+	// gradient norm (VQGAN's adaptive weight, Esser et al. 2021, taken at
+	// the output): an unregularised discriminator's input gradients grow
+	// by orders of magnitude as it grows confident, and a fixed weight
+	// blew the generator up within 200 steps of the warm-up's end at
+	// weights 0.02 and 0.005 alike.
 	gx := x.Grad().Data().F32()
+	var pixelNorm, advNorm float64
+	for _, v := range grad {
+		pixelNorm += float64(v) * float64(v)
+	}
+	for _, v := range gx {
+		advNorm += float64(v) * float64(v)
+	}
+	k := float32(g.Weight * math.Sqrt(pixelNorm/max(advNorm, 1e-30)))
 	for i := range b {
 		for y := range p {
 			for x := range p {
-				grad[at(i, x, y)] += detailGain * gx[i*p*p+y*p+x]
+				grad[at(i, x, y)] += k * gx[i*p*p+y*p+x]
 			}
 		}
 	}

@@ -37,8 +37,7 @@ type Session struct {
 
 type job struct {
 	img      image.Image
-	auto     float32 // the denoise strength auto picks for the file
-	quality  int     // the file's JPEG quality, 0 if it is no JPEG
+	quality  int // the file's JPEG quality, 0 if it is no JPEG
 	planes   imaging.Planes
 	enhancer *core.Enhancer
 }
@@ -93,7 +92,7 @@ func (s *Session) Open(id int, file []byte) (OpenInfo, error) {
 		return OpenInfo{}, err
 	}
 	auto, q := core.AutoStrength(file)
-	s.jobs[id] = &job{img: img, auto: auto, quality: q}
+	s.jobs[id] = &job{img: img, quality: q}
 	return OpenInfo{Size: img.Bounds().Size(), Quality: q, Auto: auto}, nil
 }
 
@@ -101,14 +100,19 @@ func (s *Session) Open(id int, file []byte) (OpenInfo, error) {
 type StartInfo struct {
 	Width, Height int
 	Tiles         []image.Rectangle
-	Strength      float32 // the denoise strength used (0 for models without the control)
+	Strength      float32 // the restoration strength used (0 for networks without the control)
+	Restore       bool    // the real-photo network ran (blur and noise), not the JPEG-aware one
+	Reading       string  // what auto read (core.Reading's words); "" for a level chosen by hand
 	Opaque        bool    // the image has no transparency (nor will the result)
 }
 
-// Start prepares job id for enhancement with a loaded model and a denoise
-// setting (core.ParseDenoise's: auto, a level or a strength). Above
-// strength 0 the model's JPEG-aware companion, loaded as <model>-denoise,
-// runs instead where there is one (core.ForStrength).
+// Start prepares job id for enhancement with a loaded model and a
+// restoration setting (core.ParseDenoise's: auto, a level or a strength).
+// Above strength 0 the model's JPEG-aware network, loaded as
+// <model>-denoise, or its real-photo one, loaded as <model>-restore, runs
+// instead where there is one (core.Networks). Auto reads the file's JPEG
+// quality and, with the degradation estimator loaded as "estimator", the
+// image's pixels (core.ReadQuality).
 func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j, ok := s.jobs[id]
 	if !ok {
@@ -125,22 +129,27 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 		return StartInfo{}, fmt.Errorf("the result would be %dx%d (%.0f megapixels), over the page's limit of %.0f megapixels: choose a smaller scale or image",
 			w, h, float64(w)*float64(h)/1e6, float64(MaxOutputPixels)/1e6)
 	}
-	strength, auto, err := core.ParseDenoise(denoise)
+	level, auto, err := core.ParseDenoise(denoise)
 	if err != nil {
 		return StartInfo{}, err
 	}
+	r := core.Chosen(j.quality, level)
+	said := ""
 	if auto {
-		strength = j.auto
+		est := s.models["estimator"]
+		var y imaging.Plane
+		if est != nil {
+			y = imaging.LumaY(j.img)
+		}
+		r = core.ReadQuality(j.quality, y, est)
+		said = r.String()
 	}
-	m = core.ForStrength(m, s.models[model+"-denoise"], strength)
-	if !m.Config.Strength {
-		strength = 0
-	}
+	m, strength := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: s.models[model+"-restore"]}.For(r)
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
 	j.planes = j.enhancer.Prepare(j.img)
-	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Opaque: j.planes.Alpha == nil}, nil
+	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Restore: r.Restore && strength > 0, Reading: said, Opaque: j.planes.Alpha == nil}, nil
 }
 
 // Tile computes one tile of job id: the enhanced pixels as RGBA (not

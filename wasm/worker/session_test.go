@@ -17,6 +17,7 @@ import (
 	"github.com/srcnn-web/upscaler/core/imaging"
 	"github.com/srcnn-web/upscaler/core/kernels"
 	"github.com/srcnn-web/upscaler/core/network"
+	"github.com/srcnn-web/upscaler/core/training/trainingtest"
 )
 
 func tinyWeights(t testing.TB, scale int) ([]byte, *network.Model) {
@@ -236,7 +237,8 @@ func TestBenchKernelsReportsEveryShape(t *testing.T) {
 
 // TestSessionDenoise: the worker reads a JPEG's quality when it opens it,
 // and a model with a strength input enhances with the strength the
-// setting names (auto: from the file), as the native path does with it.
+// setting names (auto: from the file and, with the estimator, the pixels),
+// with the network core.Networks picks, as the native path does.
 func TestSessionDenoise(t *testing.T) {
 	cfg, _ := network.Preset("ecb-m4c16", 2, true)
 	cfg.Strength = true
@@ -303,6 +305,53 @@ func TestSessionDenoise(t *testing.T) {
 		want, _ := e.Image(context.Background(), img, 1, nil)
 		if !bytes.Equal(got.Pix, want.Pix) {
 			t.Errorf("pair, %s: not the network core.ForStrength picks", tc.setting)
+		}
+	}
+	// With the estimator (reading every image as 0.7) and a real-photo
+	// network as general-x2-restore: auto on a PNG runs the real-photo
+	// network at core.RestoreStrength and says why; a level chosen by hand
+	// does the same on a PNG; the hard JPEG keeps the JPEG-aware network.
+	restoreECB, err := network.NewECBModel(cfg, rand.New(rand.NewPCG(5, 6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	restoreModel := restoreECB.Plain()
+	for name, m := range map[string]*network.Model{"estimator": trainingtest.ConstantEstimator(t, 0.7), "general-x2-restore": restoreModel} {
+		var buf bytes.Buffer
+		if err := network.SaveWeights(&buf, m, 2, network.TrainingInfo{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.LoadModel(name, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pngImg := noiseImage(60, 40, false)
+	if _, err := s.Open(2, pngOf(t, pngImg)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		id       int
+		in       image.Image
+		setting  string
+		model    *network.Model
+		strength float32
+		reading  string
+	}{
+		{2, pngImg, "auto", restoreModel, core.RestoreStrength, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{2, pngImg, "high", restoreModel, 0.8, ""},
+		{2, pngImg, "none", cleanModel, 0, ""},
+		{1, img, "auto", m.Plain(), core.StrengthForQuality(50), "JPEG quality about 50, looks degraded (0.70): restore 0.71 (high) for JPEG artifacts"},
+	} {
+		info, err := s.Start(tc.id, "general-x2", tc.setting)
+		if err != nil || info.Strength != tc.strength || info.Reading != tc.reading || info.Restore != (tc.model == restoreModel) {
+			t.Fatalf("restore, %s: %+v (%v); want strength %g, reading %q", tc.setting, info, err, tc.strength, tc.reading)
+		}
+		got, _ := s.enhanceAll(context.Background(), tc.id, info)
+		e := core.NewEnhancer(tc.model, 2)
+		e.Strength = tc.strength
+		want, _ := e.Image(context.Background(), tc.in, 1, nil)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("restore, %s on image %d: not the network core.Networks picks", tc.setting, tc.id)
 		}
 	}
 }
