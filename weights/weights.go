@@ -147,34 +147,30 @@ func ownOrGeneral(fsys fs.FS, model string, scale int, name func(string, int) st
 // scale (see Companion) and their file name, or an error wrapping
 // fs.ErrNotExist if none ship.
 func ReadDenoise(model string, scale int) ([]byte, string, error) {
-	name, ok := Companion(FS, model, scale)
-	if !ok {
-		return nil, DenoiseFileName(model, scale), fmt.Errorf("no JPEG-aware network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
-	}
-	data, err := fs.ReadFile(FS, name)
-	return data, name, err
+	return readOwnOrGeneral(model, scale, DenoiseFileName, "JPEG-aware network")
 }
 
 // ReadDetailed returns the shipped Detailed-look weights for a model at a
 // scale (see Detailed) and their file name, or an error wrapping
 // fs.ErrNotExist if none ship.
 func ReadDetailed(model string, scale int) ([]byte, string, error) {
-	name, ok := Detailed(FS, model, scale)
-	if !ok {
-		return nil, DetailedFileName(model, scale), fmt.Errorf("no Detailed-look network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
-	}
-	data, err := fs.ReadFile(FS, name)
-	return data, name, err
+	return readOwnOrGeneral(model, scale, DetailedFileName, "Detailed-look network")
 }
 
 // ReadRestore returns the shipped real-photo weights for a model at a scale
 // (see Restoring) and their file name, or an error wrapping fs.ErrNotExist
 // if none ship.
 func ReadRestore(model string, scale int) ([]byte, string, error) {
-	name, ok := Restoring(FS, model, scale)
+	return readOwnOrGeneral(model, scale, RestoreFileName, "real-photo network")
+}
+
+// readOwnOrGeneral reads the shipped file named by name for the model, or
+// else for the general model (ownOrGeneral); what names it in the error.
+func readOwnOrGeneral(model string, scale int, name func(string, int) string, what string) ([]byte, string, error) {
+	file, ok := ownOrGeneral(FS, model, scale, name)
 	if !ok {
-		return nil, RestoreFileName(model, scale), fmt.Errorf("no real-photo network ships for %s x%d: %w", model, scale, fs.ErrNotExist)
+		return nil, name(model, scale), fmt.Errorf("no %s ships for %s x%d: %w", what, model, scale, fs.ErrNotExist)
 	}
-	data, err := fs.ReadFile(FS, name)
-	return data, name, err
+	data, err := fs.ReadFile(FS, file)
+	return data, file, err
 }

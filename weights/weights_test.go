@@ -104,55 +104,35 @@ func TestCompanion(t *testing.T) {
 		"general-x3-denoise.gob/x": {Data: []byte("a")},
 		"general-x4-detailed.gob":  {Data: []byte("a")},
 		"portrait-x2-detailed.gob": {Data: []byte("a")},
+		"general-x4-restore.gob":   {Data: []byte("a")},
+		"portrait-x2-restore.gob":  {Data: []byte("a")},
 	}
+	// The JPEG-aware, Detailed-look and real-photo files are found alike.
+	find := map[string]func(fs.FS, string, int) (string, bool){"Companion": Companion, "Detailed": Detailed, "Restoring": Restoring}
 	for _, tc := range []struct {
+		find  string
 		model string
 		scale int
 		want  string
 	}{
-		{"general", 2, "general-x2-denoise.gob"},
-		{"portrait", 2, "general-x2-denoise.gob"},
-		{"portrait", 4, "portrait-x4-denoise.gob"},
-		{"general", 4, ""},
-		{"general", 3, ""},
-		{"portrait", 3, ""},
+		{"Companion", "general", 2, "general-x2-denoise.gob"},
+		{"Companion", "portrait", 2, "general-x2-denoise.gob"},
+		{"Companion", "portrait", 4, "portrait-x4-denoise.gob"},
+		{"Companion", "general", 4, ""},
+		{"Companion", "general", 3, ""},
+		{"Companion", "portrait", 3, ""},
+		{"Detailed", "general", 4, "general-x4-detailed.gob"},
+		{"Detailed", "portrait", 4, "general-x4-detailed.gob"},
+		{"Detailed", "portrait", 2, "portrait-x2-detailed.gob"},
+		{"Detailed", "general", 2, ""},
+		{"Restoring", "general", 4, "general-x4-restore.gob"},
+		{"Restoring", "portrait", 4, "general-x4-restore.gob"},
+		{"Restoring", "portrait", 2, "portrait-x2-restore.gob"},
+		{"Restoring", "general", 2, ""},
 	} {
-		got, ok := Companion(fsys, tc.model, tc.scale)
+		got, ok := find[tc.find](fsys, tc.model, tc.scale)
 		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("Companion(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
-		}
-	}
-	// The Detailed look's file is found the same way.
-	for _, tc := range []struct {
-		model string
-		scale int
-		want  string
-	}{
-		{"general", 4, "general-x4-detailed.gob"},
-		{"portrait", 4, "general-x4-detailed.gob"},
-		{"portrait", 2, "portrait-x2-detailed.gob"},
-		{"general", 2, ""},
-	} {
-		got, ok := Detailed(fsys, tc.model, tc.scale)
-		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("Detailed(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
-		}
-	}
-	// And the real-photo file.
-	fsys = fstest.MapFS{"general-x4-restore.gob": {Data: []byte("a")}, "portrait-x2-restore.gob": {Data: []byte("a")}}
-	for _, tc := range []struct {
-		model string
-		scale int
-		want  string
-	}{
-		{"general", 4, "general-x4-restore.gob"},
-		{"portrait", 4, "general-x4-restore.gob"},
-		{"portrait", 2, "portrait-x2-restore.gob"},
-		{"general", 2, ""},
-	} {
-		got, ok := Restoring(fsys, tc.model, tc.scale)
-		if got != tc.want || ok != (tc.want != "") {
-			t.Errorf("Restoring(%s, %d) = %q, %v; want %q", tc.model, tc.scale, got, ok, tc.want)
+			t.Errorf("%s(%s, %d) = %q, %v; want %q", tc.find, tc.model, tc.scale, got, ok, tc.want)
 		}
 	}
 }
