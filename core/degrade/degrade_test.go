@@ -281,14 +281,17 @@ func TestDraw(t *testing.T) {
 	}
 }
 
-// TestCameraModel: the camera model draws less noise and fewer JPEG stages
-// than the default at the same severity, and the same blur.
-func TestCameraModel(t *testing.T) {
-	count := func(g Ranges) (noise float64, jpegs, blurs int) {
+// TestModels: the camera model draws less noise and fewer JPEG stages than
+// the default at the same severity, and the same blur; the noisy model adds
+// noise to far more chains, with the same blur.
+func TestModels(t *testing.T) {
+	count := func(g Ranges) (noise float64, noisy, jpegs, blurs int) {
 		for i := range 500 {
+			hasNoise := false
 			for _, op := range g.Draw(rand.New(rand.NewPCG(uint64(i), 3)), 0.8, 4, 96, 96).Ops {
 				switch op := op.(type) {
 				case Noise:
+					hasNoise = true
 					if !op.Poisson {
 						noise = max(noise, op.Sigma)
 					}
@@ -298,12 +301,19 @@ func TestCameraModel(t *testing.T) {
 					blurs++
 				}
 			}
+			if hasNoise {
+				noisy++
+			}
 		}
 		return
 	}
-	dn, dj, db := count(Models[""])
-	cn, cj, cb := count(Models["camera"])
+	dn, dNoisy, dj, db := count(Models[""])
+	cn, _, cj, cb := count(Models["camera"])
 	if !(cn <= 0.8*Models["camera"].Noise1+1e-9 && cn < dn/2 && cj < dj*2/3 && cb > db*3/4) {
 		t.Errorf("camera: noise up to %.4f (default %.4f), %d JPEG stages (default %d), %d blurs (default %d)", cn, dn, cj, dj, cb, db)
+	}
+	_, nNoisy, _, nb := count(Models["noisy"])
+	if !(nNoisy > 400 && nNoisy > dNoisy*3/2 && nb > db*3/4 && nb < db*4/3) {
+		t.Errorf("noisy: %d of 500 chains with noise (default %d), %d blurs (default %d)", nNoisy, dNoisy, nb, db)
 	}
 }
