@@ -74,6 +74,13 @@ func (d *Discriminator) Params() []*nn.Param {
 // Forward builds the graph of the logits for a batch of Y patches x
 // ([1][batch*h*w]); it returns them ([1][batch*oh*ow]) and their size.
 func (d *Discriminator) Forward(x mat.Tensor, batch, h, w int) (logits mat.Tensor, oh, ow int) {
+	_, logits, oh, ow = d.Features(x, batch, h, w)
+	return logits, oh, ow
+}
+
+// Features is Forward that also returns each stage's output (after its
+// stride-2 layer): the features a feature-matching loss compares.
+func (d *Discriminator) Features(x mat.Tensor, batch, h, w int) (features []mat.Tensor, logits mat.Tensor, oh, ow int) {
 	for i := range d.Widths {
 		for j, stride := range []int{1, 2} {
 			l := 2*i + j
@@ -85,9 +92,10 @@ func (d *Discriminator) Forward(x mat.Tensor, batch, h, w int) (logits mat.Tenso
 			}
 			x = network.PReLU(x, d.leaks(d.Widths[i]))
 		}
+		features = append(features, x)
 	}
 	last := len(d.Weights) - 1
-	return network.Conv2D(x, d.Weights[last], d.Biases[last], batch, h, w, 3), h, w
+	return features, network.Conv2D(x, d.Weights[last], d.Biases[last], batch, h, w, 3), h, w
 }
 
 // leaks is the constant slope of each of n channels, outside the

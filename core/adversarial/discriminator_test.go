@@ -115,3 +115,25 @@ func TestDiscriminator(t *testing.T) {
 		check("bias", b.Value().Data().F32(), b.Grad().Data().F32(), []int{0})
 	}
 }
+
+// TestFeatures: the discriminator's stage outputs, at half the size each
+// stage, and its logits the same as Forward's.
+func TestFeatures(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	d, err := NewDiscriminator([]int{3, 5}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batch, h, w = 2, 12, 10
+	x := mat.NewDense[float32](mat.WithShape(1, batch*h*w), mat.WithBacking(randSlice(rng, batch*h*w)))
+	feats, logits, oh, ow := d.Features(x, batch, h, w)
+	want, _, _ := d.Forward(x, batch, h, w)
+	if len(feats) != 2 || feats[0].Value().Size() != 3*batch*6*5 || feats[1].Value().Size() != 5*batch*3*3 || oh != 3 || ow != 3 {
+		t.Fatalf("%d features, sizes %d and %d, logits %dx%d", len(feats), feats[0].Value().Size(), feats[1].Value().Size(), oh, ow)
+	}
+	for i, v := range logits.Value().Data().F32() {
+		if v != want.Value().Data().F32()[i] {
+			t.Fatalf("logit %d: %g from Features, %g from Forward", i, v, want.Value().Data().F32()[i])
+		}
+	}
+}

@@ -25,6 +25,7 @@ type GAN struct {
 	LR       float64 // the discriminator's learning rate (scheduled like the generator's)
 	EMA      float64 // the decay of the generator's running average, LDL's reference (e.g. 0.999)
 	Warmup   int     // steps in which only the discriminator learns from the adversarial loss
+	Feature  float64 // the weight of feature matching (L1 between the discriminator's stage outputs for real and generated detail) beside the adversarial loss's 1; 0: none
 }
 
 // On reports whether the run is adversarial.
@@ -38,8 +39,8 @@ func (g GAN) Check() error {
 	if !slices.Contains(adversarial.Kinds, g.Kind) {
 		return fmt.Errorf("GAN loss %q: want one of %v", g.Kind, adversarial.Kinds)
 	}
-	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 {
-		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, an artifact weight >= 0, an EMA decay in [0, 1) and warm-up steps >= 0", g)
+	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 {
+		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact and feature weights >= 0, an EMA decay in [0, 1) and warm-up steps >= 0", g)
 	}
 	return nil
 }
@@ -165,13 +166,30 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 	// discriminator, back to the fake pixels.
 	dg := t.disc.Clone()
 	x := mat.NewDense[float32](mat.WithShape(1, len(fakeDetail)), mat.WithBacking(fakeDetail), mat.WithGrad(true))
-	lg, _, _ := dg.Forward(x, b, p, p)
+	ff, lg, _, _ := dg.Features(x, b, p, p)
 	gLoss, _, gFake, err = adversarial.GeneratorLoss(g.Kind, realLogits, lg.Value().Data().F32())
 	if err != nil {
 		return nil, 0, 0, err
 	}
 	lg.AccGrad(seed(gFake, perShard))
-	if err := ag.Backward(lg); err != nil {
+	roots := []mat.Tensor{lg}
+	if g.Feature > 0 {
+		// Feature matching: the generated detail's features pulled toward
+		// the real patch's, stage by stage (Salimans et al. 2016, pix2pixHD).
+		fr, _, _, _ := t.disc.Clone().Features(mat.NewDense[float32](mat.WithShape(1, len(realDetail)), mat.WithBacking(realDetail)), b, p, p)
+		for l, f := range ff {
+			a, r := f.Value().Data().F32(), fr[l].Value().Data().F32()
+			gl := make([]float32, len(a))
+			for i := range a {
+				if d := a[i] - r[i]; d != 0 {
+					gl[i] = float32(math.Copysign(g.Feature*perShard/float64(len(a)), float64(d)))
+				}
+			}
+			f.AccGrad(mat.NewDense[float32](mat.WithShape(f.Value().Shape()...), mat.WithBacking(gl)))
+			roots = append(roots, f)
+		}
+	}
+	if err := ag.Backward(roots...); err != nil {
 		return nil, 0, 0, err
 	}
 	// The adversarial gradient is scaled to Weight times the pixel loss's
