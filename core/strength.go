@@ -151,16 +151,18 @@ type Networks struct {
 }
 
 // For returns the network that restores what r read, and the strength to
-// give it (0 for a network without a strength input): the real-photo or
-// the JPEG-aware network above strength 0, as r says, where it ships, and
-// otherwise the clean one.
+// give it (0 for a network without a strength input): above strength 0 the
+// real-photo network where r asks for it and one ships, else the
+// JPEG-aware one where one ships, else the clean one. (Automatic reading
+// asks for the real-photo network only where one ships: its callers read
+// the pixels only then.)
 func (n Networks) For(r Reading) (*network.Model, float32) {
 	m := n.Clean
 	switch {
 	case r.Strength <= 0:
 	case r.Restore && n.Restore != nil:
 		m = n.Restore
-	case !r.Restore && n.Denoise != nil:
+	case n.Denoise != nil:
 		m = n.Denoise
 	}
 	if !m.Config.Strength {

@@ -198,10 +198,14 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 			r := core.Chosen(fileQuality, o.strength)
 			if o.auto { // as train upscale reads a file, on the LR image as the file would hold it
 				var y imaging.Plane
-				if o.est != nil {
+				est := o.est
+				if o.restore == nil {
+					est = nil // the pixels are read where a real-photo network can act on them
+				}
+				if est != nil {
 					y = imaging.Luma8(lr)
 				}
-				r = core.ReadQuality(fileQuality, y, o.est)
+				r = core.ReadQuality(fileQuality, y, est)
 			}
 			net, strength := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore}.For(r)
 			e := core.NewEnhancer(net, s)

@@ -786,7 +786,7 @@ func TestUpscaleEstimator(t *testing.T) {
 	in, out := filepath.Join(data, "imga.png"), t.TempDir()
 	run := func(name string, extra ...string) ([]byte, string) {
 		t.Helper()
-		args := append([]string{"upscale", "-quiet", "-weights", w, "-denoise-weights", w}, extra...)
+		args := append([]string{"upscale", "-quiet", "-weights", w, "-denoise-weights", w, "-restore-weights", w}, extra...)
 		code, _, stderr := runCmd(append(args, in, filepath.Join(out, name))...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d, %s", extra, code, stderr)
@@ -802,6 +802,13 @@ func TestUpscaleEstimator(t *testing.T) {
 	plain, _ := run("plain.png", "-estimator-weights", "none")
 	if !bytes.Equal(auto, fixed) || bytes.Equal(auto, plain) {
 		t.Errorf("auto with the estimator: the pixels of -denoise 0.5 %v, of auto without it %v", bytes.Equal(auto, fixed), bytes.Equal(auto, plain))
+	}
+	// Without a real-photo network the pixels are not read: auto is the
+	// file's reading alone.
+	code, _, said := runCmd("upscale", "-quiet", "-weights", w, "-denoise-weights", w, "-estimator-weights", est, in, filepath.Join(out, "norestore.png"))
+	noRestore, _ := os.ReadFile(filepath.Join(out, "norestore.png"))
+	if code != 0 || said != "" || !bytes.Equal(noRestore, plain) {
+		t.Errorf("auto without a real-photo network: exit %d, said %q, the pixels of auto without the estimator %v", code, said, bytes.Equal(noRestore, plain))
 	}
 	if code, _, e := runCmd("upscale", "-quiet", "-estimator-weights", w, in, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(e, "not a degradation estimator") {
 		t.Errorf("-estimator-weights with a strength network: exit %d, %q", code, e)

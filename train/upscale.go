@@ -84,31 +84,32 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 	// the JPEG-aware and real-photo ones where they ship (core.Networks
 	// picks).
 	nets := map[int]core.Networks{}
-	enhancer := func(scale int, r core.Reading) (*core.Enhancer, error) {
+	enhancer := func(scale int, read func(core.Networks) core.Reading) (*core.Enhancer, core.Reading, error) {
 		n, ok := nets[scale]
 		if !ok {
 			c := choice
 			c.scale = &scale
 			var err error
 			if n.Clean, err = c.load(); err != nil {
-				return nil, err
+				return nil, core.Reading{}, err
 			}
 			if n.Denoise, err = c.loadDenoise(); err != nil {
-				return nil, err
+				return nil, core.Reading{}, err
 			}
 			if n.Restore, err = c.loadRestore(); err != nil {
-				return nil, err
+				return nil, core.Reading{}, err
 			}
 			if !n.Clean.Config.Strength && n.Denoise == nil && n.Restore == nil && !auto && fixed > 0 {
-				return nil, usagef("-denoise %s: %s has no restoration control (auto and none work with any model)", *denoise, c.source())
+				return nil, core.Reading{}, usagef("-denoise %s: %s has no restoration control (auto and none work with any model)", *denoise, c.source())
 			}
 			nets[scale] = n
 		}
+		r := read(n)
 		m, strength := n.For(r)
 		e := core.NewEnhancer(m, scale)
 		e.Tile = *tile
 		e.Strength = strength
-		return e, nil
+		return e, r, nil
 	}
 	// pick chooses the scale and the exact size for an image.
 	pick := func(w, h int) (scale, outW, outH int, err error) {
@@ -122,7 +123,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 		return imaging.FitScale(w, h, *width, *height, scales)
 	}
 	if *width == 0 && *height == 0 {
-		if _, err := enhancer(*choice.scale, core.Chosen(0, fixed)); err != nil {
+		if _, _, err := enhancer(*choice.scale, func(core.Networks) core.Reading { return core.Chosen(0, fixed) }); err != nil {
 			return err // the one model is needed: say so before any image
 		}
 	}
@@ -236,7 +237,7 @@ type denoiseChoice struct {
 // file, so that a failure leaves nothing behind. pick gives the scale and
 // the exact output size for the image's size; enhancer the enhancer of a
 // scale.
-func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(scale int, r core.Reading) (*core.Enhancer, error),
+func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error), enhancer func(int, func(core.Networks) core.Reading) (*core.Enhancer, core.Reading, error),
 	j upscaleJob, d denoiseChoice, format string, quality int, maxMP float64, workers int, progress func(done, total int)) error {
 	data, err := os.ReadFile(j.in)
 	if err != nil {
@@ -251,15 +252,21 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 		return fmt.Errorf("%s: %v", j.in, err)
 	}
 	q, _ := imaging.JPEGQuality(data)
-	reading := core.Chosen(q, d.fixed)
-	if d.auto {
+	e, reading, err := enhancer(scale, func(n core.Networks) core.Reading {
+		if !d.auto {
+			return core.Chosen(q, d.fixed)
+		}
+		// The pixels are read where a real-photo network can act on them.
 		var y imaging.Plane
-		if d.est != nil {
+		est := d.est
+		if n.Restore == nil {
+			est = nil
+		}
+		if est != nil {
 			y = imaging.LumaY(img)
 		}
-		reading = core.ReadQuality(q, y, d.est)
-	}
-	e, err := enhancer(scale, reading)
+		return core.ReadQuality(q, y, est)
+	})
 	if err != nil {
 		return err
 	}

@@ -135,8 +135,12 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	}
 	r := core.Chosen(j.quality, level)
 	said := ""
+	restore := s.models[model+"-restore"]
 	if auto {
 		est := s.models["estimator"]
+		if restore == nil {
+			est = nil // the pixels are read where a real-photo network can act on them
+		}
 		var y imaging.Plane
 		if est != nil {
 			y = imaging.LumaY(j.img)
@@ -144,7 +148,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 		r = core.ReadQuality(j.quality, y, est)
 		said = r.String()
 	}
-	m, strength := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: s.models[model+"-restore"]}.For(r)
+	m, strength := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: restore}.For(r)
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
