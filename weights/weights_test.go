@@ -1,11 +1,17 @@
 package weights
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/srcnn-web/upscaler/core"
+	"github.com/srcnn-web/upscaler/core/imaging"
+	"github.com/srcnn-web/upscaler/core/network"
 )
 
 func TestList(t *testing.T) {
@@ -134,5 +140,58 @@ func TestCompanion(t *testing.T) {
 		if got != tc.want || ok != (tc.want != "") {
 			t.Errorf("%s(%s, %d) = %q, %v; want %q", tc.find, tc.model, tc.scale, got, ok, tc.want)
 		}
+	}
+}
+
+// TestShippedEstimator: the shipped degradation estimator gives every
+// image a strength from 0 to 1, tiny and flat ones too, reads a flat grey
+// image as clean, and reads a detailed picture as more degraded once it is
+// blurred, and once it has noise added.
+func TestShippedEstimator(t *testing.T) {
+	data, err := fs.ReadFile(FS, Estimator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	est, _, err := network.LoadWeights(bytes.NewReader(data))
+	if err != nil || !est.Config.Estimator {
+		t.Fatalf("estimator: %v", err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	// A detailed picture: random grey blocks of 1-6 pixels.
+	const w, h = 300, 200
+	detailed := imaging.NewPlane(w, h)
+	for y := 0; y < h; y += 1 + rng.IntN(6) {
+		for x := 0; x < w; x += 1 + rng.IntN(6) {
+			v := rng.Float32()
+			for yy := y; yy < min(h, y+6); yy++ {
+				for xx := x; xx < min(w, x+6); xx++ {
+					detailed.Pix[yy*w+xx] = v
+				}
+			}
+		}
+	}
+	blurred := imaging.Resize(imaging.Resize(detailed, w/3, h/3, imaging.Bicubic), w, h, imaging.Bicubic)
+	noisy := imaging.NewPlane(w, h)
+	for i, v := range detailed.Pix {
+		noisy.Pix[i] = min(1, max(0, v+float32(rng.NormFloat64()*0.04)))
+	}
+	grey := func(w, h int) imaging.Plane {
+		p := imaging.NewPlane(w, h)
+		for i := range p.Pix {
+			p.Pix[i] = 0.5
+		}
+		return p
+	}
+	reads := map[string]float32{}
+	for name, p := range map[string]imaging.Plane{"1x1": grey(1, 1), "grey 3x200": grey(3, 200), "grey": grey(w, h),
+		"detailed": detailed, "blurred": blurred, "noisy": noisy} {
+		s := core.EstimateStrength(est, p)
+		if !(s >= 0 && s <= 1) {
+			t.Errorf("%s reads %g", name, s)
+		}
+		reads[name] = s
+	}
+	if reads["grey"] >= core.DegradedFrom || !(reads["blurred"] > reads["detailed"]) || !(reads["noisy"] > reads["detailed"]) {
+		t.Errorf("readings %v: want grey under %g, blurred and noisy over detailed", reads, core.DegradedFrom)
 	}
 }

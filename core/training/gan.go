@@ -114,7 +114,6 @@ func (t *Trainer) updateEMA() {
 // shards the batch has, norm the pixel loss's 1/(batch pixels). It returns
 // the shard's discriminator and adversarial losses too.
 func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float32, b, p, side, shards int, norm float32) (dGrads [][]float32, dLoss, gLoss float64, err error) {
-	g := t.opts.GAN
 	s := p / side
 	n := b * side * side
 	// at maps high-resolution pixel (x, y) of patch i to its output value.
@@ -136,40 +135,80 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 		}
 	}
 	perShard := 1 / float64(shards) // the losses are shard means; the batch's is their mean
+	dGrads, dLoss, realLogits, err := t.discriminatorGrad(realDetail, fakeDetail, b, p, perShard)
+	if err != nil || t.step < t.opts.GAN.Warmup {
+		return dGrads, dLoss, 0, err
+	}
+	gx, gLoss, err := t.generatorAdversarialGrad(realDetail, fakeDetail, realLogits, b, p, perShard)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	// The adversarial gradient is scaled to Weight times the pixel loss's
+	// gradient norm (VQGAN's adaptive weight, Esser et al. 2021, taken at
+	// the output): an unregularised discriminator's input gradients grow
+	// by orders of magnitude as it grows confident, and a fixed weight
+	// blew the generator up within 200 steps of the warm-up's end at
+	// weights 0.02 and 0.005 alike.
+	var pixelNorm, advNorm float64
+	for _, v := range grad {
+		pixelNorm += float64(v) * float64(v)
+	}
+	for _, v := range gx {
+		advNorm += float64(v) * float64(v)
+	}
+	k := float32(t.opts.GAN.Weight * math.Sqrt(pixelNorm/max(advNorm, 1e-30)))
+	for i := range b {
+		for y := range p {
+			for x := range p {
+				grad[at(i, x, y)] += k * gx[i*p*p+y*p+x]
+			}
+		}
+	}
+	if t.opts.GAN.Artifact > 0 {
+		t.addArtifactGrad(in, grad, real, anchor, fake, b, p, side, norm, at)
+	}
+	return dGrads, dLoss, gLoss, nil
+}
 
-	// The discriminator's step: real up, fake (a constant here) down.
+// discriminatorGrad is the discriminator's gradient of its loss on a
+// shard's real and generated detail (the generated held constant), the
+// loss, and the logits of the real patches.
+func (t *Trainer) discriminatorGrad(realDetail, fakeDetail []float32, b, p int, perShard float64) (grads [][]float32, loss float64, realLogits []float32, err error) {
 	dd := t.disc.Clone()
 	lr, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(realDetail)), mat.WithBacking(realDetail)), b, p, p)
 	lf, _, _ := dd.Forward(mat.NewDense[float32](mat.WithShape(1, len(fakeDetail)), mat.WithBacking(slices.Clone(fakeDetail))), b, p, p)
-	realLogits := lr.Value().Data().F32()
-	dLoss, gReal, gFake, err := adversarial.DiscriminatorLoss(g.Kind, realLogits, lf.Value().Data().F32())
+	realLogits = lr.Value().Data().F32()
+	loss, gReal, gFake, err := adversarial.DiscriminatorLoss(t.opts.GAN.Kind, realLogits, lf.Value().Data().F32())
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, nil, err
 	}
 	lr.AccGrad(seed(gReal, perShard))
 	lf.AccGrad(seed(gFake, perShard))
 	if err := ag.Backward(lr, lf); err != nil {
-		return nil, 0, 0, err
+		return nil, 0, nil, err
 	}
 	for _, q := range dd.Params() {
 		if q.Grad() == nil {
-			dGrads = append(dGrads, make([]float32, q.Value().Size()))
+			grads = append(grads, make([]float32, q.Value().Size()))
 			continue
 		}
-		dGrads = append(dGrads, q.Grad().Data().F32())
+		grads = append(grads, q.Grad().Data().F32())
 	}
+	return grads, loss, realLogits, nil
+}
 
-	if t.step < g.Warmup {
-		return dGrads, dLoss, 0, nil
-	}
-	// The generator's adversarial term, through a fresh copy of the
-	// discriminator, back to the fake pixels.
+// generatorAdversarialGrad is the gradient, with respect to the generated
+// detail, of the generator's adversarial loss and, with a feature weight,
+// of feature matching, through a fresh copy of the discriminator; and the
+// adversarial loss.
+func (t *Trainer) generatorAdversarialGrad(realDetail, fakeDetail, realLogits []float32, b, p int, perShard float64) ([]float32, float64, error) {
+	g := t.opts.GAN
 	dg := t.disc.Clone()
 	x := mat.NewDense[float32](mat.WithShape(1, len(fakeDetail)), mat.WithBacking(fakeDetail), mat.WithGrad(true))
 	ff, lg, _, _ := dg.Features(x, b, p, p)
-	gLoss, _, gFake, err = adversarial.GeneratorLoss(g.Kind, realLogits, lg.Value().Data().F32())
+	loss, _, gFake, err := adversarial.GeneratorLoss(g.Kind, realLogits, lg.Value().Data().F32())
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, err
 	}
 	lg.AccGrad(seed(gFake, perShard))
 	roots := []mat.Tensor{lg}
@@ -190,56 +229,35 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 		}
 	}
 	if err := ag.Backward(roots...); err != nil {
-		return nil, 0, 0, err
+		return nil, 0, err
 	}
-	// The adversarial gradient is scaled to Weight times the pixel loss's
-	// gradient norm (VQGAN's adaptive weight, Esser et al. 2021, taken at
-	// the output): an unregularised discriminator's input gradients grow
-	// by orders of magnitude as it grows confident, and a fixed weight
-	// blew the generator up within 200 steps of the warm-up's end at
-	// weights 0.02 and 0.005 alike.
-	gx := x.Grad().Data().F32()
-	var pixelNorm, advNorm float64
-	for _, v := range grad {
-		pixelNorm += float64(v) * float64(v)
-	}
-	for _, v := range gx {
-		advNorm += float64(v) * float64(v)
-	}
-	k := float32(g.Weight * math.Sqrt(pixelNorm/max(advNorm, 1e-30)))
+	return x.Grad().Data().F32(), loss, nil
+}
+
+// addArtifactGrad adds LDL's artifact term's gradient to a shard's output
+// gradient: L1 where the map says the output draws artifacts rather than
+// detail, the map held constant (adversarial.ArtifactMap, against the
+// running average's output on the same input).
+func (t *Trainer) addArtifactGrad(in mat.Tensor, grad, real, anchor, fake []float32, b, p, side int, norm float32, at func(i, x, y int) int) {
+	emaOut := t.ema.Clone().Forward(in, b, side, side).Value().Data().F32()
+	ema := make([]float32, p*p)
 	for i := range b {
 		for y := range p {
 			for x := range p {
-				grad[at(i, x, y)] += k * gx[i*p*p+y*p+x]
+				ema[y*p+x] = anchor[i*p*p+y*p+x] + emaOut[at(i, x, y)]
 			}
 		}
-	}
-
-	// LDL's artifact term: L1 where the map says the output draws
-	// artifacts rather than detail, the map held constant.
-	if g.Artifact > 0 {
-		emaOut := t.ema.Clone().Forward(in, b, side, side).Value().Data().F32()
-		ema := make([]float32, p*p)
-		for i := range b {
-			for y := range p {
-				for x := range p {
-					j := i*p*p + y*p + x
-					ema[y*p+x] = anchor[j] + emaOut[at(i, x, y)]
-				}
-			}
-			o := i * p * p
-			m := adversarial.ArtifactMap(real[o:o+p*p], fake[o:o+p*p], ema, p, p)
-			for y := range p {
-				for x := range p {
-					j := o + y*p + x
-					if d := fake[j] - real[j]; d != 0 {
-						grad[at(i, x, y)] += float32(g.Artifact) * norm * m[y*p+x] * float32(math.Copysign(1, float64(d)))
-					}
+		o := i * p * p
+		m := adversarial.ArtifactMap(real[o:o+p*p], fake[o:o+p*p], ema, p, p)
+		for y := range p {
+			for x := range p {
+				j := o + y*p + x
+				if d := fake[j] - real[j]; d != 0 {
+					grad[at(i, x, y)] += float32(t.opts.GAN.Artifact) * norm * m[y*p+x] * float32(math.Copysign(1, float64(d)))
 				}
 			}
 		}
 	}
-	return dGrads, dLoss, gLoss, nil
 }
 
 // detailGain scales the residuals the discriminator sees (a few hundredths
