@@ -204,12 +204,12 @@ func ForStrength(clean, denoise *network.Model, strength float32) *network.Model
 
 // The estimator reads patches of estimatePatch x estimatePatch pixels on an
 // even grid of k x k, k from estimateGridMin to estimateGridMax so that the
-// patches hold about a sixteenth of the image: its cost is a few per cent
-// of the upscale's at any size (the upscale costs hundreds of times more
-// per pixel).
+// patches hold about a sixteenth of the image (on small images the 2 x 2
+// grid holds more): natively 2.5% of a 1024-px x2 upscale's time, 5.7% at
+// 512 px x2, about 6 ms (8-11%) at 256 px x4.
 const (
 	estimatePatch   = 48
-	estimateShare   = 8
+	estimateShare   = 16
 	estimateGridMin = 2
 	estimateGridMax = 8
 )
