@@ -102,7 +102,7 @@ type StartInfo struct {
 	Tiles         []image.Rectangle
 	Strength      float32 // the restoration strength used (0 for networks without the control)
 	Restore       bool    // the real-photo network ran (blur and noise), not the JPEG-aware one
-	Reading       string  // what auto read (core.Reading's words); "" for a level chosen by hand
+	Reading       string  // what auto read (core.Reading's words) when it restores; "" otherwise
 	Opaque        bool    // the image has no transparency (nor will the result)
 }
 
@@ -146,9 +146,11 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 			y = imaging.LumaY(j.img)
 		}
 		r = core.ReadQuality(j.quality, y, est)
-		said = r.String()
 	}
 	m, strength := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: restore}.For(r)
+	if auto && strength > 0 {
+		said = r.String() // as train upscale says it: only when it restores
+	}
 	j.enhancer = core.NewEnhancer(m, scale)
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
