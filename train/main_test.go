@@ -96,6 +96,20 @@ func TestBadUsage(t *testing.T) {
 	}
 }
 
+// strengthNet writes two test images into a new folder and trains a
+// network with a strength input on them for one step; it returns the
+// folder and the weights file.
+func strengthNet(t *testing.T, seed uint64) (data, weights string) {
+	t.Helper()
+	data = t.TempDir()
+	trainingtest.WriteNoiseImages(t, data, 2, 72, 72, seed)
+	weights = filepath.Join(t.TempDir(), "w.gob")
+	if code, _, e := runCmd(fitArgs(data, weights, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	return data, weights
+}
+
 func fitArgs(data, out string, extra ...string) []string {
 	return append([]string{"fit", "-data", data, "-out", out, "-patch", "16", "-batch", "4", "-shard", "2",
 		"-preset", "srcnn-915", "-quiet"}, extra...)
@@ -544,12 +558,7 @@ func TestUpscaleBatch(t *testing.T) {
 // it chose; on a PNG it gives exactly what none gives; a model without a
 // strength input refuses a fixed level.
 func TestUpscaleDenoise(t *testing.T) {
-	data := t.TempDir()
-	trainingtest.WriteNoiseImages(t, data, 2, 72, 72, 12)
-	w := filepath.Join(t.TempDir(), "w.gob")
-	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
-		t.Fatal(e)
-	}
+	data, w := strengthNet(t, 12)
 	// -val-jpeg validates on clean and JPEG inputs and keeps their mean;
 	// the JPEG inputs at the strength auto reads from them, as eval does.
 	v := filepath.Join(t.TempDir(), "v.gob")
@@ -765,16 +774,12 @@ func fmtSscanfStep(stderr string, step *int) (int, error) {
 
 func itoa(i int) string { return fmt.Sprint(i) }
 
-// TestUpscaleEstimator: with -estimator-weights, auto reads a PNG's pixels
-// too, says what it read, and runs the strength network at that strength:
-// the pixels -denoise with that strength gives.
+// TestUpscaleEstimator: with an estimator and a real-photo network, auto
+// reads a PNG's pixels too, says what it read, and runs the real-photo
+// network at core.RestoreStrength: the pixels -denoise with that strength
+// gives; without a real-photo network it reads the file alone.
 func TestUpscaleEstimator(t *testing.T) {
-	data := t.TempDir()
-	trainingtest.WriteNoiseImages(t, data, 2, 72, 72, 31)
-	w := filepath.Join(t.TempDir(), "w.gob")
-	if code, _, e := runCmd(fitArgs(data, w, "-preset", "ecb-m4c16", "-jpeg", "30-90", "-strength", "-steps", "1")...); code != 0 {
-		t.Fatal(e)
-	}
+	data, w := strengthNet(t, 31)
 	// An estimator that reads every image as 0.6.
 	m := trainingtest.ConstantEstimator(t, 0.6)
 	est := filepath.Join(t.TempDir(), "est.gob")
