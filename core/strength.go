@@ -190,18 +190,6 @@ func ParseDenoise(v string) (strength float32, auto bool, err error) {
 	return float32(f), false, nil
 }
 
-// ForStrength returns the network to run at a denoise strength: the
-// JPEG-aware one (denoise, which reads the strength) above 0 where there
-// is one, else the clean network, which reads the strength only if it
-// takes one itself. So a clean input, or denoise none, runs exactly the
-// clean network.
-func ForStrength(clean, denoise *network.Model, strength float32) *network.Model {
-	if strength > 0 && denoise != nil {
-		return denoise
-	}
-	return clean
-}
-
 // The estimator reads patches of estimatePatch x estimatePatch pixels on an
 // even grid of k x k, k from estimateGridMin to estimateGridMax so that the
 // patches hold about a sixteenth of the image (on small images the 2 x 2

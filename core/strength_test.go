@@ -53,25 +53,6 @@ func TestAutoStrength(t *testing.T) {
 	}
 }
 
-func TestForStrength(t *testing.T) {
-	clean, denoise := &network.Model{}, &network.Model{}
-	for _, c := range []struct {
-		name     string
-		denoise  *network.Model
-		strength float32
-		want     *network.Model
-	}{
-		{"clean input", denoise, 0, clean},
-		{"a JPEG", denoise, 0.3, denoise},
-		{"no JPEG-aware network", nil, 0.3, clean},
-		{"neither", nil, 0, clean},
-	} {
-		if got := ForStrength(clean, c.denoise, c.strength); got != c.want {
-			t.Errorf("%s: got the wrong network", c.name)
-		}
-	}
-}
-
 // TestEstimateStrength: the estimate is the mean of the estimator's output,
 // clamped to 0..1, for any image size (1x1 included), and an empty image
 // reads as clean.

@@ -304,7 +304,7 @@ func TestSessionDenoise(t *testing.T) {
 		e.Strength = tc.strength
 		want, _ := e.Image(context.Background(), img, 1, nil)
 		if !bytes.Equal(got.Pix, want.Pix) {
-			t.Errorf("pair, %s: not the network core.ForStrength picks", tc.setting)
+			t.Errorf("pair, %s: not the network core.Networks picks", tc.setting)
 		}
 	}
 	// With the estimator (reading every image as 0.7) and a real-photo
