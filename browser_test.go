@@ -542,13 +542,14 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	r := core.Chosen(q, strength)
 	if denoise == "auto" {
 		var est *network.Model
-		var y imaging.Plane
 		if tc.estimator > 0 {
 			est = trainingtest.ConstantEstimator(t, tc.estimator)
-			img, _, _ := imaging.Decode(bytes.NewReader(file), 0)
-			y = imaging.LumaY(img)
 		}
-		r = core.ReadQuality(q, y, est)
+		img, _, err := imaging.Decode(bytes.NewReader(file), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = core.ReadImage(q, img, est)
 	}
 	net, s := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}.For(r)
 	if tc.look == "detailed" {

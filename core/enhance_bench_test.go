@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"math/rand/v2"
 	"testing"
@@ -76,4 +77,24 @@ func BenchmarkResizeRegion(b *testing.B) {
 		imaging.ResizeRegion(src, 1024, 1024, imaging.Bicubic, r)
 	}
 	b.ReportMetric(float64(r.Dx()*r.Dy())*float64(b.N)/b.Elapsed().Seconds()/1e6, "MP/s")
+}
+
+// BenchmarkEstimateStrength reports the time automatic restoration takes to
+// read an image's pixels (EstimateImage: Y and the estimator on its
+// patches), to set beside BenchmarkEnhance's upscale of the same image.
+func BenchmarkEstimateStrength(b *testing.B) {
+	cfg, _ := network.Preset("estimator-c8", 2, false)
+	est, _ := network.NewModel(cfg, rand.New(rand.NewPCG(1, 1)))
+	for _, side := range []int{128, 256, 512, 1024} {
+		img := image.NewNRGBA(image.Rect(0, 0, side, side))
+		rng := rand.New(rand.NewPCG(2, 2))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(rng.IntN(256))
+		}
+		b.Run(fmt.Sprintf("%dpx", side), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				EstimateImage(est, img)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"strconv"
 	"strings"
@@ -83,23 +84,38 @@ type Reading struct {
 }
 
 // Read is automatic restoration's reading of an input: its file (for the
-// JPEG quality) and, with an estimator, its Y plane. est may be nil.
-func Read(file []byte, y imaging.Plane, est *network.Model) Reading {
+// JPEG quality) and, with an estimator, its decoded image. est may be nil.
+func Read(file []byte, img image.Image, est *network.Model) Reading {
 	q, _ := imaging.JPEGQuality(file)
-	return ReadQuality(q, y, est)
+	return ReadImage(q, img, est)
 }
 
-// ReadQuality is Read for a file of JPEG quality q (0: not a JPEG): a hard
-// JPEG gets the JPEG-aware network at its quality's strength; otherwise
-// pixels that look degraded get the real-photo network at RestoreStrength,
-// and clean ones the file's (small or zero) JPEG strength.
-func ReadQuality(q int, y imaging.Plane, est *network.Model) Reading {
-	r := Reading{Quality: q}
+// ReadImage is Read for a file of JPEG quality q (0: not a JPEG) decoded
+// as img; the estimator (if any) reads only its patches of the image.
+func ReadImage(q int, img image.Image, est *network.Model) Reading {
+	if est == nil {
+		return readLooks(q, 0)
+	}
+	return readLooks(q, EstimateImage(est, img))
+}
+
+// ReadPlane is ReadImage for an image given as its Y plane (LumaY's).
+func ReadPlane(q int, y imaging.Plane, est *network.Model) Reading {
+	if est == nil {
+		return readLooks(q, 0)
+	}
+	return readLooks(q, EstimateStrength(est, y))
+}
+
+// readLooks is the reading of a file of JPEG quality q whose pixels the
+// estimator read as looks (0 if unread): a hard JPEG gets the JPEG-aware
+// network at its quality's strength; otherwise pixels that look degraded
+// get the real-photo network at RestoreStrength, and clean ones the file's
+// (small or zero) JPEG strength.
+func readLooks(q int, looks float32) Reading {
+	r := Reading{Quality: q, Looks: looks}
 	if q > 0 {
 		r.Strength = StrengthForQuality(q)
-	}
-	if est != nil {
-		r.Looks = EstimateStrength(est, y)
 	}
 	if r.Looks >= DegradedFrom && r.Strength < HardJPEGFrom {
 		r.Strength, r.Restore = RestoreStrength, true
@@ -150,18 +166,28 @@ type Networks struct {
 	Clean, Denoise, Restore *network.Model
 }
 
+// Restorer is the network that restores blur and noise: the real-photo
+// one, or else, without companions, a clean one that reads a strength
+// itself (a Detailed-look network trained on real-photo degradations
+// restores alone); nil if there is none.
+// Automatic restoration reads the pixels only where there is one.
+func (n Networks) Restorer() *network.Model {
+	if n.Restore == nil && n.Denoise == nil && n.Clean != nil && n.Clean.Config.Strength {
+		return n.Clean
+	}
+	return n.Restore
+}
+
 // For returns the network that restores what r read, and the strength to
 // give it (0 for a network without a strength input): above strength 0 the
-// real-photo network where r asks for it and one ships, else the
-// JPEG-aware one where one ships, else the clean one. (Automatic reading
-// asks for the real-photo network only where one ships: its callers read
-// the pixels only then.)
+// restorer where r asks for it and there is one, else the JPEG-aware one
+// where one ships, else the clean one.
 func (n Networks) For(r Reading) (*network.Model, float32) {
 	m := n.Clean
 	switch {
 	case r.Strength <= 0:
-	case r.Restore && n.Restore != nil:
-		m = n.Restore
+	case r.Restore && n.Restorer() != nil:
+		m = n.Restorer()
 	case n.Denoise != nil:
 		m = n.Denoise
 	}
@@ -209,27 +235,46 @@ const (
 // its weight there (network.SoftmaxMean), clamped to 0..1. An empty plane
 // reads as 0.
 func EstimateStrength(est *network.Model, y imaging.Plane) float32 {
-	if y.W < 1 || y.H < 1 {
+	return estimate(est, y.W, y.H, func(r image.Rectangle, x []float32) {
+		for row := range r.Dy() {
+			copy(x[row*r.Dx():][:r.Dx()], y.Pix[(r.Min.Y+row)*y.W+r.Min.X:][:r.Dx()])
+		}
+	})
+}
+
+// EstimateImage is EstimateStrength of an image's Y (imaging.LumaY),
+// converting only the patches it reads.
+func EstimateImage(est *network.Model, img image.Image) float32 {
+	b := img.Bounds()
+	return estimate(est, b.Dx(), b.Dy(), func(r image.Rectangle, x []float32) {
+		copy(x, imaging.LumaYIn(img, r.Add(b.Min)).Pix)
+	})
+}
+
+// estimate runs the estimator on the patches of a w x h image, which read
+// fills in (patch r, into x, row by row).
+func estimate(est *network.Model, w, h int, read func(r image.Rectangle, x []float32)) float32 {
+	if w < 1 || h < 1 {
 		return 0
 	}
-	pw, ph := min(estimatePatch, y.W), min(estimatePatch, y.H)
-	k := int(math.Round(math.Sqrt(float64(y.W*y.H) / estimateShare / (estimatePatch * estimatePatch))))
+	pw, ph := min(estimatePatch, w), min(estimatePatch, h)
+	k := int(math.Round(math.Sqrt(float64(w*h) / estimateShare / (estimatePatch * estimatePatch))))
 	k = min(estimateGridMax, max(estimateGridMin, k))
-	nx, ny := min(k, y.W/pw), min(k, y.H/ph)
-	var v, w []float32
+	nx, ny := min(k, w/pw), min(k, h/ph)
+	var v, wt []float32
 	x := make([]float32, pw*ph)
+	f := network.NewInferer(est) // one set of buffers for every patch
+	whole := network.Edges{Left: true, Top: true, Right: true, Bottom: true}
 	for j := range ny {
 		for i := range nx {
 			// Patch (i, j) of an even grid, the outer ones at the edges.
-			x0, y0 := spread(i, nx, y.W-pw), spread(j, ny, y.H-ph)
-			for r := range ph {
-				copy(x[r*pw:][:pw], y.Pix[(y0+r)*y.W+x0:][:pw])
-			}
-			out := est.Infer(x, ph, pw)
-			v, w = append(v, out[:pw*ph]...), append(w, out[pw*ph:]...)
+			x0, y0 := spread(i, nx, w-pw), spread(j, ny, h-ph)
+			read(image.Rect(x0, y0, x0+pw, y0+ph), x)
+			out := f.Run(x, ph, pw, whole).Crop(image.Rect(0, 0, pw, ph)) // values, weights
+			v, wt = append(v, out[0].Pix...), append(wt, out[1].Pix...)
 		}
 	}
-	s := network.SoftmaxMean(v, w, make([]float64, len(v)))
+	s := network.SoftmaxMean(v, wt, make([]float64, len(v)))
 	return float32(min(1, max(0, s)))
 }
 

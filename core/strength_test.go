@@ -91,6 +91,25 @@ func TestEstimateStrength(t *testing.T) {
 	}
 }
 
+// TestEstimateImage: reading an image's patches gives the estimate of its
+// whole Y plane, whatever its size and origin.
+func TestEstimateImage(t *testing.T) {
+	cfg, _ := network.Preset("estimator-c8", 2, false)
+	m, _ := network.NewModel(cfg, rand.New(rand.NewPCG(5, 6)))
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, r := range []image.Rectangle{
+		image.Rect(0, 0, 1, 1), image.Rect(0, 0, 30, 70), image.Rect(0, 0, 200, 150), image.Rect(0, 0, 700, 260), image.Rect(13, 9, 250, 140),
+	} {
+		img := image.NewNRGBA(r)
+		for i := range img.Pix {
+			img.Pix[i] = uint8(rng.IntN(256))
+		}
+		if got, want := EstimateImage(m, img), EstimateStrength(m, imaging.LumaY(img)); got != want {
+			t.Errorf("%v: %g, want the plane's %g", r, got, want)
+		}
+	}
+}
+
 // TestRead: a hard JPEG gets the JPEG-aware network at its quality's
 // strength; pixels that read as degraded (from DegradedFrom) in a file that
 // is not a hard JPEG get the real-photo network at RestoreStrength; clean
@@ -105,7 +124,6 @@ func TestRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	q50, q90 := jpegAt(t, 50, img), jpegAt(t, 90, img)
-	y := imaging.LumaY(img)
 	for _, tc := range []struct {
 		name     string
 		file     []byte
@@ -126,7 +144,7 @@ func TestRead(t *testing.T) {
 		if tc.est >= 0 {
 			est = trainingtest.ConstantEstimator(t, tc.est)
 		}
-		r := Read(tc.file, y, est)
+		r := Read(tc.file, img, est)
 		if math.Abs(float64(r.Strength-tc.strength)) > 1e-6 || r.Restore != tc.restore || r.String() != tc.says {
 			t.Errorf("%s: strength %g restore %v, says %q; want %g %v, %q", tc.name, r.Strength, r.Restore, r, tc.strength, tc.restore, tc.says)
 		}
@@ -154,6 +172,8 @@ func TestNetworksFor(t *testing.T) {
 		{"chosen by hand for a q50 JPEG", all, Chosen(50, 0.2), denoise, 0.2},
 		{"chosen by hand for a q95 JPEG", all, Chosen(95, 0.2), restore, 0.2},
 		{"none chosen", all, Chosen(0, 0), clean, 0},
+		{"degraded, a network that restores alone", Networks{restore, nil, nil}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"JPEG, a network that restores alone", Networks{restore, nil, nil}, Reading{Quality: 50, Strength: 0.7}, restore, 0.7},
 	} {
 		m, s := tc.n.For(tc.r)
 		if m != tc.want || s != tc.strength {
@@ -164,6 +184,25 @@ func TestNetworksFor(t *testing.T) {
 
 // testNet is a small random low-resolution network, with a strength input
 // or without.
+func TestRestorer(t *testing.T) {
+	clean, denoise, restore := testNet(t, false, 1), testNet(t, true, 2), testNet(t, true, 3)
+	for _, tc := range []struct {
+		name string
+		n    Networks
+		want *network.Model
+	}{
+		{"a real-photo network", Networks{clean, denoise, restore}, restore},
+		{"only a JPEG-aware companion", Networks{clean, denoise, nil}, nil},
+		{"a clean network alone", Networks{clean, nil, nil}, nil},
+		{"a network with a strength input alone", Networks{restore, nil, nil}, restore},
+		{"a strength network beside a JPEG-aware one", Networks{restore, denoise, nil}, nil},
+	} {
+		if got := tc.n.Restorer(); got != tc.want {
+			t.Errorf("%s: restorer %p, want %p", tc.name, got, tc.want)
+		}
+	}
+}
+
 func testNet(t *testing.T, strength bool, seed uint64) *network.Model {
 	t.Helper()
 	cfg, err := network.Preset("ecb-m4c16", 2, true)

@@ -393,6 +393,11 @@ async function enhanceItem(it, run, label) {
   const detailed = ui.look.value === "detailed" ? available[name]?.detailed : undefined;
   const models = detailed ? [{ as: `${name}-detailed`, file: baseName(detailed) }] : [{ as: name, file: name }];
   const { companion, restore } = available[name] || {};
+  if (detailed && ui.denoise.value === "auto" && available[baseName(detailed)]?.denoise && available["estimator"]) {
+    // A Detailed network that reads a strength restores alone: Auto reads
+    // the pixels for it.
+    models.push({ as: "estimator", file: "estimator" });
+  }
   if (!detailed && ui.denoise.value !== "none") {
     // Restoration's networks: the JPEG-aware one as <name>-denoise, the
     // real-photo one as <name>-restore, and for Auto the estimator that
@@ -705,10 +710,12 @@ function updateButtons() {
   const name = `${ui.model.value}-x${ui.scale.value}`;
   const have = available && available[name];
   // Only networks with a strength input restore: the model's JPEG-aware
-  // or real-photo companion, or the model itself.
-  ui.denoise.disabled = !have || !(have.denoise || have.companion || have.restore);
+  // or real-photo companion, or the model itself; at the Detailed look,
+  // the Detailed network itself.
   // The Detailed look where its network ships for the model and scale.
   ui.look.disabled = !have?.detailed;
+  const detailed = ui.look.value === "detailed" && have?.detailed;
+  ui.denoise.disabled = !have || (detailed ? !available[baseName(have.detailed)]?.denoise : !(have.denoise || have.companion || have.restore));
   ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;
   ui.cancel.hidden = !running;
   const r = shown?.result;
@@ -751,6 +758,7 @@ ui.scale.addEventListener("change", () => {
 });
 for (const el of [ui.width, ui.height]) el.addEventListener("input", describeChosen);
 ui.model.addEventListener("change", updateButtons);
+ui.look.addEventListener("change", updateButtons);
 ui.enhance.addEventListener("click", enhance);
 ui.downloadAll.addEventListener("click", downloadAll);
 ui.cancel.addEventListener("click", () => {

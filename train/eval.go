@@ -195,19 +195,20 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				up = append(up, imaging.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
+			nets := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore}
 			r := core.Chosen(fileQuality, o.strength)
 			if o.auto { // as train upscale reads a file, on the LR image as the file would hold it
 				var y imaging.Plane
 				est := o.est
-				if o.restore == nil {
-					est = nil // the pixels are read where a real-photo network can act on them
+				if nets.Restorer() == nil {
+					est = nil // the pixels are read where a network can restore them
 				}
 				if est != nil {
 					y = imaging.Luma8(lr)
 				}
-				r = core.ReadQuality(fileQuality, y, est)
+				r = core.ReadPlane(fileQuality, y, est)
 			}
-			net, strength := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore}.For(r)
+			net, strength := nets.For(r)
 			e := core.NewEnhancer(net, s)
 			e.Strength = strength
 			up, err = e.Planes(context.Background(), lr, 0, nil)

@@ -274,15 +274,25 @@ func validator(o training.Options) training.Validator {
 
 // ganValidator scores an adversarially trained network by NIQE on -val's
 // outputs (the score is its negation: lower NIQE is better), and logs their
-// PSNR-Y beside it.
+// PSNR-Y beside it; with -val-pairs, by the mean of that NIQE and the given
+// pairs' at -val-strength.
 func ganValidator(o training.Options) training.Validator {
 	return func(m *network.Model) (float64, string, error) {
-		r, err := evalSet(o.Val, evalOptions{scale: o.Scale, model: m, methods: []string{"srcnn"}, niqe: true})
+		net := []string{"srcnn"}
+		r, err := evalSet(o.Val, evalOptions{scale: o.Scale, model: m, methods: net, niqe: true})
 		if err != nil {
 			return 0, "", err
 		}
 		s := r.Methods["srcnn"]
-		return -s.NIQE, fmt.Sprintf(" (NIQE %.3f, PSNR %.3f)", s.NIQE, s.PSNR), nil
+		if o.ValPairs == "" {
+			return -s.NIQE, fmt.Sprintf(" (NIQE %.3f, PSNR %.3f)", s.NIQE, s.PSNR), nil
+		}
+		p, err := evalSet(o.ValPairs, evalOptions{scale: o.Scale, model: m, methods: net, niqe: true, strength: o.ValStrength})
+		if err != nil {
+			return 0, "", err
+		}
+		q := p.Methods["srcnn"]
+		return -(s.NIQE + q.NIQE) / 2, fmt.Sprintf(" (NIQE/PSNR %.3f/%.3f, %s at %.2f %.3f/%.3f)", s.NIQE, s.PSNR, p.Name, o.ValStrength, q.NIQE, q.PSNR), nil
 	}
 }
 

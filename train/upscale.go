@@ -256,16 +256,11 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 		if !d.auto {
 			return core.Chosen(q, d.fixed)
 		}
-		// The pixels are read where a real-photo network can act on them.
-		var y imaging.Plane
 		est := d.est
-		if n.Restore == nil {
-			est = nil
+		if n.Restorer() == nil {
+			est = nil // the pixels are read where a network can restore them
 		}
-		if est != nil {
-			y = imaging.LumaY(img)
-		}
-		return core.ReadQuality(q, y, est)
+		return core.ReadImage(q, img, est)
 	})
 	if err != nil {
 		return err

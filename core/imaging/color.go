@@ -88,7 +88,7 @@ func Split(img image.Image, rgb bool) Planes {
 	opaque := true
 	row := make([]color.NRGBA, w)
 	for y := 0; y < h; y++ {
-		rowNRGBA(img, b.Min.Y+y, row)
+		rowNRGBA(img, b.Min.X, b.Min.Y+y, row)
 		for x, c := range row {
 			i := y*w + x
 			if rgb {
@@ -111,12 +111,15 @@ func Split(img image.Image, rgb bool) Planes {
 // LumaY returns the Y plane of an image (0..1 scale), with Y rounded to an
 // integer level as MATLAB's rgb2ycbcr does for 8-bit images. Evaluation and
 // training use it.
-func LumaY(img image.Image) Plane {
-	b := img.Bounds()
-	p := NewPlane(b.Dx(), b.Dy())
+func LumaY(img image.Image) Plane { return LumaYIn(img, img.Bounds()) }
+
+// LumaYIn is LumaY of the pixels of img in r (which lies within its
+// bounds).
+func LumaYIn(img image.Image, r image.Rectangle) Plane {
+	p := NewPlane(r.Dx(), r.Dy())
 	row := make([]color.NRGBA, p.W)
 	for y := 0; y < p.H; y++ {
-		rowNRGBA(img, b.Min.Y+y, row)
+		rowNRGBA(img, r.Min.X, r.Min.Y+y, row)
 		for x, c := range row {
 			R, G, B := float64(c.R), float64(c.G), float64(c.B)
 			p.Pix[y*p.W+x] = float32(math.Round(16+(65.481*R+128.553*G+24.966*B)/255) / 255)
@@ -125,15 +128,15 @@ func LumaY(img image.Image) Plane {
 	return p
 }
 
-// rowNRGBA fills row with the un-premultiplied colours of image row y,
-// as color.NRGBAModel converts them, reading the decoders' usual image
-// types directly (img.At allocates for every pixel).
-func rowNRGBA(img image.Image, y int, row []color.NRGBA) {
-	x0 := img.Bounds().Min.X
+// rowNRGBA fills row with the un-premultiplied colours of image row y
+// from column x0 on, as color.NRGBAModel converts them, reading the
+// decoders' usual image types directly (img.At allocates for every pixel).
+func rowNRGBA(img image.Image, x0, y int, row []color.NRGBA) {
 	switch m := img.(type) {
 	case *image.NRGBA:
+		px := m.Pix[m.PixOffset(x0, y):][:4*len(row)]
 		for x := range row {
-			row[x] = m.NRGBAAt(x0+x, y)
+			row[x] = color.NRGBA{px[4*x], px[4*x+1], px[4*x+2], px[4*x+3]}
 		}
 	case *image.RGBA:
 		for x := range row {

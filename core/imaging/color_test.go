@@ -7,6 +7,38 @@ import (
 	"testing"
 )
 
+// TestLumaYIn: the Y of a rectangle is that rectangle of the whole
+// image's Y, for the decoders' image types.
+func TestLumaYIn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	nrgba := image.NewNRGBA(image.Rect(0, 0, 19, 13))
+	for i := range nrgba.Pix {
+		nrgba.Pix[i] = uint8(rng.IntN(256))
+	}
+	ycc := image.NewYCbCr(image.Rect(0, 0, 19, 13), image.YCbCrSubsampleRatio420)
+	for _, p := range [][]uint8{ycc.Y, ycc.Cb, ycc.Cr} {
+		for i := range p {
+			p[i] = uint8(rng.IntN(256))
+		}
+	}
+	for _, img := range []image.Image{nrgba, ycc} {
+		whole := LumaY(img)
+		for _, r := range []image.Rectangle{image.Rect(0, 0, 19, 13), image.Rect(3, 2, 11, 9), image.Rect(18, 12, 19, 13)} {
+			got := LumaYIn(img, r)
+			if got.W != r.Dx() || got.H != r.Dy() {
+				t.Fatalf("%T %v: %dx%d", img, r, got.W, got.H)
+			}
+			for y := range got.H {
+				for x := range got.W {
+					if g, w := got.Pix[y*got.W+x], whole.Pix[(r.Min.Y+y)*whole.W+r.Min.X+x]; g != w {
+						t.Fatalf("%T %v (%d,%d): %v, want %v", img, r, x, y, g, w)
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestYCbCrRoundTrip(t *testing.T) {
 	for r := 0; r < 256; r += 5 {
 		for g := 0; g < 256; g += 3 {
@@ -97,7 +129,7 @@ func TestRowNRGBAMatchesModel(t *testing.T) {
 		b := tc.img.Bounds()
 		row := make([]color.NRGBA, b.Dx())
 		for y := b.Min.Y; y < b.Max.Y; y++ {
-			rowNRGBA(tc.img, y, row)
+			rowNRGBA(tc.img, b.Min.X, y, row)
 			for x, got := range row {
 				if want := color.NRGBAModel.Convert(tc.img.At(b.Min.X+x, y)).(color.NRGBA); got != want {
 					t.Fatalf("%s (%d,%d): %v, want %v", tc.name, b.Min.X+x, y, got, want)

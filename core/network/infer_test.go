@@ -160,6 +160,7 @@ func BenchmarkLayer(b *testing.B) {
 		{"9x9x1to64", 1, 64, 9}, {"1x1x64to32", 64, 32, 1}, {"5x5x32to1", 32, 1, 5},
 		{"5x5x64to32", 64, 32, 5}, {"3x3x128to64", 128, 64, 3},
 		{"3x3x1to16", 1, 16, 3}, {"3x3x16to16", 16, 16, 3}, {"3x3x16to1", 16, 1, 3},
+		{"3x3x1to8", 1, 8, 3}, {"3x3x8to8", 8, 8, 3}, {"3x3x8to2", 8, 2, 3},
 	} {
 		l := convLayer{in: s.in, out: s.out, k: s.k, weight: randSlice(rng, s.out*s.in*s.k*s.k), bias: randSlice(rng, s.out)}
 		in := Maps{Data: randSlice(rng, s.in*side*side), plane: side * side, stride: side, w: side, h: side,

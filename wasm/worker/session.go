@@ -135,19 +135,15 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	}
 	r := core.Chosen(j.quality, level)
 	said := ""
-	restore := s.models[model+"-restore"]
+	nets := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: s.models[model+"-restore"]}
 	if auto {
 		est := s.models["estimator"]
-		if restore == nil {
-			est = nil // the pixels are read where a real-photo network can act on them
+		if nets.Restorer() == nil {
+			est = nil // the pixels are read where a network can restore them
 		}
-		var y imaging.Plane
-		if est != nil {
-			y = imaging.LumaY(j.img)
-		}
-		r = core.ReadQuality(j.quality, y, est)
+		r = core.ReadImage(j.quality, j.img, est)
 	}
-	m, strength := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: restore}.For(r)
+	m, strength := nets.For(r)
 	if auto && strength > 0 {
 		said = r.String() // as train upscale says it: only when it restores
 	}
