@@ -363,6 +363,10 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// Detailed network ships too.
 		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed"},
 		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
+		// A Detailed network with a strength input (trained on real-photo
+		// degradations) restores alone: Auto reads the pixels for it.
+		{name: "look-detailed-restoring", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, denoise: "auto", look: "detailed", strength: core.RestoreStrength,
+			reading: "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
 		// Restore: Auto reads a PNG's pixels as degraded (the estimator
 		// says 0.7) and runs the real-photo network at core.RestoreStrength;
 		// a q50 JPEG keeps the JPEG-aware one; one read as clean (0.3) runs
@@ -539,10 +543,14 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 		t.Fatal(err)
 	}
 	q, _ := imaging.JPEGQuality(file)
+	nets := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}
+	if tc.look == "detailed" {
+		nets = core.Networks{Clean: tc.detailed}
+	}
 	r := core.Chosen(q, strength)
 	if denoise == "auto" {
 		var est *network.Model
-		if tc.estimator > 0 {
+		if tc.estimator > 0 && nets.Restorer() != nil {
 			est = trainingtest.ConstantEstimator(t, tc.estimator)
 		}
 		img, _, err := imaging.Decode(bytes.NewReader(file), 0)
@@ -551,10 +559,7 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 		}
 		r = core.ReadImage(q, img, est)
 	}
-	net, s := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}.For(r)
-	if tc.look == "detailed" {
-		net, s = tc.detailed, 0
-	}
+	net, s := nets.For(r)
 	if s != strength {
 		t.Errorf("the command line runs at strength %g, the case says %g", s, strength)
 	}
