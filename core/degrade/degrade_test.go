@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/srcnn-web/upscaler/core/imaging"
@@ -283,9 +284,12 @@ func TestDraw(t *testing.T) {
 
 // TestModels: the camera model draws less noise and fewer JPEG stages than
 // the default at the same severity, and the same blur; the noisy model adds
-// noise to far more chains, with the same blur.
+// noise to far more chains, with the same blur; the lens model blurs more
+// than camera (its kernels' spread, Gaussians only), with camera's noise.
 func TestModels(t *testing.T) {
+	spreads := map[string]float64{} // the mean variance of the Gaussian kernels drawn, by model
 	count := func(g Ranges) (noise float64, noisy, jpegs, blurs int) {
+		n := 0
 		for i := range 500 {
 			hasNoise := false
 			for _, op := range g.Draw(rand.New(rand.NewPCG(uint64(i), 3)), 0.8, 4, 96, 96).Ops {
@@ -299,12 +303,17 @@ func TestModels(t *testing.T) {
 					jpegs++
 				case Blur:
 					blurs++
+					if strings.HasPrefix(op.Kernel.Name, "gaussian") {
+						spreads[g.Name] += variance(op.Kernel)
+						n++
+					}
 				}
 			}
 			if hasNoise {
 				noisy++
 			}
 		}
+		spreads[g.Name] /= float64(n)
 		return
 	}
 	dn, dNoisy, dj, db := count(Models[""])
@@ -316,4 +325,23 @@ func TestModels(t *testing.T) {
 	if !(nNoisy > 400 && nNoisy > dNoisy*3/2 && nb > db*3/4 && nb < db*4/3) {
 		t.Errorf("noisy: %d of 500 chains with noise (default %d), %d blurs (default %d)", nNoisy, dNoisy, nb, db)
 	}
+	ln, _, lj, lb := count(Models["lens"])
+	if !(spreads["lens"] > 1.5*spreads["camera"] && ln == cn && lj == cj && lb == cb) {
+		t.Errorf("lens: Gaussian variance %.2f (camera %.2f), noise up to %.4f (camera %.4f), %d JPEG stages (camera %d), %d blurs (camera %d)",
+			spreads["lens"], spreads["camera"], ln, cn, lj, cj, lb, cb)
+	}
+}
+
+// variance is a kernel's spread: the mean squared distance from its centre,
+// weighted by its taps.
+func variance(k Kernel) float64 {
+	c := float64(k.Size / 2)
+	v := 0.0
+	for y := range k.Size {
+		for x := range k.Size {
+			dx, dy := float64(x)-c, float64(y)-c
+			v += float64(k.W[y*k.Size+x]) * (dx*dx + dy*dy)
+		}
+	}
+	return v
 }
