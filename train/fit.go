@@ -68,6 +68,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ganWidths := fs.String("gan-d", "16,32,64", "with -gan: the discriminator's stage widths")
 	ganLR := fs.Float64("gan-lr", 0, "with -gan: the discriminator's learning rate (0: -lr)")
 	ganEMA := fs.Float64("gan-ema", 0.999, "with -gan: the decay of the generator's running average (LDL's reference)")
+	ganSpectral := fs.Bool("gan-spectral", false, "with -gan: spectral normalisation of the discriminator's layers (each divided by its largest singular value)")
 	ganFeature := fs.Float64("gan-feature", 0, "with -gan: the weight of feature matching (the discriminator's stage outputs for generated detail pulled toward the real patch's) beside the adversarial loss's 1")
 	ganWarmup := fs.Int("gan-warmup", 0, "with -gan: steps at the start in which only the discriminator learns from the adversarial loss (the generator keeps to its pixel loss)")
 	if err := parseFlags(fs, args); err != nil {
@@ -151,7 +152,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		o.JPEG.Clean, o.JPEG.Lighter = *jpegClean, *jpegLighter
 	}
 	if *gan != "" {
-		o.GAN = training.GAN{Kind: *gan, Weight: *ganWeight, Artifact: *ganArtifact, LR: *ganLR, EMA: *ganEMA, Warmup: *ganWarmup, Feature: *ganFeature}
+		o.GAN = training.GAN{Kind: *gan, Weight: *ganWeight, Artifact: *ganArtifact, LR: *ganLR, EMA: *ganEMA, Warmup: *ganWarmup, Feature: *ganFeature, Spectral: *ganSpectral}
 		if o.GAN.LR == 0 {
 			o.GAN.LR = o.LR
 		}

@@ -178,7 +178,7 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	lowRes := []string{"-preset", "ecb-m4c16", "-loss", "l1"}
 	var results [][][]float32
 	gan := append(slices.Clone(lowRes), "-gan", "relativistic", "-gan-d", "4,4", "-gan-weight", "0.5", "-gan-ema", "0.5")
-	for _, kind := range [][]string{nil, lowRes, gan, append(slices.Clone(gan), "-gan-feature", "1")} {
+	for _, kind := range [][]string{nil, lowRes, gan, append(slices.Clone(gan), "-gan-feature", "1"), append(slices.Clone(gan), "-gan-spectral")} {
 		args := func(out string, extra ...string) []string { return fitArgs(data, out, append(extra, kind...)...) }
 		whole := filepath.Join(t.TempDir(), "w.gob")
 		if code, _, stderr := runCmd(args(whole, "-steps", "8", "-val-every", "4", "-workers", "1")...); code != 0 {

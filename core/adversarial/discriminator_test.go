@@ -1,6 +1,7 @@
 package adversarial
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -64,12 +65,18 @@ func TestLosses(t *testing.T) {
 // slope is 1 here (a linear network): finite differences across its kink
 // would measure the kink, not the gradient.
 func TestDiscriminator(t *testing.T) {
+	for _, spectral := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spectral=%v", spectral), func(t *testing.T) { testDiscriminator(t, spectral) })
+	}
+}
+
+func testDiscriminator(t *testing.T, spectral bool) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	d, err := NewDiscriminator([]int{3, 4, 2}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.Leak = 1
+	d.Leak, d.Spectral = 1, spectral
 	if _, err := NewDiscriminator(nil, rng); err == nil {
 		t.Error("a discriminator of no stages")
 	}
@@ -114,6 +121,68 @@ func TestDiscriminator(t *testing.T) {
 		b := d.Biases[l]
 		check("bias", b.Value().Data().F32(), b.Grad().Data().F32(), []int{0})
 	}
+}
+
+// TestSpectral: spectral normalisation leaves every layer's weights with
+// a largest singular value of 1 (checked by an independent estimate: the
+// largest eigenvalue of W'W by its Rayleigh quotients), and scales them
+// only: the sign of every weight is kept.
+func TestSpectral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	d, err := NewDiscriminator([]int{4, 8}, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spectral = true
+	for l, p := range d.Weights {
+		shape := p.Value().Shape()
+		raw := p.Value().Data().F32()
+		w := d.weight(l).Value().Data().F32()
+		for i := range w {
+			if (w[i] > 0) != (raw[i] > 0) {
+				t.Fatalf("layer %d: weight %d changed sign", l, i)
+			}
+		}
+		if top := largestSingular(w, shape[0], shape[1], rng); math.Abs(top-1) > 1e-3 {
+			t.Errorf("layer %d (%dx%d): largest singular value %g after normalisation, want 1", l, shape[0], shape[1], top)
+		}
+	}
+}
+
+// largestSingular is the square root of the largest Rayleigh quotient
+// |Ax|^2/|x|^2 over many random x, refined by power steps on A'A.
+func largestSingular(a []float32, rows, cols int, rng *rand.Rand) float64 {
+	best := 0.0
+	for range 5 {
+		x := make([]float64, cols)
+		for i := range x {
+			x[i] = rng.NormFloat64()
+		}
+		for range 500 {
+			ax := make([]float64, rows)
+			for r := range rows {
+				for c := range cols {
+					ax[r] += float64(a[r*cols+c]) * x[c]
+				}
+			}
+			var nx, nax float64
+			for _, v := range x {
+				nx += v * v
+			}
+			for _, v := range ax {
+				nax += v * v
+			}
+			best = math.Max(best, math.Sqrt(nax/nx))
+			y := make([]float64, cols)
+			for r := range rows {
+				for c := range cols {
+					y[c] += float64(a[r*cols+c]) * ax[r]
+				}
+			}
+			x = y
+		}
+	}
+	return best
 }
 
 // TestFeatures: the discriminator's stage outputs, at half the size each

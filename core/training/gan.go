@@ -26,6 +26,7 @@ type GAN struct {
 	EMA      float64 // the decay of the generator's running average, LDL's reference (e.g. 0.999)
 	Warmup   int     // steps in which only the discriminator learns from the adversarial loss
 	Feature  float64 // the weight of feature matching (L1 between the discriminator's stage outputs for real and generated detail) beside the adversarial loss's 1; 0: none
+	Spectral bool    // spectral normalisation of the discriminator (adversarial.Discriminator.Spectral)
 }
 
 // On reports whether the run is adversarial.
@@ -62,6 +63,7 @@ func (t *Trainer) startGAN(c *Checkpoint) error {
 	if t.disc, err = adversarial.NewDiscriminator(g.Widths, rand.New(rand.NewPCG(t.opts.Seed, 0xd15c))); err != nil {
 		return err
 	}
+	t.disc.Spectral = g.Spectral
 	t.discOpt = adam.New(adam.Config{StepSize: g.LR, Beta1: 0.9, Beta2: 0.99, Epsilon: 1e-8})
 	t.ema = t.model.Clone()
 	if c == nil {
