@@ -1001,11 +1001,12 @@ func BenchmarkBrowser(b *testing.B) {
 	// pageSecondsAt enhances an image at a scale in a fresh page at url,
 	// once to warm up (weights and wasm loaded) and once timed by the page
 	// itself.
-	pageSecondsAt := func(b *testing.B, br *browser, url, img string, scale int) float64 {
+	pageSecondsWith := func(b *testing.B, br *browser, url, img string, scale int, restore string) float64 {
 		if err := br.do(chromedp.Navigate(url),
 			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
 			runJS(fmt.Sprintf(`{const s = document.getElementById("scale"); s.value = "%d"; s.dispatchEvent(new Event("change")); true}`, scale)),
 			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
+			runJS(fmt.Sprintf(`document.getElementById("denoise").value = %q; true`, restore)),
 			chromedp.SetUploadFiles(chromedp.ID("file"), []string{img}),
 			waitJS(`!document.getElementById("enhance").disabled`),
 			chromedp.Click(chromedp.ID("enhance")), waitJS(`!document.getElementById("download").hidden`),
@@ -1019,6 +1020,9 @@ func BenchmarkBrowser(b *testing.B) {
 		}
 		b.Log(eval[string](br, `document.getElementById("status").textContent`))
 		return secs
+	}
+	pageSecondsAt := func(b *testing.B, br *browser, url, img string, scale int) float64 {
+		return pageSecondsWith(b, br, url, img, scale, "auto")
 	}
 	pageSeconds := func(b *testing.B, br *browser, url string) float64 { return pageSecondsAt(b, br, url, big, 2) }
 	const megapixels = 1024 * 1024 / 1e6
@@ -1039,12 +1043,17 @@ func BenchmarkBrowser(b *testing.B) {
 		if _, err := os.Stat(filepath.Join(weights, "general-x4.gob")); err != nil {
 			b.Skip("no general-x4.gob in " + weights)
 		}
+		// Restore at Auto (the estimator reads the pixels) and at None (it
+		// does not), in turn: the ratio is what reading the pixels costs.
 		br := newBrowser(b)
-		var ts []float64
+		var ts, tsNone []float64
 		for i := 0; i < b.N; i++ {
 			ts = append(ts, pageSecondsAt(b, br, srv.URL+"/?workers=1", quarter, 4))
+			tsNone = append(tsNone, pageSecondsWith(b, br, srv.URL+"/?workers=1", quarter, 4, "none"))
 		}
 		b.ReportMetric(megapixels/median(ts), "MP/s")
+		b.ReportMetric(megapixels/median(tsNone), "MP/s-restore-none")
+		b.ReportMetric(median(ts)/median(tsNone), "auto/none")
 	})
 	// A photo's size: x2 of 2300x1600 (14.7 MP out). The page's compute
 	// time, and from the click to the download offered (encoding included).
