@@ -358,15 +358,19 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// A portrait network without a JPEG-aware one of its own: general's
 		// takes over above strength 0.
 		{name: "portrait-companion", shipAs: "portrait", model: clean, companion: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
-		// Look Detailed: its network alone, the companion left out, on a
-		// JPEG at auto (train upscale -look detailed); and Faithful when a
-		// Detailed network ships too.
-		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed"},
+		// Look Detailed: its network on a PNG, the JPEG-aware companion on
+		// a hard JPEG at auto, as at Faithful (train upscale -look
+		// detailed); and Faithful when a Detailed network ships too.
+		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), denoise: "auto", look: "detailed"},
+		{name: "look-detailed-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50)},
 		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
 		// A Detailed network with a strength input (trained on real-photo
-		// degradations) restores alone: Auto reads the pixels for it.
+		// degradations) restores blur and noise itself: Auto reads the
+		// pixels for it; a hard JPEG still gets the JPEG-aware network.
 		{name: "look-detailed-restoring", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, denoise: "auto", look: "detailed", strength: core.RestoreStrength,
 			reading: "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{name: "look-detailed-restoring-jpeg", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50),
+			reading: "JPEG quality about 50, looks degraded (0.70): restore 0.71 (high) for JPEG artifacts"},
 		// Restore: Auto reads a PNG's pixels as degraded (the estimator
 		// says 0.7) and runs the real-photo network at core.RestoreStrength;
 		// a q50 JPEG keeps the JPEG-aware one; one read as clean (0.3) runs
@@ -545,7 +549,7 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	q, _ := imaging.JPEGQuality(file)
 	nets := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}
 	if tc.look == "detailed" {
-		nets = core.Networks{Clean: tc.detailed}
+		nets = core.Networks{Clean: tc.detailed, Denoise: tc.companion}
 	}
 	r := core.Chosen(q, strength)
 	if denoise == "auto" {

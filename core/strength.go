@@ -167,12 +167,11 @@ type Networks struct {
 }
 
 // Restorer is the network that restores blur and noise: the real-photo
-// one, or else, without companions, a clean one that reads a strength
-// itself (a Detailed-look network trained on real-photo degradations
-// restores alone); nil if there is none.
+// one, or else a clean one that reads a strength itself (a Detailed-look
+// network trained on real-photo degradations); nil if there is none.
 // Automatic restoration reads the pixels only where there is one.
 func (n Networks) Restorer() *network.Model {
-	if n.Restore == nil && n.Denoise == nil && n.Clean != nil && n.Clean.Config.Strength {
+	if n.Restore == nil && n.Clean != nil && n.Clean.Config.Strength {
 		return n.Clean
 	}
 	return n.Restore

@@ -172,8 +172,10 @@ func TestNetworksFor(t *testing.T) {
 		{"chosen by hand for a q50 JPEG", all, Chosen(50, 0.2), denoise, 0.2},
 		{"chosen by hand for a q95 JPEG", all, Chosen(95, 0.2), restore, 0.2},
 		{"none chosen", all, Chosen(0, 0), clean, 0},
-		{"degraded, a network that restores alone", Networks{restore, nil, nil}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
-		{"JPEG, a network that restores alone", Networks{restore, nil, nil}, Reading{Quality: 50, Strength: 0.7}, restore, 0.7},
+		{"degraded, a network that restores itself", Networks{restore, nil, nil}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"JPEG, a network that restores itself alone", Networks{restore, nil, nil}, Reading{Quality: 50, Strength: 0.7}, restore, 0.7},
+		{"degraded, a network that restores itself beside a JPEG-aware one", Networks{restore, denoise, nil}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"JPEG, a network that restores itself beside a JPEG-aware one", Networks{restore, denoise, nil}, Reading{Quality: 50, Strength: 0.7}, denoise, 0.7},
 	} {
 		m, s := tc.n.For(tc.r)
 		if m != tc.want || s != tc.strength {
@@ -195,7 +197,7 @@ func TestRestorer(t *testing.T) {
 		{"only a JPEG-aware companion", Networks{clean, denoise, nil}, nil},
 		{"a clean network alone", Networks{clean, nil, nil}, nil},
 		{"a network with a strength input alone", Networks{restore, nil, nil}, restore},
-		{"a strength network beside a JPEG-aware one", Networks{restore, denoise, nil}, nil},
+		{"a network with a strength input beside a JPEG-aware one", Networks{restore, denoise, nil}, restore},
 	} {
 		if got := tc.n.Restorer(); got != tc.want {
 			t.Errorf("%s: restorer %p, want %p", tc.name, got, tc.want)

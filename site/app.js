@@ -387,24 +387,22 @@ async function enhanceItem(it, run, label) {
   if (want.error) throw new Error(want.error);
   const scale = want.scale;
   const name = `${ui.model.value}-x${scale}`;
-  // The workers know the JPEG-aware companion (the model's own, or
-  // general's) as <name>-denoise, and the Detailed look's network (the
-  // model's own, or general's) as <name>-detailed, which runs alone.
+  // The workers know the network as <name> at the Faithful look and as
+  // <name>-detailed at the Detailed one (the model's own, or general's),
+  // and beside it (unless Restore is None) the JPEG-aware companion as
+  // <that>-denoise, at either look: a hard JPEG is its job. Blur and noise
+  // are the real-photo network's, <name>-restore, at the Faithful look,
+  // and the Detailed network's own if it reads a strength. For Auto the
+  // estimator reads how degraded the pixels look where one of those runs.
   const detailed = ui.look.value === "detailed" ? available[name]?.detailed : undefined;
-  const models = detailed ? [{ as: `${name}-detailed`, file: baseName(detailed) }] : [{ as: name, file: name }];
+  const main = detailed ? { as: `${name}-detailed`, file: baseName(detailed) } : { as: name, file: name };
+  const models = [main];
   const { companion, restore } = available[name] || {};
-  if (detailed && ui.denoise.value === "auto" && available[baseName(detailed)]?.denoise && available["estimator"]) {
-    // A Detailed network that reads a strength restores alone: Auto reads
-    // the pixels for it.
-    models.push({ as: "estimator", file: "estimator" });
-  }
-  if (!detailed && ui.denoise.value !== "none") {
-    // Restoration's networks: the JPEG-aware one as <name>-denoise, the
-    // real-photo one as <name>-restore, and for Auto the estimator that
-    // reads how degraded the pixels look.
-    if (companion) models.push({ as: `${name}-denoise`, file: baseName(companion) });
-    if (restore) models.push({ as: `${name}-restore`, file: baseName(restore) });
-    if (restore && ui.denoise.value === "auto" && available["estimator"]) models.push({ as: "estimator", file: "estimator" });
+  const restorer = detailed ? available[main.file]?.denoise : !!restore;
+  if (ui.denoise.value !== "none") {
+    if (companion) models.push({ as: `${main.as}-denoise`, file: baseName(companion) });
+    if (restore && !detailed) models.push({ as: `${name}-restore`, file: baseName(restore) });
+    if (restorer && ui.denoise.value === "auto" && available["estimator"]) models.push({ as: "estimator", file: "estimator" });
   }
   const weights = await Promise.all(models.map((m) => weightsFor(m.file)));
   // Every worker gets the models and its own decoded copy of the image.
@@ -709,13 +707,13 @@ ui.viewer.addEventListener("load", () => {
 function updateButtons() {
   const name = `${ui.model.value}-x${ui.scale.value}`;
   const have = available && available[name];
-  // Only networks with a strength input restore: the model's JPEG-aware
-  // or real-photo companion, or the model itself; at the Detailed look,
-  // the Detailed network itself.
   // The Detailed look where its network ships for the model and scale.
   ui.look.disabled = !have?.detailed;
+  // Only networks with a strength input restore: the model's JPEG-aware
+  // companion (at either look), its real-photo one or the model itself
+  // (at the Faithful look) or the Detailed network itself.
   const detailed = ui.look.value === "detailed" && have?.detailed;
-  ui.denoise.disabled = !have || (detailed ? !available[baseName(have.detailed)]?.denoise : !(have.denoise || have.companion || have.restore));
+  ui.denoise.disabled = !have || !(have.companion || (detailed ? available[baseName(have.detailed)]?.denoise : have.denoise || have.restore));
   ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;
   ui.cancel.hidden = !running;
   const r = shown?.result;

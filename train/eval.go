@@ -296,7 +296,7 @@ func addModelFlags(fs *flag.FlagSet) modelChoice {
 	return modelChoice{
 		scale:     fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
 		model:     fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
-		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; no JPEG-aware companion)"),
+		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; a hard JPEG still gets the JPEG-aware network)"),
 		weights:   fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
 		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset) that -denoise auto reads how degraded each image's pixels look with (default: the shipped one; none: read only the file)"),
 		restoreWeights: fs.String("restore-weights", "", "real-photo weights file, run instead of -weights where restoration is for blur and noise "+
@@ -369,20 +369,22 @@ func (c modelChoice) load() (*network.Model, error) {
 // above 0 on hard JPEGs: the -denoise-weights file, or without -weights the
 // shipped ones where they ship; nil if there are none.
 func (c modelChoice) loadDenoise() (*network.Model, error) {
-	return c.loadCompanion(*c.denoiseWeights, weights.ReadDenoise, "the JPEG-aware network")
+	return c.loadCompanion(*c.denoiseWeights, weights.ReadDenoise, "the JPEG-aware network", true)
 }
 
 // loadRestore reads the real-photo weights that take over at strengths
 // above 0 on blurred and noisy pixels: the -restore-weights file, or
 // without -weights the shipped ones where they ship; nil if there are none.
 func (c modelChoice) loadRestore() (*network.Model, error) {
-	return c.loadCompanion(*c.restoreWeights, weights.ReadRestore, "the real-photo network")
+	return c.loadCompanion(*c.restoreWeights, weights.ReadRestore, "the real-photo network", false)
 }
 
 // loadCompanion reads a network that reads a strength and takes over from
-// the clean one: the file given, or without -weights (and for the faithful
-// look) the shipped one read by shipped where it ships; nil otherwise.
-func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byte, string, error), role string) (*network.Model, error) {
+// the clean one: the file given, or without -weights the shipped one read
+// by shipped where it ships (at the Detailed look only if detailedToo: the
+// JPEG-aware network takes hard JPEGs at either look, while blur and noise
+// are the Detailed network's own, if it reads a strength); nil otherwise.
+func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byte, string, error), role string, detailedToo bool) (*network.Model, error) {
 	var m *network.Model
 	var wf *network.WeightsFile
 	var err error
@@ -390,8 +392,8 @@ func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byt
 	switch {
 	case name != "":
 		m, wf, err = network.LoadWeightsFile(name)
-	case *c.weights != "" || c.detailed():
-		return nil, nil // the Detailed look's network runs at every strength
+	case *c.weights != "" || c.detailed() && !detailedToo:
+		return nil, nil
 	default:
 		data, f, rerr := shipped(*c.model, *c.scale)
 		name = "the shipped " + f

@@ -774,10 +774,11 @@ func fmtSscanfStep(stderr string, step *int) (int, error) {
 
 func itoa(i int) string { return fmt.Sprint(i) }
 
-// TestUpscaleEstimator: with an estimator and a real-photo network, auto
-// reads a PNG's pixels too, says what it read, and runs the real-photo
-// network at core.RestoreStrength: the pixels -denoise with that strength
-// gives; without a real-photo network it reads the file alone.
+// TestUpscaleEstimator: with an estimator and a real-photo network (or a
+// network that reads a strength itself), auto reads a PNG's pixels too,
+// says what it read, and runs that network at core.RestoreStrength: the
+// pixels -denoise with that strength gives; without one it reads the file
+// alone.
 func TestUpscaleEstimator(t *testing.T) {
 	data, w := strengthNet(t, 31)
 	// An estimator that reads every image as 0.6.
@@ -808,12 +809,26 @@ func TestUpscaleEstimator(t *testing.T) {
 	if !bytes.Equal(auto, fixed) || bytes.Equal(auto, plain) {
 		t.Errorf("auto with the estimator: the pixels of -denoise 0.5 %v, of auto without it %v", bytes.Equal(auto, fixed), bytes.Equal(auto, plain))
 	}
-	// Without a real-photo network the pixels are not read: auto is the
-	// file's reading alone.
-	code, _, said := runCmd("upscale", "-quiet", "-weights", w, "-denoise-weights", w, "-estimator-weights", est, in, filepath.Join(out, "norestore.png"))
+	// A network that reads a strength, given alone, restores blur and
+	// noise itself (as a Detailed network trained on real-photo
+	// degradations does): the same reading and pixels.
+	alone, said := run("alone.png", "-restore-weights", "", "-denoise-weights", "", "-estimator-weights", est)
+	if !strings.Contains(said, "looks degraded (0.60)") || !bytes.Equal(alone, fixed) {
+		t.Errorf("a strength network alone: said %q, the pixels of -denoise 0.5 %v", said, bytes.Equal(alone, fixed))
+	}
+	// Without a network that restores blur and noise (a clean network and
+	// a JPEG-aware one) the pixels are not read: auto is the file's
+	// reading alone.
+	clean := filepath.Join(t.TempDir(), "clean.gob")
+	if code, _, e := runCmd(fitArgs(data, clean, "-preset", "ecb-m4c16", "-steps", "1")...); code != 0 {
+		t.Fatal(e)
+	}
+	code, _, said := runCmd("upscale", "-quiet", "-weights", clean, "-denoise-weights", w, "-estimator-weights", est, in, filepath.Join(out, "norestore.png"))
 	noRestore, _ := os.ReadFile(filepath.Join(out, "norestore.png"))
-	if code != 0 || said != "" || !bytes.Equal(noRestore, plain) {
-		t.Errorf("auto without a real-photo network: exit %d, said %q, the pixels of auto without the estimator %v", code, said, bytes.Equal(noRestore, plain))
+	code2, _, _ := runCmd("upscale", "-quiet", "-weights", clean, "-denoise-weights", w, "-estimator-weights", "none", in, filepath.Join(out, "cleanplain.png"))
+	cleanPlain, _ := os.ReadFile(filepath.Join(out, "cleanplain.png"))
+	if code != 0 || code2 != 0 || said != "" || !bytes.Equal(noRestore, cleanPlain) {
+		t.Errorf("auto without a network that restores: exit %d, said %q, the pixels of auto without the estimator %v", code, said, bytes.Equal(noRestore, cleanPlain))
 	}
 	if code, _, e := runCmd("upscale", "-quiet", "-estimator-weights", w, in, filepath.Join(out, "x.png")); code == 0 || !strings.Contains(e, "not a degradation estimator") {
 		t.Errorf("-estimator-weights with a strength network: exit %d, %q", code, e)
