@@ -112,7 +112,7 @@ type StartInfo struct {
 // <model>-denoise, or its real-photo one, loaded as <model>-restore, runs
 // instead where there is one (core.Networks). Auto reads the file's JPEG
 // quality and, with the degradation estimator loaded as "estimator", the
-// image's pixels (core.ReadQuality).
+// image's pixels (core.ReadImage).
 func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j, ok := s.jobs[id]
 	if !ok {
