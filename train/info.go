@@ -50,13 +50,17 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "%s\n  preset      %s (%s, residual %v)\n  runs        %s\n  layers      %s\n  parameters  %d\n  cost        %.0f multiply-adds (%.0f FLOPs) per output pixel\n  scale       x%d\n",
 			path, c.Preset, channels, c.Residual, runs, strings.Join(layers, ", "), c.ParamCount(), c.MACsPerOutputPixel(), 2*c.MACsPerOutputPixel(), wf.Scale)
 		// The validation score: PSNR-Y, or for an adversarial run (-gan)
-		// its negated NIQE, or for an estimator its negated mean error.
+		// its negated NIQE, or for an estimator its negated mean error; with
+		// -val-pairs the mean of -val's and the pairs'.
 		score := fmt.Sprintf("%.3f dB PSNR-Y", t.ValPSNR)
 		switch {
 		case c.Estimator:
 			score = fmt.Sprintf("mean error %.3f", -t.ValPSNR)
 		case strings.Contains(t.Command, " -gan "):
 			score = fmt.Sprintf("NIQE %.3f", -t.ValPSNR)
+		}
+		if !c.Estimator && strings.Contains(t.Command, " -val-pairs ") {
+			score = "mean " + score + " with -val-pairs"
 		}
 		fmt.Fprintf(stdout, "  data        %s\n  validation  %s (%s at the end)\n  steps       %d (%.1f epochs of the data's pixels)\n  wall time   %s\n  command     %s\n",
 			strings.Join(t.Data, ", "), t.Val, score, t.Steps, t.Epochs, t.WallTime.Round(1e9), t.Command)
