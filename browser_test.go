@@ -358,11 +358,13 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// A portrait network without a JPEG-aware one of its own: general's
 		// takes over above strength 0.
 		{name: "portrait-companion", shipAs: "portrait", model: clean, companion: withStrength, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50)},
-		// Look Detailed: its network on a PNG, the JPEG-aware companion on
-		// a hard JPEG at auto, as at Faithful (train upscale -look
-		// detailed); and Faithful when a Detailed network ships too.
+		// Look Detailed: its network on a PNG and a light JPEG, the
+		// JPEG-aware companion on a hard JPEG at auto, as at Faithful
+		// (train upscale -look detailed); and Faithful when a Detailed
+		// network ships too.
 		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), denoise: "auto", look: "detailed"},
 		{name: "look-detailed-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50)},
+		{name: "look-detailed-light-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 90, denoise: "auto", look: "detailed"},
 		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
 		// A Detailed network with a strength input (trained on real-photo
 		// degradations) restores blur and noise itself: Auto reads the
@@ -549,7 +551,7 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	q, _ := imaging.JPEGQuality(file)
 	nets := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}
 	if tc.look == "detailed" {
-		nets = core.Networks{Clean: tc.detailed, Denoise: tc.companion}
+		nets = core.Networks{Clean: tc.detailed, Denoise: tc.companion, Detailed: true}
 	}
 	r := core.Chosen(q, strength)
 	if denoise == "auto" {

@@ -164,6 +164,10 @@ func (r Reading) String() string {
 // of the last two may be nil).
 type Networks struct {
 	Clean, Denoise, Restore *network.Model
+	// Detailed says Clean is a Detailed-look network: the JPEG-aware one
+	// then takes only hard JPEGs (from HardJPEGFrom), whose blocks the
+	// Detailed networks, not trained on compression, would sharpen.
+	Detailed bool
 }
 
 // Restorer is the network that restores blur and noise: the real-photo
@@ -180,14 +184,15 @@ func (n Networks) Restorer() *network.Model {
 // For returns the network that restores what r read, and the strength to
 // give it (0 for a network without a strength input): above strength 0 the
 // restorer where r asks for it and there is one, else the JPEG-aware one
-// where one ships, else the clean one.
+// where one ships (at the Detailed look only for a hard JPEG), else the
+// clean one.
 func (n Networks) For(r Reading) (*network.Model, float32) {
 	m := n.Clean
 	switch {
 	case r.Strength <= 0:
 	case r.Restore && n.Restorer() != nil:
 		m = n.Restorer()
-	case n.Denoise != nil:
+	case n.Denoise != nil && (!n.Detailed || !r.Restore && r.Strength >= HardJPEGFrom):
 		m = n.Denoise
 	}
 	if !m.Config.Strength {

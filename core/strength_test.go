@@ -154,7 +154,7 @@ func TestRead(t *testing.T) {
 // TestNetworksFor: the network each reading runs and the strength it gets.
 func TestNetworksFor(t *testing.T) {
 	clean, denoise, restore := testNet(t, false, 1), testNet(t, true, 2), testNet(t, true, 3)
-	all := Networks{clean, denoise, restore}
+	all := Networks{clean, denoise, restore, false}
 	for _, tc := range []struct {
 		name     string
 		n        Networks
@@ -165,17 +165,21 @@ func TestNetworksFor(t *testing.T) {
 		{"clean", all, Reading{}, clean, 0},
 		{"JPEG", all, Reading{Quality: 50, Strength: 0.7}, denoise, 0.7},
 		{"degraded", all, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
-		{"degraded, no real-photo network", Networks{clean, denoise, nil}, Reading{Strength: 0.5, Restore: true}, denoise, 0.5},
-		{"degraded, no network with a strength input", Networks{clean, nil, nil}, Reading{Strength: 0.5, Restore: true}, clean, 0},
-		{"JPEG, no JPEG-aware network", Networks{clean, nil, restore}, Reading{Quality: 50, Strength: 0.7}, clean, 0},
+		{"degraded, no real-photo network", Networks{clean, denoise, nil, false}, Reading{Strength: 0.5, Restore: true}, denoise, 0.5},
+		{"degraded, no network with a strength input", Networks{clean, nil, nil, false}, Reading{Strength: 0.5, Restore: true}, clean, 0},
+		{"JPEG, no JPEG-aware network", Networks{clean, nil, restore, false}, Reading{Quality: 50, Strength: 0.7}, clean, 0},
 		{"chosen by hand for a PNG", all, Chosen(0, 0.8), restore, 0.8},
 		{"chosen by hand for a q50 JPEG", all, Chosen(50, 0.2), denoise, 0.2},
 		{"chosen by hand for a q95 JPEG", all, Chosen(95, 0.2), restore, 0.2},
 		{"none chosen", all, Chosen(0, 0), clean, 0},
-		{"degraded, a network that restores itself", Networks{restore, nil, nil}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
-		{"JPEG, a network that restores itself alone", Networks{restore, nil, nil}, Reading{Quality: 50, Strength: 0.7}, restore, 0.7},
-		{"degraded, a network that restores itself beside a JPEG-aware one", Networks{restore, denoise, nil}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
-		{"JPEG, a network that restores itself beside a JPEG-aware one", Networks{restore, denoise, nil}, Reading{Quality: 50, Strength: 0.7}, denoise, 0.7},
+		{"degraded, a network that restores itself", Networks{restore, nil, nil, false}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"JPEG, a network that restores itself alone", Networks{restore, nil, nil, false}, Reading{Quality: 50, Strength: 0.7}, restore, 0.7},
+		{"degraded, a network that restores itself beside a JPEG-aware one", Networks{restore, denoise, nil, false}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"JPEG, a network that restores itself beside a JPEG-aware one", Networks{restore, denoise, nil, false}, Reading{Quality: 50, Strength: 0.7}, denoise, 0.7},
+		{"Detailed, a hard JPEG", Networks{clean, denoise, nil, true}, Reading{Quality: 50, Strength: 0.7}, denoise, 0.7},
+		{"Detailed, a light JPEG", Networks{clean, denoise, nil, true}, Reading{Quality: 90, Strength: 0.14}, clean, 0},
+		{"Detailed that reads a strength, a light JPEG", Networks{restore, denoise, nil, true}, Reading{Quality: 90, Strength: 0.14}, restore, 0.14},
+		{"Detailed, a level by hand on a PNG", Networks{clean, denoise, nil, true}, Chosen(0, 0.8), clean, 0},
 	} {
 		m, s := tc.n.For(tc.r)
 		if m != tc.want || s != tc.strength {
@@ -193,11 +197,11 @@ func TestRestorer(t *testing.T) {
 		n    Networks
 		want *network.Model
 	}{
-		{"a real-photo network", Networks{clean, denoise, restore}, restore},
-		{"only a JPEG-aware companion", Networks{clean, denoise, nil}, nil},
-		{"a clean network alone", Networks{clean, nil, nil}, nil},
-		{"a network with a strength input alone", Networks{restore, nil, nil}, restore},
-		{"a network with a strength input beside a JPEG-aware one", Networks{restore, denoise, nil}, restore},
+		{"a real-photo network", Networks{clean, denoise, restore, false}, restore},
+		{"only a JPEG-aware companion", Networks{clean, denoise, nil, false}, nil},
+		{"a clean network alone", Networks{clean, nil, nil, false}, nil},
+		{"a network with a strength input alone", Networks{restore, nil, nil, false}, restore},
+		{"a network with a strength input beside a JPEG-aware one", Networks{restore, denoise, nil, false}, restore},
 	} {
 		if got := tc.n.Restorer(); got != tc.want {
 			t.Errorf("%s: restorer %p, want %p", tc.name, got, tc.want)

@@ -49,15 +49,16 @@ var methodOrder = []string{"nearest", "bilinear", "bicubic", "srcnn", "original"
 
 // evalOptions says what evalSet measures.
 type evalOptions struct {
-	scale   int
-	model   *network.Model // nil: interpolations only
-	denoise *network.Model // the JPEG-aware network for hard JPEG inputs, if any (core.Networks)
-	restore *network.Model // the real-photo network, if any
-	est     *network.Model // the degradation estimator auto reads the pixels with, if any
-	methods []string       // subset of methodOrder
-	ssim    bool
-	niqe    bool // NIQE of every output, and of the original
-	jpeg    int  // > 0: the LR image is saved as JPEG at this quality first
+	scale    int
+	model    *network.Model // nil: interpolations only
+	denoise  *network.Model // the JPEG-aware network for hard JPEG inputs, if any (core.Networks)
+	restore  *network.Model // the real-photo network, if any
+	detailed bool           // model is the Detailed look's network (core.Networks.Detailed)
+	est      *network.Model // the degradation estimator auto reads the pixels with, if any
+	methods  []string       // subset of methodOrder
+	ssim     bool
+	niqe     bool // NIQE of every output, and of the original
+	jpeg     int  // > 0: the LR image is saved as JPEG at this quality first
 
 	strength float32 // the denoise strength when auto is false
 	auto     bool    // the strength auto reads from the LR file: from -jpeg's quality, else 0
@@ -195,7 +196,7 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				up = append(up, imaging.Resize(p, w, h, k))
 			}
 		} else if m == "srcnn" && o.model != nil {
-			nets := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore}
+			nets := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore, Detailed: o.detailed}
 			r := core.Chosen(fileQuality, o.strength)
 			if o.auto { // as train upscale reads a file, on the LR image as the file would hold it
 				var y imaging.Plane
@@ -476,7 +477,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "train eval: %v; reporting interpolations only\n", err)
 		m = nil
 	}
-	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, niqe: *niqe, jpeg: *jpegQ, strength: strength, auto: auto}
+	o := evalOptions{scale: *choice.scale, model: m, methods: methodOrder, ssim: true, niqe: *niqe, jpeg: *jpegQ, strength: strength, auto: auto, detailed: choice.detailed()}
 	if m != nil {
 		if o.denoise, err = choice.loadDenoise(); err != nil {
 			return err

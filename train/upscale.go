@@ -90,6 +90,7 @@ func runUpscale(args []string, stdout, stderr io.Writer) error {
 			c := choice
 			c.scale = &scale
 			var err error
+			n.Detailed = c.detailed()
 			if n.Clean, err = c.load(); err != nil {
 				return nil, core.Reading{}, err
 			}

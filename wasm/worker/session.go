@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	xdraw "golang.org/x/image/draw"
@@ -110,9 +111,11 @@ type StartInfo struct {
 // restoration setting (core.ParseDenoise's: auto, a level or a strength).
 // Above strength 0 the model's JPEG-aware network, loaded as
 // <model>-denoise, or its real-photo one, loaded as <model>-restore, runs
-// instead where there is one (core.Networks). Auto reads the file's JPEG
-// quality and, with the degradation estimator loaded as "estimator", the
-// image's pixels (core.ReadImage).
+// instead where there is one (core.Networks); a model named
+// <name>-detailed is a Detailed-look network, beside which the JPEG-aware
+// one takes only hard JPEGs. Auto reads the file's JPEG quality and, with
+// the degradation estimator loaded as "estimator", the image's pixels
+// (core.ReadImage).
 func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j, ok := s.jobs[id]
 	if !ok {
@@ -135,7 +138,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	}
 	r := core.Chosen(j.quality, level)
 	said := ""
-	nets := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: s.models[model+"-restore"]}
+	nets := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: s.models[model+"-restore"], Detailed: strings.HasSuffix(model, "-detailed")}
 	if auto {
 		est := s.models["estimator"]
 		if nets.Restorer() == nil {
