@@ -392,13 +392,14 @@ async function enhanceItem(it, run, label) {
   // and beside it (unless Restore is None) the JPEG-aware companion as
   // <that>-denoise, at either look: a hard JPEG is its job. Blur and noise
   // are the real-photo network's, <name>-restore, at the Faithful look,
-  // and the Detailed network's own if it reads a strength. For Auto the
-  // estimator reads how degraded the pixels look where one of those runs.
+  // or the network's own if it reads a strength (core.Networks.Restorer).
+  // For Auto the estimator reads how degraded the pixels look where one of
+  // those runs.
   const detailed = ui.look.value === "detailed" ? available[name]?.detailed : undefined;
   const main = detailed ? { as: `${name}-detailed`, file: baseName(detailed) } : { as: name, file: name };
   const models = [main];
   const { companion, restore } = available[name] || {};
-  const restorer = detailed ? available[main.file]?.denoise : !!restore;
+  const restorer = available[main.file]?.denoise || (!detailed && !!restore);
   if (ui.denoise.value !== "none") {
     if (companion) models.push({ as: `${main.as}-denoise`, file: baseName(companion) });
     if (restore && !detailed) models.push({ as: `${name}-restore`, file: baseName(restore) });
