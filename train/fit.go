@@ -52,7 +52,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	strength := fs.Bool("strength", false, "the network reads the denoise strength as one more input plane (0 for clean patches, core.StrengthForQuality for JPEG ones); ecb-* presets")
 	estimator := fs.Bool("estimator", false, "with -degrade and an estimator-* preset: train the degradation estimator, whose target at every pixel is the severity its patch was degraded at (no residual); validated by its mean error on -val's images degraded at known severities")
 	deg := fs.Bool("degrade", false, "with -strength or -estimator: degrade the LR inputs with the real-photo model (blur, resizing, noise, JPEG in two rounds; package degrade) at a severity drawn from 0 to 1, which is the strength the network reads")
-	degModel := fs.String("degrade-model", "default", "with -degrade: the degradation model, default (after Real-ESRGAN's), camera (its blur and resizing, a third of its noise, less JPEG), lens (camera with half as much blur again, for the Detailed look) or noisy (noise in nearly every chain, for the estimator)")
+	degModel := fs.String("degrade-model", "default", "with -degrade: the degradation model, default (after Real-ESRGAN's), camera (its blur and resizing, a third of its noise, less JPEG), lens (camera with half as much blur again, for the Detailed look), sharpened (lens with a camera's unsharp mask: its halos) or noisy (noise in nearly every chain, for the estimator)")
 	degClean := fs.Float64("degrade-clean", 0.05, "with -degrade: the share of inputs left as the clean bicubic shrink, at strength 0")
 	valPairs := fs.String("val-pairs", "", "with -strength and -val: validate on this folder of given LR/HR pairs too (train eval's pairs), at -val-strength, and keep the weights with the best mean of -val's and its PSNR")
 	valStrength := fs.Float64("val-strength", 0.5, "with -val-pairs: the strength the network is given on them")
@@ -139,7 +139,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 			o.Degrade.Model = *degModel
 		}
 		if _, ok := degrade.Models[o.Degrade.Model]; !ok {
-			return usagef("-degrade-model %q: want default, camera, lens or noisy", *degModel)
+			return usagef("-degrade-model %q: want default, camera, lens, sharpened or noisy", *degModel)
 		}
 	}
 	if *valPairs != "" {

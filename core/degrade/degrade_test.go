@@ -325,10 +325,64 @@ func TestModels(t *testing.T) {
 	if !(nNoisy > 400 && nNoisy > dNoisy*3/2 && nb > db*3/4 && nb < db*4/3) {
 		t.Errorf("noisy: %d of 500 chains with noise (default %d), %d blurs (default %d)", nNoisy, dNoisy, nb, db)
 	}
+	for name, g := range Models { // only a model that sharpens draws a Sharpen stage
+		sharpened := 0
+		for i := range 500 {
+			for _, op := range g.Draw(rand.New(rand.NewPCG(uint64(i), 3)), 0.8, 4, 96, 96).Ops {
+				if op, ok := op.(Sharpen); ok {
+					sharpened++
+					if op.Amount <= 0 || op.Amount > g.Sharpen*0.8+1e-9 {
+						t.Errorf("%q: sharpen amount %g at severity 0.8, want in (0, %g]", name, op.Amount, g.Sharpen*0.8)
+					}
+				}
+			}
+		}
+		if want := g.SharpenP * 500; math.Abs(float64(sharpened)-want) > 50 {
+			t.Errorf("%q: %d of 500 chains sharpen, want about %g", name, sharpened, want)
+		}
+	}
 	ln, _, lj, lb := count(Models["lens"])
 	if !(spreads["lens"] > 1.5*spreads["camera"] && ln == cn && lj == cj && lb == cb) {
 		t.Errorf("lens: Gaussian variance %.2f (camera %.2f), noise up to %.4f (camera %.4f), %d JPEG stages (camera %d), %d blurs (camera %d)",
 			spreads["lens"], spreads["camera"], ln, cn, lj, cj, lb, cb)
+	}
+}
+
+// TestSharpen: the unsharp mask leaves a flat plane as it is and
+// overshoots on both sides of an edge (the halos), by more the larger the
+// amount; it keeps each plane's mean away from the borders.
+func TestSharpen(t *testing.T) {
+	step := imaging.NewPlane(32, 8)
+	for y := range 8 {
+		for x := 16; x < 32; x++ {
+			step.Pix[y*32+x] = 0.5
+		}
+	}
+	flat := imaging.NewPlane(32, 8)
+	for i := range flat.Pix {
+		flat.Pix[i] = 0.3
+	}
+	k := Gaussian(7, 1, 1, 0)
+	prevHalo := float32(0)
+	for _, amount := range []float64{0.5, 1, 2} {
+		out := Sharpen{k, amount}.Apply([]imaging.Plane{step, flat}, nil)
+		lo, hi := out[0].Pix[4*32+15], out[0].Pix[4*32+16] // beside the edge
+		if !(lo < 0 && hi > 0.5) {
+			t.Errorf("amount %g: %g and %g beside a 0-to-0.5 edge, want an undershoot and an overshoot", amount, lo, hi)
+		}
+		if halo := hi - 0.5; halo <= prevHalo {
+			t.Errorf("amount %g: halo %g, not larger than a smaller amount's %g", amount, halo, prevHalo)
+		} else {
+			prevHalo = halo
+		}
+		if far := out[0].Pix[4*32+2]; far != 0 {
+			t.Errorf("amount %g: %g far from the edge, want 0", amount, far)
+		}
+		for i, v := range out[1].Pix {
+			if math.Abs(float64(v)-0.3) > 1e-6 {
+				t.Fatalf("amount %g: flat plane's sample %d is %g, want 0.3", amount, i, v)
+			}
+		}
 	}
 }
 
