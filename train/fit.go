@@ -71,6 +71,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ganSpectral := fs.Bool("gan-spectral", false, "with -gan: spectral normalisation of the discriminator's layers (each divided by its largest singular value)")
 	ganFeature := fs.Float64("gan-feature", 0, "with -gan: the weight of feature matching (the discriminator's stage outputs for generated detail pulled toward the real patch's) beside the adversarial loss's 1")
 	ganWarmup := fs.Int("gan-warmup", 0, "with -gan: steps at the start in which only the discriminator learns from the adversarial loss (the generator keeps to its pixel loss)")
+	targetSharpen := fs.String("target-sharpen", "", "sharpen the training targets by an unsharp mask AMOUNT,SIGMA (SIGMA in high-resolution pixels), as Real-ESRGAN trains on sharpened ground truth, so that the network delivers the crisper picture")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -167,6 +168,11 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 			return usagef("-gan: %v", err)
 		}
 	}
+	if *targetSharpen != "" {
+		if _, err := fmt.Sscanf(*targetSharpen, "%g,%g", &o.Sharpen.Amount, &o.Sharpen.Sigma); err != nil || !o.Sharpen.On() || o.Sharpen.Sigma > 10 {
+			return usagef("-target-sharpen %q: want AMOUNT,SIGMA like 1,2 (both above 0, SIGMA up to 10)", *targetSharpen)
+		}
+	}
 	o.ValJPEG = *valJPEG
 	o.Strength, o.Estimate = *strength, *estimator
 	if o.Estimate {
@@ -208,6 +214,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ds.ForNetwork(cfg)
+	ds.SharpenTargets(o.Sharpen)
 	if *epochs > 0 {
 		o.Steps = max(1, int(math.Ceil(*epochs*float64(ds.Area())/float64(o.Batch*o.Patch*o.Patch))))
 	}

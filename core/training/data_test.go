@@ -134,3 +134,60 @@ func TestEstimatorGrad(t *testing.T) {
 		}
 	}
 }
+
+// TestSharpenTargets: sharpened targets are the unsharp mask of the
+// unsharpened ones' crop (kept with its margin, so the mask sees context)
+// while the input and the anchor stay as they were, in every patch mode.
+func TestSharpenTargets(t *testing.T) {
+	dir := t.TempDir()
+	trainingtest.WriteNoiseImages(t, dir, 1, 120, 120, 5)
+	for _, tc := range []struct {
+		name string
+		deg  DegradeBand
+		spec patchSpec
+	}{
+		{"clean", DegradeBand{}, patchSpec{x: 7, y: 3, aug: 5}},
+		{"degraded", DegradeBand{On: true, Model: "sharpened"}, patchSpec{x: 2, y: 9, aug: 2, strength: 0.6, seed: 42}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ds, err := OpenDataset([]string{dir}, 2, 32, 1, JPEGBand{}, tc.deg, 1<<24, func(string) {})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := ds.patch
+			make3 := func() (in, anchor, target []float32) {
+				in, anchor, target = make([]float32, p*p), make([]float32, p*p), make([]float32, p*p)
+				if err := ds.make(tc.spec, in, anchor, target); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			in0, anchor0, target0 := make3()
+			s := Sharpening{Amount: 1.5, Sigma: 1.2}
+			ds.SharpenTargets(s)
+			in1, anchor1, target1 := make3()
+			for i := range in0 {
+				if in0[i] != in1[i] || anchor0[i] != anchor1[i] {
+					t.Fatalf("sample %d: input %g/%g, anchor %g/%g: sharpening the targets changed the inputs", i, in0[i], in1[i], anchor0[i], anchor1[i])
+				}
+			}
+			// The target's own unsharp mask, away from the patch's border
+			// (where the mask reaches into the margin): must match.
+			want := s.Op().Apply([]imaging.Plane{{W: p, H: p, Pix: target0}}, nil)[0]
+			r := 2*int(math.Ceil(3*s.Sigma)) + 1
+			changed := 0.0
+			for y := r; y < p-r; y++ {
+				for x := r; x < p-r; x++ {
+					i := y*p + x
+					if math.Abs(float64(target1[i]-want.Pix[i])) > 1e-5 {
+						t.Fatalf("target (%d,%d) %g, the unsharp mask of the unsharpened target %g", x, y, target1[i], want.Pix[i])
+					}
+					changed = max(changed, math.Abs(float64(target1[i]-target0[i])))
+				}
+			}
+			if changed < 0.01 {
+				t.Errorf("sharpening moved no target sample by more than %g", changed)
+			}
+		})
+	}
+}

@@ -56,8 +56,9 @@ type Options struct {
 	Degrade     DegradeBand
 	ValPairs    string // validation also on these given LR/HR pairs, at ValStrength
 	ValStrength float32
-	Estimate    bool // train a degradation estimator: its target at every pixel is the patch's severity
-	GAN         GAN  // adversarial training (the zero value: none)
+	Estimate    bool       // train a degradation estimator: its target at every pixel is the patch's severity
+	GAN         GAN        // adversarial training (the zero value: none)
+	Sharpen     Sharpening // the targets sharpened (the zero value: as they are)
 }
 
 // checkpoint is everything needed to continue a run exactly.
