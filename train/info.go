@@ -62,7 +62,12 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		if !c.Estimator && strings.Contains(t.Command, " -val-pairs ") {
 			score = "mean " + score + " with -val-pairs"
 		}
-		fmt.Fprintf(stdout, "  data        %s\n  validation  %s (%s at the end)\n  steps       %d (%.1f epochs of the data's pixels)\n  wall time   %s\n  command     %s\n",
+		if t.Exported {
+			score = fmt.Sprintf("not scored: step %d exported from its checkpoint", t.Steps)
+		} else {
+			score += " at the end"
+		}
+		fmt.Fprintf(stdout, "  data        %s\n  validation  %s (%s)\n  steps       %d (%.1f epochs of the data's pixels)\n  wall time   %s\n  command     %s\n",
 			strings.Join(t.Data, ", "), t.Val, score, t.Steps, t.Epochs, t.WallTime.Round(1e9), t.Command)
 	}
 	return nil

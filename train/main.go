@@ -4,6 +4,7 @@
 //	go run ./train eval    [-scale N] [-model general|portrait] [-weights FILE] [-json] DIR...
 //	go run ./train upscale [-scale N] [-model general|portrait] [-weights FILE] IN OUT
 //	go run ./train info    FILE...
+//	go run ./train export  -checkpoint FILE -out FILE
 //
 // Run a verb with -h for its flags.
 package main
@@ -23,6 +24,7 @@ var verbs = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"upscale": runUpscale,
 	"info":    runInfo,
 	"plot":    runPlot,
+	"export":  runExport,
 }
 
 const usage = `usage: train VERB [flags]
@@ -33,6 +35,7 @@ verbs:
   upscale  upscale one image
   info     describe weights files
   plot     redraw a training run's curves from its CSV log
+  export   write a checkpoint's step as a weights file (to ship a step other than the run's pick)
 
 Run "train VERB -h" for a verb's flags.
 `

@@ -836,3 +836,50 @@ func TestUpscaleEstimator(t *testing.T) {
 		t.Errorf("-estimator-weights with a strength network: exit %d, %q", code, e)
 	}
 }
+
+// TestExport: train export writes the checkpoint's own step (not the run's
+// pick by validation) with its run's record, info says so, and a missing
+// or damaged checkpoint is a clear error that writes nothing.
+func TestExport(t *testing.T) {
+	data := t.TempDir()
+	trainingtest.WriteNoiseImages(t, data, 2, 48, 48, 4)
+	dir := t.TempDir()
+	best := filepath.Join(dir, "w.gob")
+	// Validation every 20 steps: the run keeps its best, the checkpoint its last step.
+	if code, _, stderr := runCmd(fitArgs(data, best, "-steps", "30", "-val", data, "-val-every", "10", "-lr", "3e-2")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	exported := filepath.Join(dir, "step30.gob")
+	if code, _, stderr := runCmd("export", "-checkpoint", filepath.Join(dir, "w.ckpt"), "-out", exported); code != 0 {
+		t.Fatal(stderr)
+	}
+	c, err := training.ReadCheckpoint(filepath.Join(dir, "w.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameParams(loadParams(t, exported), c.Params) {
+		t.Error("the exported weights are not the checkpoint's")
+	}
+	_, info, _ := runCmd("info", exported)
+	if !strings.Contains(info, "not scored: step 30 exported from its checkpoint") || !strings.Contains(info, "-steps 30") || strings.Contains(info, "(0.0 epochs") {
+		t.Errorf("info of the exported file:\n%s", info)
+	}
+	os.WriteFile(filepath.Join(dir, "bad.ckpt"), []byte("not a checkpoint"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-checkpoint", filepath.Join(dir, "bad.ckpt"), "-out", filepath.Join(dir, "x.gob")}, 1, "not a readable checkpoint"},
+		{[]string{"-checkpoint", filepath.Join(dir, "none.ckpt"), "-out", filepath.Join(dir, "x.gob")}, 1, "no such file"},
+		{[]string{"-checkpoint", filepath.Join(dir, "w.ckpt")}, 2, "name -checkpoint and -out"},
+	} {
+		code, _, stderr := runCmd(append([]string{"export"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.gob")); err == nil {
+		t.Error("a failed export wrote its output")
+	}
+}

@@ -41,6 +41,7 @@ type TrainingInfo struct {
 	Epochs   float64       // passes over the training images' area
 	WallTime time.Duration // training time
 	ValPSNR  float64       // validation PSNR-Y in dB at the end
+	Exported bool          // a checkpoint's step written by training.Export, not the run's pick by validation (ValPSNR unset)
 }
 
 // WeightsFile is what a weights file stores.

@@ -390,6 +390,32 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// Export writes the weights at a checkpoint's step to out, with its run's
+// record (data, command, steps, training time; epochs from the data's
+// area, warn told of unusable images): to ship a step chosen by other
+// measures than the run's validation.
+func Export(ckptPath, out string, warn func(string)) error {
+	c, err := ReadCheckpoint(ckptPath)
+	if err != nil {
+		return err
+	}
+	o := c.Options
+	m, err := o.newModel(c.Config, rand.New(rand.NewPCG(0, 0)))
+	if err != nil {
+		return err
+	}
+	if err := setParams(m, c.Params); err != nil {
+		return fmt.Errorf("%s: %v", ckptPath, err)
+	}
+	data, err := OpenDataset(o.Data, o.Scale, o.Patch, c.Config.Channels, o.JPEG, o.Degrade, 0, warn)
+	if err != nil {
+		return fmt.Errorf("the run's data: %v", err)
+	}
+	info := network.TrainingInfo{Data: o.Data, Val: o.Val, Command: c.Command, Steps: c.Step, WallTime: c.Elapsed, Exported: true,
+		Epochs: float64(c.Step) * float64(o.Batch*o.Patch*o.Patch) / float64(data.Area())}
+	return WriteAtomic(out, func(w io.Writer) error { return network.SaveWeights(w, m, o.Scale, info) })
+}
+
 func (t *Trainer) saveWeights(psnr float64) error {
 	info := network.TrainingInfo{Data: t.opts.Data, Val: t.opts.Val, Command: t.command, Steps: t.step,
 		Epochs: t.epochs(), WallTime: t.elapsed, ValPSNR: psnr}
