@@ -58,9 +58,18 @@ func AutoStrength(file []byte) (strength float32, quality int) {
 }
 
 // DegradedFrom is the estimate from which an image's pixels read as
-// degraded (blurred, noisy, resized): clean bicubic shrinks of Set5, Set14
-// and val/Faces read 0.00-0.44, 37 of DRealSR's 40 camera photos 0.53-0.96.
-const DegradedFrom = 0.5
+// degraded (blurred, noisy, resized) when enlarged by scale: 0.5 at x3 and
+// x4, where clean bicubic shrinks of Set5, Set14 and val/Faces read
+// 0.00-0.49 and 34 of DRealSR's 40 camera photos 0.51-1.00; 0.65 at x2,
+// where a shrink by 2 keeps a soft original's softness (Set5's baby reads
+// 0.61, Set14's monarch and zebra 0.53 and 0.51) and restoring it costs
+// those benchmarks 0.6-0.9 dB; 28 of the camera photos still read over it.
+func DegradedFrom(scale int) float32 {
+	if scale <= 2 {
+		return 0.65
+	}
+	return 0.5
+}
 
 // RestoreStrength is the strength automatic restoration gives pixels that
 // read as degraded: the best single strength on DRealSR's camera photos
@@ -81,43 +90,45 @@ type Reading struct {
 	Looks    float32 // the estimator's reading of the pixels (EstimateStrength); 0 without one
 	Strength float32 // the strength restoration runs at
 	Restore  bool    // the real-photo network runs (blur and noise), not the JPEG-aware one (compression)
+	Degraded bool    // the pixels read as degraded (from DegradedFrom at the scale)
 }
 
-// Read is automatic restoration's reading of an input: its file (for the
-// JPEG quality) and, with an estimator, its decoded image. est may be nil.
-func Read(file []byte, img image.Image, est *network.Model) Reading {
+// Read is automatic restoration's reading of an input to enlarge by
+// scale: its file (for the JPEG quality) and, with an estimator, its
+// decoded image. est may be nil.
+func Read(file []byte, img image.Image, est *network.Model, scale int) Reading {
 	q, _ := imaging.JPEGQuality(file)
-	return ReadImage(q, img, est)
+	return ReadImage(q, img, est, scale)
 }
 
 // ReadImage is Read for a file of JPEG quality q (0: not a JPEG) decoded
 // as img; the estimator (if any) reads only its patches of the image.
-func ReadImage(q int, img image.Image, est *network.Model) Reading {
+func ReadImage(q int, img image.Image, est *network.Model, scale int) Reading {
 	if est == nil {
-		return readLooks(q, 0)
+		return readLooks(q, 0, scale)
 	}
-	return readLooks(q, EstimateImage(est, img))
+	return readLooks(q, EstimateImage(est, img), scale)
 }
 
 // ReadPlane is ReadImage for an image given as its Y plane (LumaY's).
-func ReadPlane(q int, y imaging.Plane, est *network.Model) Reading {
+func ReadPlane(q int, y imaging.Plane, est *network.Model, scale int) Reading {
 	if est == nil {
-		return readLooks(q, 0)
+		return readLooks(q, 0, scale)
 	}
-	return readLooks(q, EstimateStrength(est, y))
+	return readLooks(q, EstimateStrength(est, y), scale)
 }
 
 // readLooks is the reading of a file of JPEG quality q whose pixels the
-// estimator read as looks (0 if unread): a hard JPEG gets the JPEG-aware
+// estimator read as looks (0 if unread), to enlarge by scale: a hard JPEG gets the JPEG-aware
 // network at its quality's strength; otherwise pixels that look degraded
 // get the real-photo network at RestoreStrength, and clean ones the file's
 // (small or zero) JPEG strength.
-func readLooks(q int, looks float32) Reading {
-	r := Reading{Quality: q, Looks: looks}
+func readLooks(q int, looks float32, scale int) Reading {
+	r := Reading{Quality: q, Looks: looks, Degraded: looks > 0 && looks >= DegradedFrom(scale)}
 	if q > 0 {
 		r.Strength = StrengthForQuality(q)
 	}
-	if r.Looks >= DegradedFrom && r.Strength < HardJPEGFrom {
+	if r.Degraded && r.Strength < HardJPEGFrom {
 		r.Strength, r.Restore = RestoreStrength, true
 	}
 	return r
@@ -141,7 +152,7 @@ func (r Reading) String() string {
 		parts = append(parts, fmt.Sprintf("JPEG quality about %d", r.Quality))
 	}
 	switch {
-	case r.Looks >= DegradedFrom:
+	case r.Degraded:
 		parts = append(parts, fmt.Sprintf("looks degraded (%.2f)", r.Looks))
 	case r.Looks > 0:
 		parts = append(parts, fmt.Sprintf("looks clean (%.2f)", r.Looks))

@@ -128,23 +128,28 @@ func TestRead(t *testing.T) {
 		name     string
 		file     []byte
 		est      float32 // < 0: no estimator
+		scale    int
 		strength float32
 		restore  bool
 		says     string
 	}{
-		{"png, no estimator", pngFile.Bytes(), -1, 0, false, "no JPEG, pixels not read: restore 0.00 (none)"},
-		{"q50, no estimator", q50, -1, 50.0 / 70, false, "JPEG quality about 50: restore 0.71 (high) for JPEG artifacts"},
-		{"png read as clean", pngFile.Bytes(), 0.3, 0, false, "looks clean (0.30): restore 0.00 (none)"},
-		{"png read as degraded", pngFile.Bytes(), 0.7, RestoreStrength, true, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
-		{"q50 looking degraded", q50, 0.8, 50.0 / 70, false, "JPEG quality about 50, looks degraded (0.80): restore 0.71 (high) for JPEG artifacts"},
-		{"q90 looking degraded", q90, 0.6, RestoreStrength, true, "JPEG quality about 90, looks degraded (0.60): restore 0.50 (medium) for blur and noise"},
-		{"q90 looking clean", q90, 0.2, 10.0 / 70, false, "JPEG quality about 90, looks clean (0.20): restore 0.14 (low) for JPEG artifacts"},
+		{"png, no estimator", pngFile.Bytes(), -1, 4, 0, false, "no JPEG, pixels not read: restore 0.00 (none)"},
+		{"q50, no estimator", q50, -1, 4, 50.0 / 70, false, "JPEG quality about 50: restore 0.71 (high) for JPEG artifacts"},
+		{"png read as clean", pngFile.Bytes(), 0.3, 4, 0, false, "looks clean (0.30): restore 0.00 (none)"},
+		{"png read as degraded", pngFile.Bytes(), 0.7, 4, RestoreStrength, true, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{"q50 looking degraded", q50, 0.8, 4, 50.0 / 70, false, "JPEG quality about 50, looks degraded (0.80): restore 0.71 (high) for JPEG artifacts"},
+		{"q90 looking degraded", q90, 0.6, 4, RestoreStrength, true, "JPEG quality about 90, looks degraded (0.60): restore 0.50 (medium) for blur and noise"},
+		{"q90 looking clean", q90, 0.2, 4, 10.0 / 70, false, "JPEG quality about 90, looks clean (0.20): restore 0.14 (low) for JPEG artifacts"},
+		// At x2 a soft original reads softer: from 0.65.
+		{"png at 0.6, x2", pngFile.Bytes(), 0.6, 2, 0, false, "looks clean (0.60): restore 0.00 (none)"},
+		{"png at 0.6, x3", pngFile.Bytes(), 0.6, 3, RestoreStrength, true, "looks degraded (0.60): restore 0.50 (medium) for blur and noise"},
+		{"png at 0.7, x2", pngFile.Bytes(), 0.7, 2, RestoreStrength, true, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
 	} {
 		var est *network.Model
 		if tc.est >= 0 {
 			est = trainingtest.ConstantEstimator(t, tc.est)
 		}
-		r := Read(tc.file, img, est)
+		r := Read(tc.file, img, est, tc.scale)
 		if math.Abs(float64(r.Strength-tc.strength)) > 1e-6 || r.Restore != tc.restore || r.String() != tc.says {
 			t.Errorf("%s: strength %g restore %v, says %q; want %g %v, %q", tc.name, r.Strength, r.Restore, r, tc.strength, tc.restore, tc.says)
 		}

@@ -783,8 +783,8 @@ func itoa(i int) string { return fmt.Sprint(i) }
 // alone.
 func TestUpscaleEstimator(t *testing.T) {
 	data, w := strengthNet(t, 31)
-	// An estimator that reads every image as 0.6.
-	m := trainingtest.ConstantEstimator(t, 0.6)
+	// An estimator that reads every image as 0.7 (degraded at x2 as at x4).
+	m := trainingtest.ConstantEstimator(t, 0.7)
 	est := filepath.Join(t.TempDir(), "est.gob")
 	f, _ := os.Create(est)
 	if err := network.SaveWeights(f, m, 2, network.TrainingInfo{}); err != nil {
@@ -803,7 +803,7 @@ func TestUpscaleEstimator(t *testing.T) {
 		return b, stderr
 	}
 	auto, said := run("auto.png", "-estimator-weights", est)
-	if !strings.Contains(said, "looks degraded (0.60): restore 0.50 (medium) for blur and noise") {
+	if !strings.Contains(said, "looks degraded (0.70): restore 0.50 (medium) for blur and noise") {
 		t.Errorf("auto with the estimator said %q", said)
 	}
 	fixed, _ := run("fixed.png", "-denoise", "0.5")
@@ -815,7 +815,7 @@ func TestUpscaleEstimator(t *testing.T) {
 	// noise itself (as a Detailed network trained on real-photo
 	// degradations does): the same reading and pixels.
 	alone, said := run("alone.png", "-restore-weights", "", "-denoise-weights", "", "-estimator-weights", est)
-	if !strings.Contains(said, "looks degraded (0.60)") || !bytes.Equal(alone, fixed) {
+	if !strings.Contains(said, "looks degraded (0.70)") || !bytes.Equal(alone, fixed) {
 		t.Errorf("a strength network alone: said %q, the pixels of -denoise 0.5 %v", said, bytes.Equal(alone, fixed))
 	}
 	// Without a network that restores blur and noise (a clean network and

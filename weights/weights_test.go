@@ -191,7 +191,7 @@ func TestShippedEstimator(t *testing.T) {
 		}
 		reads[name] = s
 	}
-	if reads["grey"] >= core.DegradedFrom || !(reads["blurred"] > reads["detailed"]) || !(reads["noisy"] > reads["detailed"]) {
-		t.Errorf("readings %v: want grey under %g, blurred and noisy over detailed", reads, core.DegradedFrom)
+	if reads["grey"] >= core.DegradedFrom(4) || !(reads["blurred"] > reads["detailed"]) || !(reads["noisy"] > reads["detailed"]) {
+		t.Errorf("readings %v: want grey under %g, blurred and noisy over detailed", reads, core.DegradedFrom(4))
 	}
 }
