@@ -119,12 +119,12 @@ func ReadPlane(q int, y imaging.Plane, est *network.Model, scale int) Reading {
 }
 
 // readLooks is the reading of a file of JPEG quality q whose pixels the
-// estimator read as looks (0 if unread), to enlarge by scale: a hard JPEG gets the JPEG-aware
-// network at its quality's strength; otherwise pixels that look degraded
-// get the real-photo network at RestoreStrength, and clean ones the file's
-// (small or zero) JPEG strength.
+// estimator read as looks (0 if unread), to enlarge by scale: a hard JPEG
+// gets the JPEG-aware network at its quality's strength; otherwise pixels
+// that look degraded get the real-photo network at RestoreStrength, and
+// clean ones the file's (small or zero) JPEG strength.
 func readLooks(q int, looks float32, scale int) Reading {
-	r := Reading{Quality: q, Looks: looks, Degraded: looks > 0 && looks >= DegradedFrom(scale)}
+	r := Reading{Quality: q, Looks: looks, Degraded: looks >= DegradedFrom(scale)}
 	if q > 0 {
 		r.Strength = StrengthForQuality(q)
 	}

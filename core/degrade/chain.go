@@ -156,7 +156,7 @@ func (g Ranges) Draw(rng *rand.Rand, severity float32, scale, w, h int) Chain {
 	final := []Op{Resize{lw, lh, drawResizeKernel(rng)}}
 	if g.SharpenP > 0 && rng.Float64() < g.SharpenP { // drawn only here: other models' chains stay as they were
 		r := 0.7 + 1.3*rng.Float64()
-		final = append(final, Sharpen{Gaussian(min(maxKernel, 2*int(math.Ceil(3*r))+1), r, r, 0), u() * g.Sharpen})
+		final = append(final, UnsharpMask(r, u()*g.Sharpen))
 	}
 	if rng.Float64() < 0.2*s {
 		final = append(final, Blur{Sinc(drawSize(rng, 7), math.Pi*(1-0.6*u()))})

@@ -61,6 +61,12 @@ type Sharpen struct {
 	Amount float64
 }
 
+// UnsharpMask is the Sharpen of a Gaussian of standard deviation sigma
+// (pixels), its kernel reaching 3 sigma.
+func UnsharpMask(sigma, amount float64) Sharpen {
+	return Sharpen{Gaussian(2*int(math.Ceil(3*sigma))+1, sigma, sigma, 0), amount}
+}
+
 // Apply sharpens each plane.
 func (s Sharpen) Apply(rgb []imaging.Plane, _ *rand.Rand) []imaging.Plane {
 	blurred := s.Kernel.Apply(rgb)

@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/jpeg"
 	"io/fs"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -111,9 +110,7 @@ type Sharpening struct {
 func (s Sharpening) On() bool { return s.Amount > 0 && s.Sigma > 0 }
 
 // Op is the unsharp mask as a degrade stage.
-func (s Sharpening) Op() degrade.Sharpen {
-	return degrade.Sharpen{Kernel: degrade.Gaussian(2*int(math.Ceil(3*s.Sigma))+1, s.Sigma, s.Sigma, 0), Amount: s.Amount}
-}
+func (s Sharpening) Op() degrade.Sharpen { return degrade.UnsharpMask(s.Sigma, s.Amount) }
 
 // DegradeBand says how training inputs are degraded by the real-photo
 // model (package degrade): a share Clean of the patches is the clean

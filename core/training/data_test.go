@@ -173,8 +173,9 @@ func TestSharpenTargets(t *testing.T) {
 			}
 			// The target's own unsharp mask, away from the patch's border
 			// (where the mask reaches into the margin): must match.
-			want := s.Op().Apply([]imaging.Plane{{W: p, H: p, Pix: target0}}, nil)[0]
-			r := 2*int(math.Ceil(3*s.Sigma)) + 1
+			mask := s.Op()
+			want := mask.Apply([]imaging.Plane{{W: p, H: p, Pix: target0}}, nil)[0]
+			r := mask.Kernel.Size
 			changed := 0.0
 			for y := r; y < p-r; y++ {
 				for x := r; x < p-r; x++ {
