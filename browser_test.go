@@ -1350,13 +1350,20 @@ func TestBrowserViewer(t *testing.T) {
 // textures (1,024 pixels), zoomed out (Fit, and further with the wheel),
 // shows no line where its textures meet: no screen column or row inside
 // the image differs from its neighbour by much more than the image's own
-// gradient does. Its 25 tiles also show the progress: no estimate of the
-// time left before three tiles are done.
+// gradient does. At 2700x2700 out Fit is under 1/2, where ebiten would
+// draw from mipmaps (whose edges the textures' rings do not cover: a dark
+// line crossed a 675-px portrait enlarged x4 at Fit). The tiles also show
+// the progress: no estimate of the time left before three tiles are done.
 func TestBrowserViewerHasNoSeams(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{600, 560}, {1350, 1350}} { // x2: textures meet at 1,022 and 2,044
+		t.Run(fmt.Sprintf("%dx%d", 2*size.w, 2*size.h), func(t *testing.T) { viewerHasNoSeams(t, size.w, size.h) })
+	}
+}
+
+func viewerHasNoSeams(t *testing.T, w, h int) {
 	b := newBrowser(t)
 	srv := httptest.NewServer(tinySite(t, 13))
 	defer srv.Close()
-	const w, h = 600, 560 // 1200x1120 out: textures meet at x = 1024 and y = 1024
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
@@ -1370,7 +1377,7 @@ func TestBrowserViewerHasNoSeams(t *testing.T) {
 	// Every progress text is kept, to check the estimate of the time left.
 	keepLabels := runJS(`{window.labels = []; new MutationObserver(() => labels.push(document.querySelector("#progress .label").textContent)).observe(document.querySelector("#progress .label"), {childList: true, characterData: true, subtree: true}); true}`)
 	if err := b.do(chromedp.Navigate(srv.URL+"/"), keepLabels, enhanceSteps(in),
-		waitJS(`(() => { const v = document.getElementById("viewer").contentWindow.upscalerViewer; return !!v && v.state().width === 1200; })()`)); err != nil {
+		waitJS(fmt.Sprintf(`(() => { const v = document.getElementById("viewer").contentWindow.upscalerViewer; return !!v && v.state().width === %d; })()`, 2*w))); err != nil {
 		t.Fatal(err)
 	}
 	labels := eval[[]string](b, `labels`)
@@ -1405,8 +1412,8 @@ func TestBrowserViewerHasNoSeams(t *testing.T) {
 		// The image's part of the screen, less a margin, the labels and
 		// the divider.
 		sb := s.Bounds()
-		x0, x1 := max(int(st.OffsetX)+3, sb.Min.X+3), min(int(st.OffsetX+1200*st.Zoom)-3, sb.Max.X-3)
-		y0, y1 := max(int(st.OffsetY)+3, sb.Min.Y+24), min(int(st.OffsetY+1120*st.Zoom)-3, sb.Max.Y-26)
+		x0, x1 := max(int(st.OffsetX)+3, sb.Min.X+3), min(int(st.OffsetX+float64(2*w)*st.Zoom)-3, sb.Max.X-3)
+		y0, y1 := max(int(st.OffsetY)+3, sb.Min.Y+24), min(int(st.OffsetY+float64(2*h)*st.Zoom)-3, sb.Max.Y-26)
 		split := int(st.Divider * float64(sb.Dx()))
 		at := func(x, y int) [3]int {
 			c := color.RGBAModel.Convert(s.At(x, y)).(color.RGBA)

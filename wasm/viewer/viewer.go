@@ -149,7 +149,12 @@ func (s side) draw(dst *ebiten.Image, zoom, offX, offY float64, scale int, shade
 	if zoom >= 1 {
 		filter = ebiten.FilterNearest
 	}
-	op := &ebiten.DrawTrianglesOptions{Filter: filter, Address: ebiten.AddressUnsafe}
+	// No mipmaps: ebiten draws a piece zoomed out below 1/2 from a
+	// smaller copy of its texture, whose edge texels the ring no longer
+	// covers, so a dark line crossed the view where pieces meet at Fit on
+	// large images (and the source's shader side has none either: both
+	// sides of the compare view are filtered alike).
+	op := &ebiten.DrawTrianglesOptions{Filter: filter, Address: ebiten.AddressUnsafe, DisableMipmaps: true}
 	f := zoom * float64(scale)
 	r := float32(s.ring)
 	for _, p := range s.pieces {
