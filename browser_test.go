@@ -369,10 +369,10 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		// A Detailed network with a strength input (trained on real-photo
 		// degradations) restores blur and noise itself: Auto reads the
 		// pixels for it; a hard JPEG still gets the JPEG-aware network.
-		{name: "look-detailed-restoring", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, denoise: "auto", look: "detailed", strength: core.RestoreStrength,
-			reading: "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{name: "look-detailed-restoring", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, denoise: "auto", look: "detailed", strength: core.DetailedRestoreStrength,
+			reading: "looks degraded (0.70): restore 0.90 (high) for blur and noise"},
 		{name: "look-detailed-restoring-jpeg", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50),
-			reading: "JPEG quality about 50, looks degraded (0.70): restore 0.71 (high) for JPEG artifacts"},
+			reading: "JPEG quality about 50, looks clean (0.70): restore 0.71 (high) for JPEG artifacts"},
 		// Restore: Auto reads a PNG's pixels as degraded (the estimator
 		// says 0.7) and runs the real-photo network at core.RestoreStrength;
 		// a q50 JPEG keeps the JPEG-aware one; one read as clean (0.3) runs
@@ -380,7 +380,7 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		{name: "restore-auto", model: clean, companion: withStrength, restore: restoring, estimator: 0.7, denoise: "auto", strength: core.RestoreStrength,
 			reading: "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
 		{name: "restore-auto-jpeg", model: clean, companion: withStrength, restore: restoring, estimator: 0.7, jpeg: 50, denoise: "auto", strength: core.StrengthForQuality(50),
-			reading: "JPEG quality about 50, looks degraded (0.70): restore 0.71 (high) for JPEG artifacts"},
+			reading: "JPEG quality about 50, looks clean (0.70): restore 0.71 (high) for JPEG artifacts"},
 		{name: "restore-auto-clean", model: clean, companion: withStrength, restore: restoring, estimator: 0.3, denoise: "auto", reading: "none"},
 		{name: "restore-high", model: clean, companion: withStrength, restore: restoring, estimator: 0.3, denoise: "high", strength: 0.8},
 	} {

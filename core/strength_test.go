@@ -111,9 +111,9 @@ func TestEstimateImage(t *testing.T) {
 }
 
 // TestRead: a hard JPEG gets the JPEG-aware network at its quality's
-// strength; pixels that read as degraded (from DegradedFrom) in a file that
-// is not a hard JPEG get the real-photo network at RestoreStrength; clean
-// ones keep the file's strength.
+// strength; pixels that read as degraded (from DegradedFrom, raised for a
+// JPEG by JPEGLift) in a file that is not a hard JPEG get the real-photo
+// network at RestoreStrength; clean ones keep the file's strength.
 func TestRead(t *testing.T) {
 	img := image.NewGray(image.Rect(0, 0, 40, 30))
 	for i := range img.Pix {
@@ -137,7 +137,10 @@ func TestRead(t *testing.T) {
 		{"q50, no estimator", q50, -1, 4, 50.0 / 70, false, "JPEG quality about 50: restore 0.71 (high) for JPEG artifacts"},
 		{"png read as clean", pngFile.Bytes(), 0.3, 4, 0, false, "looks clean (0.30): restore 0.00 (none)"},
 		{"png read as degraded", pngFile.Bytes(), 0.7, 4, RestoreStrength, true, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
-		{"q50 looking degraded", q50, 0.8, 4, 50.0 / 70, false, "JPEG quality about 50, looks degraded (0.80): restore 0.71 (high) for JPEG artifacts"},
+		{"q50 looking degraded", q50, 0.9, 4, 50.0 / 70, false, "JPEG quality about 50, looks degraded (0.90): restore 0.71 (high) for JPEG artifacts"},
+		// A JPEG's threshold rises by JPEGLift times its strength: 0.57 at q90, x4.
+		{"q50 at 0.8, its blocks", q50, 0.8, 4, 50.0 / 70, false, "JPEG quality about 50, looks clean (0.80): restore 0.71 (high) for JPEG artifacts"},
+		{"q90 at 0.55, its blocks", q90, 0.55, 4, 10.0 / 70, false, "JPEG quality about 90, looks clean (0.55): restore 0.14 (low) for JPEG artifacts"},
 		{"q90 looking degraded", q90, 0.6, 4, RestoreStrength, true, "JPEG quality about 90, looks degraded (0.60): restore 0.50 (medium) for blur and noise"},
 		{"q90 looking clean", q90, 0.2, 4, 10.0 / 70, false, "JPEG quality about 90, looks clean (0.20): restore 0.14 (low) for JPEG artifacts"},
 		// At x2 a soft original reads softer: from 0.65.
@@ -152,6 +155,32 @@ func TestRead(t *testing.T) {
 		r := Read(tc.file, img, est, tc.scale)
 		if math.Abs(float64(r.Strength-tc.strength)) > 1e-6 || r.Restore != tc.restore || r.String() != tc.says {
 			t.Errorf("%s: strength %g restore %v, says %q; want %g %v, %q", tc.name, r.Strength, r.Restore, r, tc.strength, tc.restore, tc.says)
+		}
+	}
+}
+
+// TestAtLook: at the Detailed look, pixels read as degraded that the
+// Detailed network restores itself get DetailedRestoreStrength; every
+// other reading is left as it is.
+func TestAtLook(t *testing.T) {
+	clean, denoise, restore := testNet(t, false, 1), testNet(t, true, 2), testNet(t, true, 3)
+	degraded := readLooks(0, 0.7, 4)
+	for _, tc := range []struct {
+		name     string
+		n        Networks
+		r        Reading
+		strength float32
+	}{
+		{"Detailed that restores itself, degraded", Networks{restore, denoise, nil, true}, degraded, DetailedRestoreStrength},
+		{"Detailed that restores itself, a light JPEG read clean", Networks{restore, denoise, nil, true}, readLooks(90, 0.3, 4), StrengthForQuality(90)},
+		{"Detailed that restores itself, a level by hand", Networks{restore, denoise, nil, true}, Chosen(0, 0.5), 0.5},
+		{"Detailed that restores itself, a hard JPEG", Networks{restore, denoise, nil, true}, readLooks(50, 0.95, 4), StrengthForQuality(50)},
+		{"Faithful with a real-photo network, degraded", Networks{clean, denoise, restore, false}, degraded, RestoreStrength},
+		{"Detailed beside a real-photo network, degraded", Networks{clean, denoise, restore, true}, degraded, RestoreStrength},
+		{"Detailed that reads no strength, degraded", Networks{clean, denoise, nil, true}, degraded, RestoreStrength},
+	} {
+		if got := tc.n.AtLook(tc.r); got.Strength != tc.strength || got.Restore != tc.r.Restore || got.Looks != tc.r.Looks {
+			t.Errorf("%s: %+v, want strength %g and the rest of %+v", tc.name, got, tc.strength, tc.r)
 		}
 	}
 }

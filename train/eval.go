@@ -207,7 +207,7 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 				if est != nil {
 					y = imaging.Luma8(lr)
 				}
-				r = core.ReadPlane(fileQuality, y, est, s)
+				r = nets.AtLook(core.ReadPlane(fileQuality, y, est, s))
 			}
 			net, strength := nets.For(r)
 			e := core.NewEnhancer(net, s)

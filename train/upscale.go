@@ -261,7 +261,7 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 		if n.Restorer() == nil {
 			est = nil // the pixels are read where a network can restore them
 		}
-		return core.ReadImage(q, img, est, scale)
+		return n.AtLook(core.ReadImage(q, img, est, scale))
 	})
 	if err != nil {
 		return err

@@ -144,7 +144,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 		if nets.Restorer() == nil {
 			est = nil // the pixels are read where a network can restore them
 		}
-		r = core.ReadImage(j.quality, j.img, est, scale)
+		r = nets.AtLook(core.ReadImage(j.quality, j.img, est, scale))
 	}
 	m, strength := nets.For(r)
 	if auto && strength > 0 {

@@ -340,7 +340,7 @@ func TestSessionDenoise(t *testing.T) {
 		{2, pngImg, "auto", restoreModel, core.RestoreStrength, "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
 		{2, pngImg, "high", restoreModel, 0.8, ""},
 		{2, pngImg, "none", cleanModel, 0, ""},
-		{1, img, "auto", m.Plain(), core.StrengthForQuality(50), "JPEG quality about 50, looks degraded (0.70): restore 0.71 (high) for JPEG artifacts"},
+		{1, img, "auto", m.Plain(), core.StrengthForQuality(50), "JPEG quality about 50, looks clean (0.70): restore 0.71 (high) for JPEG artifacts"},
 	} {
 		info, err := s.Start(tc.id, "general-x2", tc.setting)
 		if err != nil || info.Strength != tc.strength || info.Reading != tc.reading || info.Restore != (tc.model == restoreModel) {
