@@ -563,7 +563,7 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = core.ReadImage(q, img, est, 2)
+		r = nets.AtLook(core.ReadImage(q, img, est, 2))
 	}
 	net, s := nets.For(r)
 	if s != strength {
