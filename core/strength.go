@@ -90,7 +90,7 @@ const RestoreStrength = 0.5
 
 // DetailedRestoreStrength is the strength automatic restoration gives
 // pixels that read as degraded where the Detailed look's network restores
-// them itself (Networks.AtLook): it goes further than the faithful look.
+// them itself (Networks.ReadImage): it goes further than the faithful look.
 // On DRealSR's camera photos general-x4-detailed at 0.5, 0.7, 0.9 and 1.0
 // gives NIQE 9.83, 9.47, 9.19, 9.26 at PSNR-Y 30.47, 30.48, 30.41, 30.39
 // (no halo added by eye at 3x zoom).
@@ -215,12 +215,33 @@ func (n Networks) Restorer() *network.Model {
 	return n.Restore
 }
 
-// AtLook is automatic restoration's reading r as these networks act on
-// it: at the Detailed look, pixels read as degraded that the Detailed
-// network restores itself get DetailedRestoreStrength instead of
-// RestoreStrength. Any other reading (a level chosen by hand, a JPEG's
-// strength) is returned as it is.
-func (n Networks) AtLook(r Reading) Reading {
+// ReadImage is automatic restoration's reading (the function ReadImage)
+// for these networks: the estimator reads the pixels only where one of
+// them restores blur and noise (Restorer), and pixels read as degraded
+// that a Detailed network restores itself get DetailedRestoreStrength.
+func (n Networks) ReadImage(q int, img image.Image, est *network.Model, scale int) Reading {
+	return n.atLook(ReadImage(q, img, n.reader(est), scale))
+}
+
+// ReadPlane is Networks.ReadImage for an image given as its Y plane.
+func (n Networks) ReadPlane(q int, y imaging.Plane, est *network.Model, scale int) Reading {
+	return n.atLook(ReadPlane(q, y, n.reader(est), scale))
+}
+
+// reader is the estimator where a network here restores what it reads,
+// else nil.
+func (n Networks) reader(est *network.Model) *network.Model {
+	if n.Restorer() == nil {
+		return nil
+	}
+	return est
+}
+
+// atLook is the reading r as these networks act on it: at the Detailed
+// look, pixels read as degraded that the Detailed network restores itself
+// get DetailedRestoreStrength instead of RestoreStrength. Any other
+// reading (a level chosen by hand, a JPEG's strength) is left as it is.
+func (n Networks) atLook(r Reading) Reading {
 	if n.Detailed && r.Degraded && r.Restore && n.Restore == nil && n.Restorer() != nil {
 		r.Strength = DetailedRestoreStrength
 	}

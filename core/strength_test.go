@@ -179,7 +179,7 @@ func TestAtLook(t *testing.T) {
 		{"Detailed beside a real-photo network, degraded", Networks{clean, denoise, restore, true}, degraded, RestoreStrength},
 		{"Detailed that reads no strength, degraded", Networks{clean, denoise, nil, true}, degraded, RestoreStrength},
 	} {
-		if got := tc.n.AtLook(tc.r); got.Strength != tc.strength || got.Restore != tc.r.Restore || got.Looks != tc.r.Looks {
+		if got := tc.n.atLook(tc.r); got.Strength != tc.strength || got.Restore != tc.r.Restore || got.Looks != tc.r.Looks {
 			t.Errorf("%s: %+v, want strength %g and the rest of %+v", tc.name, got, tc.strength, tc.r)
 		}
 	}

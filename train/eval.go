@@ -200,14 +200,10 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 			r := core.Chosen(fileQuality, o.strength)
 			if o.auto { // as train upscale reads a file, on the LR image as the file would hold it
 				var y imaging.Plane
-				est := o.est
-				if nets.Restorer() == nil {
-					est = nil // the pixels are read where a network can restore them
-				}
-				if est != nil {
+				if o.est != nil && nets.Restorer() != nil { // the plane only where the pixels are read
 					y = imaging.Luma8(lr)
 				}
-				r = nets.AtLook(core.ReadPlane(fileQuality, y, est, s))
+				r = nets.ReadPlane(fileQuality, y, o.est, s)
 			}
 			net, strength := nets.For(r)
 			e := core.NewEnhancer(net, s)

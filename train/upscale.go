@@ -257,11 +257,7 @@ func upscaleOne(ctx context.Context, pick func(w, h int) (int, int, int, error),
 		if !d.auto {
 			return core.Chosen(q, d.fixed)
 		}
-		est := d.est
-		if n.Restorer() == nil {
-			est = nil // the pixels are read where a network can restore them
-		}
-		return n.AtLook(core.ReadImage(q, img, est, scale))
+		return n.ReadImage(q, img, d.est, scale)
 	})
 	if err != nil {
 		return err

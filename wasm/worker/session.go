@@ -140,11 +140,7 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	said := ""
 	nets := core.Networks{Clean: m, Denoise: s.models[model+"-denoise"], Restore: s.models[model+"-restore"], Detailed: strings.HasSuffix(model, "-detailed")}
 	if auto {
-		est := s.models["estimator"]
-		if nets.Restorer() == nil {
-			est = nil // the pixels are read where a network can restore them
-		}
-		r = nets.AtLook(core.ReadImage(j.quality, j.img, est, scale))
+		r = nets.ReadImage(j.quality, j.img, s.models["estimator"], scale)
 	}
 	m, strength := nets.For(r)
 	if auto && strength > 0 {
