@@ -76,7 +76,7 @@ func DegradedFrom(scale int) float32 {
 // compression as part of the severity, so a light JPEG's blocks lift a
 // soft original's reading over DegradedFrom (Set14's monarch shrunk by 2:
 // 0.57 as PNG, 0.70 at q90), and the real-photo network then costs a
-// benchmark 0.2-0.35 dB that the JPEG-aware one keeps. Measured between 0
+// benchmark 0.16-0.35 dB that the JPEG-aware one keeps. Measured between 0
 // and 1: from 0.5 every Set5 and Set14 q90 shrink keeps the JPEG-aware
 // network; a blurred q85 portrait shrunk by 4 restores less the higher
 // it is (val/Faces so made, Auto with portrait-x4-restore: 30.35 dB at
