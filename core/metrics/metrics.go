@@ -127,3 +127,67 @@ func gaussValid(src []float64, w, h int) []float64 {
 	}
 	return out
 }
+
+// SSIMGrad returns the mean structural similarity of y against x (w x h
+// planes of values in 0..1, SSIM's window and constants with L = 1, no
+// shave) and its gradient with respect to every value of y: a training
+// loss's term, 1 - SSIM, descends along the negated gradient. It matches
+// SSIM's mean on the same planes scaled to 0..255.
+func SSIMGrad(x, y []float64, w, h int) (ssim float64, grad []float64, err error) {
+	n := len(ssimWindow)
+	if w < n || h < n || len(x) != w*h || len(y) != w*h {
+		return 0, nil, fmt.Errorf("metrics: SSIM's gradient needs two %dx%d planes of at least %dx%d", w, h, n, n)
+	}
+	const c1, c2 = 0.01 * 0.01, 0.03 * 0.03
+	xx, yy, xy := make([]float64, w*h), make([]float64, w*h), make([]float64, w*h)
+	for i := range x {
+		xx[i], yy[i], xy[i] = x[i]*x[i], y[i]*y[i], x[i]*y[i]
+	}
+	mx, my := gaussValid(x, w, h), gaussValid(y, w, h)
+	sxx, syy, sxy := gaussValid(xx, w, h), gaussValid(yy, w, h), gaussValid(xy, w, h)
+	// Each position's SSIM is A1*A2 / (B1*B2); its derivative by y_j is
+	// the window's weight at j times alpha + beta*x_j + gamma*y_j.
+	m := len(mx)
+	alpha, beta, gamma := make([]float64, m), make([]float64, m), make([]float64, m)
+	inv := 1 / float64(m)
+	for i := range m {
+		m1, m2 := mx[i], my[i]
+		v1, v2, cv := sxx[i]-m1*m1, syy[i]-m2*m2, sxy[i]-m1*m2
+		a1, a2, b1, b2 := 2*m1*m2+c1, 2*cv+c2, m1*m1+m2*m2+c1, v1+v2+c2
+		s := a1 * a2 / (b1 * b2)
+		ssim += s
+		alpha[i] = inv * (2*m1*(a2-a1)/(b1*b2) - 2*s*m2/b1 + 2*s*m2/b2)
+		beta[i] = inv * 2 * a1 / (b1 * b2)
+		gamma[i] = inv * -2 * s / b2
+	}
+	ga, gb, gc := gaussAdjoint(alpha, w, h), gaussAdjoint(beta, w, h), gaussAdjoint(gamma, w, h)
+	grad = make([]float64, w*h)
+	for j := range grad {
+		grad[j] = ga[j] + gb[j]*x[j] + gc[j]*y[j]
+	}
+	return ssim * inv, grad, nil
+}
+
+// gaussAdjoint is gaussValid's transpose: it spreads each of the
+// (w-10) x (h-10) values of src over its window in a w x h array.
+func gaussAdjoint(src []float64, w, h int) []float64 {
+	n := len(ssimWindow)
+	ow, oh := w-n+1, h-n+1
+	tmp := make([]float64, ow*h)
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			for k, g := range ssimWindow {
+				tmp[(y+k)*ow+x] += g * src[y*ow+x]
+			}
+		}
+	}
+	out := make([]float64, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < ow; x++ {
+			for k, g := range ssimWindow {
+				out[y*w+x+k] += g * tmp[y*ow+x]
+			}
+		}
+	}
+	return out
+}
