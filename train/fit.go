@@ -45,7 +45,6 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	initW := fs.String("init", "", "start from these weights (same preset), or from a checkpoint of a re-parameterized run (its layers whose shapes match: x3/x4 from x2)")
 	plain := fs.Bool("plain", false, "train ecb-* presets as plain 3x3 convolutions, without the re-parameterized branches")
 	loss := fs.String("loss", "mse", "training loss: mse or l1")
-	ssimWeight := fs.Float64("ssim", 0, "add this weight times (1 - SSIM) of each high-resolution output patch against its target to the loss (residual low-resolution networks on Y)")
 	jpegQ := fs.String("jpeg", "", "save the LR inputs as JPEG at a quality drawn from LO-HI (for example 30-95), made from RGB as real JPEGs are, the 8x8 grid shifted at random")
 	jpegClean := fs.Float64("jpeg-clean", 0.3, "with -jpeg: the share of inputs left clean")
 	jpegLighter := fs.Float64("jpeg-lighter", 0, "with -jpeg -strength: the share of degraded inputs saved at a higher quality than the strength they are given says (or clean)")
@@ -81,7 +80,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	}
 	o := training.Options{Val: *val, Scale: *scale, Preset: *preset, Residual: *residual, Batch: *batch, Shard: *shard,
 		LR: *lr, DecayEvery: *decayEvery, DecayFactor: *decay, Steps: *steps, Seed: *seed, Init: *initW, ValEvery: *valEvery,
-		Plain: *plain, Loss: *loss, SSIM: *ssimWeight}
+		Plain: *plain, Loss: *loss}
 	if *data != "" {
 		o.Data = strings.Split(*data, ",")
 	}

@@ -59,38 +59,3 @@ func TestSSIM(t *testing.T) {
 		t.Error("no error for an image smaller than the window")
 	}
 }
-
-func TestSSIMGrad(t *testing.T) {
-	const w, h = 17, 14
-	x, y := make([]float64, w*h), make([]float64, w*h)
-	a, b := imaging.NewPlane(w, h), imaging.NewPlane(w, h)
-	for i := range x {
-		x[i] = 0.5 + 0.4*math.Sin(float64(i)*0.37)
-		y[i] = x[i]*0.8 + 0.1*math.Cos(float64(i)*1.3) + 0.05
-		a.Pix[i], b.Pix[i] = float32(x[i]), float32(y[i])
-	}
-	s, grad, err := SSIMGrad(x, y, w, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want, _ := SSIM(a, b, 0); math.Abs(s-want) > 1e-5 {
-		t.Errorf("SSIMGrad's value %g, SSIM's %g", s, want)
-	}
-	const eps = 1e-6
-	for _, j := range []int{0, 5, w + 3, w*h/2 + 1, w*h - 1} {
-		y[j] += eps
-		up, _, _ := SSIMGrad(x, y, w, h)
-		y[j] -= 2 * eps
-		down, _, _ := SSIMGrad(x, y, w, h)
-		y[j] += eps
-		if fd := (up - down) / (2 * eps); math.Abs(fd-grad[j]) > 1e-6+1e-4*math.Abs(fd) {
-			t.Errorf("gradient at %d: %g, finite difference %g", j, grad[j], fd)
-		}
-	}
-	if same, g, _ := SSIMGrad(x, x, w, h); math.Abs(same-1) > 1e-12 || math.Abs(g[w+3]) > 1e-9 {
-		t.Errorf("identical planes: SSIM %g, gradient %g; want 1 and 0", same, g[w+3])
-	}
-	if _, _, err := SSIMGrad(x[:100], y[:100], 10, 10); err == nil {
-		t.Error("no error for planes smaller than the window")
-	}
-}

@@ -116,7 +116,10 @@ func (t *Trainer) updateEMA() {
 // shards the batch has, norm the pixel loss's 1/(batch pixels). It returns
 // the shard's discriminator and adversarial losses too.
 func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float32, b, p, side, shards int, norm float32) (dGrads [][]float32, dLoss, gLoss float64, err error) {
-	at := outputIndex(b, p, side)
+	s := p / side
+	n := b * side * side
+	// at maps high-resolution pixel (x, y) of patch i to its output value.
+	at := func(i, x, y int) int { return ((y%s)*s+x%s)*n + i*side*side + (y/s)*side + x/s }
 	// The discriminator judges the detail over the anchor (the bicubic
 	// enlargement both sides share), scaled to about unit size: a real
 	// patch's residual against the generator's. Without the shared low

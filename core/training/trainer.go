@@ -59,7 +59,6 @@ type Options struct {
 	Estimate    bool       // train a degradation estimator: its target at every pixel is the patch's severity
 	GAN         GAN        // adversarial training (the zero value: none)
 	Sharpen     Sharpening // the targets sharpened (the zero value: as they are)
-	SSIM        float64    // > 0: the loss adds SSIM times (1 - the mean SSIM of each output patch against its target)
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -287,9 +286,6 @@ func (t *Trainer) Start(cfg network.Config) error {
 	t.model = m
 	t.opt = adam.New(adam.Config{StepSize: t.opts.LR, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8})
 	t.best = math.Inf(-1)
-	if err := t.checkSSIM(); err != nil {
-		return err
-	}
 	if err := t.startGAN(nil); err != nil {
 		return err
 	}
@@ -346,9 +342,6 @@ func (t *Trainer) Resume() error {
 	}
 	t.rng = rand.New(t.pcg)
 	t.step, t.best, t.elapsed = c.Step, c.BestPSNR, c.Elapsed
-	if err := t.checkSSIM(); err != nil {
-		return fmt.Errorf("-resume: %v", err)
-	}
 	if err := t.startGAN(c); err != nil {
 		return fmt.Errorf("-resume: %v", err)
 	}
@@ -680,8 +673,8 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32, shards int) (gr
 		panchor = make([]float32, ch*p*p)
 	}
 	s := max(1, cfg.Shuffle)
-	var real, anchor []float32 // the high-resolution patches, for the discriminator and SSIM
-	if t.disc != nil || t.opts.SSIM > 0 {
+	var real, anchor []float32 // the high-resolution patches, for the discriminator
+	if t.disc != nil {
 		real, anchor = make([]float32, len(specs)*p*p), make([]float32, len(specs)*p*p)
 	}
 	for i, sp := range specs {
@@ -746,11 +739,6 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32, shards int) (gr
 			}
 			sum += float64(d) * float64(d)
 			grad[i] = 2 * norm * d
-		}
-	}
-	if t.opts.SSIM > 0 {
-		if err := t.addSSIMGrad(out, grad, real, anchor, len(specs), p, side); err != nil {
-			return nil, 0, 0, 0, err
 		}
 	}
 	var dGrads [][]float32
