@@ -103,7 +103,9 @@ func Read(model string, scale int) ([]byte, error) {
 	es, _ := List(FS)
 	var have []string
 	for _, e := range es {
-		have = append(have, fmt.Sprintf("%s x%d", e.Model, e.Scale))
+		if e.File == FileName(e.Model, e.Scale) { // the models, not their companions
+			have = append(have, fmt.Sprintf("%s x%d", e.Model, e.Scale))
+		}
 	}
 	return nil, fmt.Errorf("no %s model ships for x%d (shipped: %v)", model, scale, have)
 }

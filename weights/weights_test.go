@@ -93,6 +93,8 @@ func TestShipped(t *testing.T) {
 	}
 	if _, err := Read("general", 7); err == nil || !strings.Contains(err.Error(), "shipped: [general x2") {
 		t.Errorf("reading an unshipped model: %v", err)
+	} else if n := strings.Count(err.Error(), "general x2"); n != 1 { // its companions are not models
+		t.Errorf("reading an unshipped model: %v lists general x2 %d times, want once", err, n)
 	}
 }
 
