@@ -373,6 +373,13 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 			reading: "looks degraded (0.70): restore 0.90 (high) for blur and noise"},
 		{name: "look-detailed-restoring-jpeg", model: clean, companion: withStrength, detailed: restoring, estimator: 0.7, jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50),
 			reading: "JPEG quality about 50, looks clean (0.70): restore 0.71 (high) for JPEG artifacts"},
+		{name: "look-detailed-restoring-beside-restore", model: clean, companion: withStrength, restore: withStrength, detailed: restoring, estimator: 0.7, denoise: "auto", look: "detailed", strength: core.DetailedRestoreStrength,
+			reading: "looks degraded (0.70): restore 0.90 (high) for blur and noise"},
+		// A Detailed network without a strength input hands pixels that
+		// read as degraded to the real-photo network, as at Faithful.
+		{name: "look-detailed-hands-on", model: clean, companion: withStrength, restore: restoring, detailed: tinyLowResModel(t, 11), estimator: 0.7, denoise: "auto", look: "detailed", strength: core.RestoreStrength,
+			reading: "looks degraded (0.70): restore 0.50 (medium) for blur and noise"},
+		{name: "look-detailed-clean-beside-restore", model: clean, companion: withStrength, restore: restoring, detailed: tinyLowResModel(t, 11), estimator: 0.3, denoise: "auto", look: "detailed", reading: "none"},
 		// Restore: Auto reads a PNG's pixels as degraded (the estimator
 		// says 0.7) and runs the real-photo network at core.RestoreStrength;
 		// a q50 JPEG keeps the JPEG-aware one (at x2 its JPEGLift puts its
@@ -552,7 +559,7 @@ func testDownloadMatchesNative(t *testing.T, tc matchCase) {
 	q, _ := imaging.JPEGQuality(file)
 	nets := core.Networks{Clean: model, Denoise: tc.companion, Restore: tc.restore}
 	if tc.look == "detailed" {
-		nets = core.Networks{Clean: tc.detailed, Denoise: tc.companion, Detailed: true}
+		nets = core.Networks{Clean: tc.detailed, Denoise: tc.companion, Restore: tc.restore, Detailed: true}
 	}
 	r := core.Chosen(q, strength)
 	if denoise == "auto" {

@@ -204,16 +204,21 @@ type Networks struct {
 	Detailed bool
 }
 
-// Restorer is the network that restores blur and noise: the real-photo
-// one, or else a clean one that reads a strength itself (a Detailed-look
-// network trained on real-photo degradations); nil if there is none.
-// Automatic restoration reads the pixels only where there is one.
+// Restorer is the network that restores blur and noise: a clean one that
+// reads a strength itself (a Detailed-look network trained on real-photo
+// degradations) at the Detailed look or where there is no real-photo
+// one, else the real-photo one; nil if there is none. A Detailed network
+// without a strength input hands degraded pixels to the real-photo
+// network. Automatic restoration reads the pixels only where there is one.
 func (n Networks) Restorer() *network.Model {
-	if n.Restore == nil && n.Clean != nil && n.Clean.Config.Strength {
+	if n.Clean != nil && n.Clean.Config.Strength && (n.Detailed || n.Restore == nil) {
 		return n.Clean
 	}
 	return n.Restore
 }
+
+// restoresItself reports whether the clean network is the restorer.
+func (n Networks) restoresItself() bool { return n.Clean != nil && n.Restorer() == n.Clean }
 
 // ReadImage is automatic restoration's reading (the function ReadImage)
 // for these networks: the estimator reads the pixels only where one of
@@ -242,7 +247,7 @@ func (n Networks) reader(est *network.Model) *network.Model {
 // get DetailedRestoreStrength instead of RestoreStrength. Any other
 // reading (a level chosen by hand, a JPEG's strength) is left as it is.
 func (n Networks) atLook(r Reading) Reading {
-	if n.Detailed && r.Degraded && r.Restore && n.Restore == nil && n.Restorer() != nil {
+	if n.Detailed && r.Degraded && r.Restore && n.restoresItself() {
 		r.Strength = DetailedRestoreStrength
 	}
 	return r

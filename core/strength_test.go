@@ -178,6 +178,7 @@ func TestAtLook(t *testing.T) {
 		{"Faithful with a real-photo network, degraded", Networks{clean, denoise, restore, false}, degraded, RestoreStrength},
 		{"Detailed beside a real-photo network, degraded", Networks{clean, denoise, restore, true}, degraded, RestoreStrength},
 		{"Detailed that reads no strength, degraded", Networks{clean, denoise, nil, true}, degraded, RestoreStrength},
+		{"Detailed that restores itself beside a real-photo network, degraded", Networks{restore, denoise, testNet(t, true, 4), true}, degraded, DetailedRestoreStrength},
 	} {
 		if got := tc.n.atLook(tc.r); got.Strength != tc.strength || got.Restore != tc.r.Restore || got.Looks != tc.r.Looks {
 			t.Errorf("%s: %+v, want strength %g and the rest of %+v", tc.name, got, tc.strength, tc.r)
@@ -214,6 +215,9 @@ func TestNetworksFor(t *testing.T) {
 		{"Detailed, a light JPEG", Networks{clean, denoise, nil, true}, Reading{Quality: 90, Strength: 0.14}, clean, 0},
 		{"Detailed that reads a strength, a light JPEG", Networks{restore, denoise, nil, true}, Reading{Quality: 90, Strength: 0.14}, restore, 0.14},
 		{"Detailed, a level by hand on a PNG", Networks{clean, denoise, nil, true}, Chosen(0, 0.8), clean, 0},
+		{"Detailed without a strength input hands degraded pixels on", Networks{clean, denoise, restore, true}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
+		{"Detailed that restores itself keeps degraded pixels beside a real-photo network", Networks{restore, denoise, testNet(t, true, 5), true}, Reading{Strength: 0.9, Restore: true}, restore, 0.9},
+		{"Faithful that reads a strength beside a real-photo network", Networks{denoise, nil, restore, false}, Reading{Strength: 0.5, Restore: true}, restore, 0.5},
 	} {
 		m, s := tc.n.For(tc.r)
 		if m != tc.want || s != tc.strength {

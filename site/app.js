@@ -391,18 +391,19 @@ async function enhanceItem(it, run, label) {
   // <name>-detailed at the Detailed one (the model's own, or general's),
   // and beside it (unless Restore is None) the JPEG-aware companion as
   // <that>-denoise, at either look: a hard JPEG is its job. Blur and noise
-  // are the real-photo network's, <name>-restore, at the Faithful look,
-  // or the network's own if it reads a strength (core.Networks.Restorer).
+  // are a Detailed network's own if it reads a strength, else the
+  // real-photo network's, <that>-restore (core.Networks.Restorer).
   // For Auto the estimator reads how degraded the pixels look where one of
   // those runs.
   const detailed = ui.look.value === "detailed" ? available[name]?.detailed : undefined;
   const main = detailed ? { as: `${name}-detailed`, file: baseName(detailed) } : { as: name, file: name };
   const models = [main];
   const { companion, restore } = available[name] || {};
-  const restorer = available[main.file]?.denoise || (!detailed && !!restore);
+  const readsStrength = !!available[main.file]?.denoise;
+  const restorer = readsStrength || !!restore;
   if (ui.denoise.value !== "none") {
     if (companion) models.push({ as: `${main.as}-denoise`, file: baseName(companion) });
-    if (restore && !detailed) models.push({ as: `${name}-restore`, file: baseName(restore) });
+    if (restore && !(detailed && readsStrength)) models.push({ as: `${main.as}-restore`, file: baseName(restore) });
     if (restorer && ui.denoise.value === "auto" && available["estimator"]) models.push({ as: "estimator", file: "estimator" });
   }
   const weights = await Promise.all(models.map((m) => weightsFor(m.file)));
@@ -711,10 +712,10 @@ function updateButtons() {
   // The Detailed look where its network ships for the model and scale.
   ui.look.disabled = !have?.detailed;
   // Only networks with a strength input restore: the model's JPEG-aware
-  // companion (at either look), its real-photo one or the model itself
+  // companion and its real-photo one (at either look), the model itself
   // (at the Faithful look) or the Detailed network itself.
   const detailed = ui.look.value === "detailed" && have?.detailed;
-  ui.denoise.disabled = !have || !(have.companion || (detailed ? available[baseName(have.detailed)]?.denoise : have.denoise || have.restore));
+  ui.denoise.disabled = !have || !(have.companion || have.restore || (detailed ? available[baseName(have.detailed)]?.denoise : have.denoise));
   ui.enhance.disabled = !items.some((it) => it.state !== "failed") || !!running || !!reading || !have;
   ui.cancel.hidden = !running;
   const r = shown?.result;

@@ -293,7 +293,7 @@ func addModelFlags(fs *flag.FlagSet) modelChoice {
 	return modelChoice{
 		scale:     fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
 		model:     fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
-		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; a hard JPEG still gets the JPEG-aware network)"),
+		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; a hard JPEG still gets the JPEG-aware network, and blurred or noisy pixels the real-photo network unless the Detailed network restores them itself)"),
 		weights:   fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
 		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset) that -denoise auto reads how degraded each image's pixels look with (default: the shipped one; none: read only the file)"),
 		restoreWeights: fs.String("restore-weights", "", "real-photo weights file, run instead of -weights where restoration is for blur and noise "+
@@ -366,22 +366,22 @@ func (c modelChoice) load() (*network.Model, error) {
 // above 0 on hard JPEGs: the -denoise-weights file, or without -weights the
 // shipped ones where they ship; nil if there are none.
 func (c modelChoice) loadDenoise() (*network.Model, error) {
-	return c.loadCompanion(*c.denoiseWeights, weights.ReadDenoise, "the JPEG-aware network", true)
+	return c.loadCompanion(*c.denoiseWeights, weights.ReadDenoise, "the JPEG-aware network")
 }
 
 // loadRestore reads the real-photo weights that take over at strengths
 // above 0 on blurred and noisy pixels: the -restore-weights file, or
 // without -weights the shipped ones where they ship; nil if there are none.
+// At the Detailed look they restore only for a Detailed network without
+// a strength input (core.Networks.Restorer).
 func (c modelChoice) loadRestore() (*network.Model, error) {
-	return c.loadCompanion(*c.restoreWeights, weights.ReadRestore, "the real-photo network", false)
+	return c.loadCompanion(*c.restoreWeights, weights.ReadRestore, "the real-photo network")
 }
 
 // loadCompanion reads a network that reads a strength and takes over from
 // the clean one: the file given, or without -weights the shipped one read
-// by shipped where it ships (at the Detailed look only if detailedToo: the
-// JPEG-aware network takes hard JPEGs at either look, while blur and noise
-// are the Detailed network's own, if it reads a strength); nil otherwise.
-func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byte, string, error), role string, detailedToo bool) (*network.Model, error) {
+// by shipped where it ships, at either look; nil otherwise.
+func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byte, string, error), role string) (*network.Model, error) {
 	var m *network.Model
 	var wf *network.WeightsFile
 	var err error
@@ -389,7 +389,7 @@ func (c modelChoice) loadCompanion(file string, shipped func(string, int) ([]byt
 	switch {
 	case name != "":
 		m, wf, err = network.LoadWeightsFile(name)
-	case *c.weights != "" || c.detailed() && !detailedToo:
+	case *c.weights != "":
 		return nil, nil
 	default:
 		data, f, rerr := shipped(*c.model, *c.scale)
