@@ -418,7 +418,7 @@ async function enhanceItem(it, run, label) {
     if (!it.opened.has(i)) await openItem(it, i);
     return w.call({ op: "start", id: it.id, model: models[0].as, denoise: ui.denoise.value });
   }));
-  const { width, height, tiles, strength, restore: restored, reading, opaque } = infos[0];
+  const { width, height, tiles, strength, restore: restored, reading, opaque, detailed: ranDetailed } = infos[0];
   const sv = saver();
   await sv.call({ op: "saveStart", id: it.id, width, height, opaque });
   const rows = rowsOf(tiles, width);
@@ -489,7 +489,10 @@ async function enhanceItem(it, run, label) {
     shown = it;
     setState(it, "done");
     const what = restored ? "blur and noise" : "JPEG artifacts";
-    const denoised = (strength > 0 ? `, restore ${strength.toFixed(2)} for ${what}` : "") + (detailed ? ", look Detailed" : "");
+    // At the Detailed look a hard JPEG, or pixels its network cannot
+    // restore, go to a Faithful network: say which ran.
+    const look = !detailed ? "" : ranDetailed ? ", look Detailed" : `, look Detailed (the ${restored ? "real-photo" : "JPEG-aware"} network restores this image)`;
+    const denoised = (strength > 0 ? `, restore ${strength.toFixed(2)} for ${what}` : "") + look;
     ui.status.dataset.reading = reading || ""; // what Auto read, for tests
     const wasm = ws[0].simd ? "wasm SIMD" : "wasm";
     let using = paths.webgpu ? `WebGPU (${adapter})` : wasm;

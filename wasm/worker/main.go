@@ -100,7 +100,7 @@ func handle(s *Session, sv *Saver, msg js.Value) (reply any) {
 			tiles[i] = []any{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}
 		}
 		answer["width"], answer["height"], answer["tiles"], answer["strength"] = info.Width, info.Height, tiles, info.Strength
-		answer["opaque"], answer["restore"], answer["reading"] = info.Opaque, info.Restore, info.Reading
+		answer["opaque"], answer["restore"], answer["reading"], answer["detailed"] = info.Opaque, info.Restore, info.Reading, info.Detailed
 	case "tile":
 		t := msg.Get("tile")
 		enh, err := s.Tile(id, rectOf(t))

@@ -105,6 +105,7 @@ type StartInfo struct {
 	Restore       bool    // the real-photo network ran (blur and noise), not the JPEG-aware one
 	Reading       string  // what auto read (core.Reading's words) when it restores; "" otherwise
 	Opaque        bool    // the image has no transparency (nor will the result)
+	Detailed      bool    // the Detailed look's network itself ran (not a JPEG-aware or real-photo one beside it)
 }
 
 // Start prepares job id for enhancement with a loaded model and a
@@ -150,7 +151,8 @@ func (s *Session) Start(id int, model, denoise string) (StartInfo, error) {
 	j.enhancer.Tile = PageTile
 	j.enhancer.Strength = strength
 	j.planes = j.enhancer.Prepare(j.img)
-	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Restore: r.Restore && strength > 0, Reading: said, Opaque: j.planes.Alpha == nil}, nil
+	return StartInfo{Width: w, Height: h, Tiles: j.enhancer.Tiles(w, h), Strength: strength, Restore: r.Restore && strength > 0, Reading: said, Opaque: j.planes.Alpha == nil,
+		Detailed: nets.Detailed && m == nets.Clean}, nil
 }
 
 // Tile computes one tile of job id: the enhanced pixels as RGBA (not

@@ -353,6 +353,35 @@ func TestSessionDenoise(t *testing.T) {
 		if !bytes.Equal(got.Pix, want.Pix) {
 			t.Errorf("restore, %s on image %d: not the network core.Networks picks", tc.setting, tc.id)
 		}
+		if info.Detailed {
+			t.Errorf("restore, %s on image %d: says the Detailed network ran at the Faithful look", tc.setting, tc.id)
+		}
+	}
+	// At the Detailed look (a network without a strength input loaded as
+	// general-x2-detailed, the others beside it): StartInfo says whether
+	// the Detailed network itself ran or handed the image on.
+	var restoreBuf bytes.Buffer
+	if err := network.SaveWeights(&restoreBuf, restoreModel, 2, network.TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"general-x2-detailed": clean, "general-x2-detailed-denoise": wbuf.Bytes(), "general-x2-detailed-restore": restoreBuf.Bytes()} {
+		if err := s.LoadModel(name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		id                int
+		setting           string
+		detailed, restore bool
+	}{
+		{2, "auto", false, true},  // a PNG read as degraded: the real-photo network
+		{2, "none", true, false},  // the Detailed network
+		{1, "auto", false, false}, // a hard JPEG: the JPEG-aware network
+	} {
+		info, err := s.Start(tc.id, "general-x2-detailed", tc.setting)
+		if err != nil || info.Detailed != tc.detailed || info.Restore != tc.restore {
+			t.Errorf("detailed, %s on image %d: %+v (%v), want Detailed %v, Restore %v", tc.setting, tc.id, info, err, tc.detailed, tc.restore)
+		}
 	}
 }
 
