@@ -199,11 +199,7 @@ func evalImage(path string, o evalOptions) (map[string]score, error) {
 			nets := core.Networks{Clean: o.model, Denoise: o.denoise, Restore: o.restore, Detailed: o.detailed}
 			r := core.Chosen(fileQuality, o.strength)
 			if o.auto { // as train upscale reads a file, on the LR image as the file would hold it
-				var y imaging.Plane
-				if o.est != nil && nets.Restorer() != nil { // the plane only where the pixels are read
-					y = imaging.Luma8(lr)
-				}
-				r = nets.ReadPlane(fileQuality, y, o.est, s)
+				r = nets.ReadPlane(fileQuality, imaging.Luma8(lr), o.est, s)
 			}
 			net, strength := nets.For(r)
 			e := core.NewEnhancer(net, s)
