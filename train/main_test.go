@@ -83,6 +83,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"upscale", "-scale", "3", "-look", "detailed", filepath.Join(dir, "imga.png"), filepath.Join(dir, "out.png")}, 1, "no Detailed-look network ships for general x3"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "hinge"}, 2, "GAN loss \"hinge\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-d", "8,x"}, 2, "-gan-d"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-floor", "-1"}, 2, "loss floor >= 0"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-gan", "standard"}, 1, "residual low-resolution network"},
 		{[]string{"eval", "-denoise", "2", dir}, 2, "-denoise"},
 		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},
@@ -204,6 +205,48 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 	if sameParams(results[1], results[2]) || sameParams(results[2], results[3]) {
 		t.Error("the adversarial run trained the generator exactly as the plain one, or feature matching changed nothing")
+	}
+}
+
+// TestGANFloor: with -gan-floor the discriminator learns only at steps
+// where its loss reaches the floor: above any loss it never moves and its
+// optimizer never steps, at 0 it learns at every step; the log says how
+// often it learned.
+func TestGANFloor(t *testing.T) {
+	data := t.TempDir()
+	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 3)
+	for _, c := range []struct {
+		floor  string
+		learns int    // optimizer steps in 4 steps
+		logged string // in each report
+	}{
+		{"0", 4, ""},
+		{"100", 0, "D learned at 0 of 2 steps"},
+	} {
+		var discs [][][]float32
+		for _, steps := range []string{"2", "4"} {
+			dir := t.TempDir()
+			ckpt := filepath.Join(dir, "run.ckpt")
+			code, stdout, stderr := runCmd(fitArgs(data, filepath.Join(dir, "w.gob"), "-preset", "ecb-m4c16", "-loss", "l1", "-steps", steps, "-val-every", "2",
+				"-gan", "relativistic", "-gan-d", "4,4", "-gan-floor", c.floor, "-checkpoint", ckpt)...)
+			if code != 0 {
+				t.Fatalf("floor %s: %s", c.floor, stderr)
+			}
+			if c.logged != "" && !strings.Contains(stdout, c.logged) {
+				t.Errorf("floor %s: the log does not say %q:\n%s", c.floor, c.logged, stdout)
+			}
+			ck, err := training.ReadCheckpoint(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if steps == "4" && ck.DiscAdamStep-1 != c.learns { // spago's Adam counts from 1
+				t.Errorf("floor %s: the discriminator's optimizer stepped %d times in 4 steps, want %d", c.floor, ck.DiscAdamStep-1, c.learns)
+			}
+			discs = append(discs, ck.Disc)
+		}
+		if moved := !sameParams(discs[0], discs[1]); moved != (c.learns > 0) {
+			t.Errorf("floor %s: the discriminator moved between steps 2 and 4: %v, want %v", c.floor, moved, c.learns > 0)
+		}
 	}
 }
 

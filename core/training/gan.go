@@ -27,6 +27,11 @@ type GAN struct {
 	Warmup   int     // steps in which only the discriminator learns from the adversarial loss
 	Feature  float64 // the weight of feature matching (L1 between the discriminator's stage outputs for real and generated detail) beside the adversarial loss's 1; 0: none
 	Spectral bool    // spectral normalisation of the discriminator (adversarial.Discriminator.Spectral)
+	// Floor keeps the discriminator from winning outright: it learns only
+	// at steps where its loss is at least Floor (0: at every step). Left
+	// alone it drives its loss toward 0 within a thousand steps, and the
+	// generator's gradient turns to noise.
+	Floor float64
 }
 
 // On reports whether the run is adversarial.
@@ -40,8 +45,8 @@ func (g GAN) Check() error {
 	if !slices.Contains(adversarial.Kinds, g.Kind) {
 		return fmt.Errorf("GAN loss %q: want one of %v", g.Kind, adversarial.Kinds)
 	}
-	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 {
-		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact and feature weights >= 0, an EMA decay in [0, 1) and warm-up steps >= 0", g)
+	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 || g.Floor < 0 {
+		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact and feature weights >= 0, an EMA decay in [0, 1), warm-up steps >= 0 and a loss floor >= 0", g)
 	}
 	return nil
 }

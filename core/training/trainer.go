@@ -115,6 +115,7 @@ type Trainer struct {
 	discOpt      *adam.Adam
 	ema          *network.Model // the generator's running average
 	dLoss, gLoss float64        // the adversarial losses since the last report
+	dSteps       int            // steps since the last report at which the discriminator learned
 }
 
 // NewTrainer returns a trainer for a run with options o on data, on
@@ -513,7 +514,10 @@ func (t *Trainer) report(stdout io.Writer, patchesPerSec, gflops float64) error 
 	}
 	if t.disc != nil {
 		detail += fmt.Sprintf("  D %.4f G %.4f", t.dLoss/steps, t.gLoss/steps)
-		t.dLoss, t.gLoss = 0, 0
+		if t.opts.GAN.Floor > 0 {
+			detail += fmt.Sprintf(" (D learned at %d of %.0f steps)", t.dSteps, steps)
+		}
+		t.dLoss, t.gLoss, t.dSteps = 0, 0, 0
 	}
 	fmt.Fprintf(stdout, "step %d  epoch %.2f  loss %.6f  val %.3f%s%s  lr %.2g  %.1f patches/s  %.1f GFLOP/s\n",
 		t.step, t.epochs(), loss, psnr, unit, detail, t.learningRate(), patchesPerSec, gflops)
@@ -569,7 +573,7 @@ func (t *Trainer) trainStep() (float64, error) {
 	close(next)
 	wg.Wait()
 
-	var sse float64
+	var sse, dLoss float64
 	params := t.model.Params()
 	if t.disc != nil {
 		params = append(params, t.disc.Params()...)
@@ -580,7 +584,7 @@ func (t *Trainer) trainStep() (float64, error) {
 			return 0, r.err
 		}
 		sse += r.sse
-		t.dLoss += r.dLoss / float64(nShards)
+		dLoss += r.dLoss / float64(nShards)
 		t.gLoss += r.gLoss / float64(nShards)
 		for i, g := range r.grads {
 			if sum[i] == nil {
@@ -609,11 +613,15 @@ func (t *Trainer) trainStep() (float64, error) {
 		}
 	}
 	if t.disc != nil {
-		t.discOpt.StepSize = t.learningRate() * t.opts.GAN.LR / t.opts.LR
-		t.discOpt.IncExample()
-		for _, p := range params[nGen:] {
-			if err := t.discOpt.OptimizeParams(p); err != nil {
-				return 0, err
+		t.dLoss += dLoss
+		if dLoss >= t.opts.GAN.Floor {
+			t.dSteps++
+			t.discOpt.StepSize = t.learningRate() * t.opts.GAN.LR / t.opts.LR
+			t.discOpt.IncExample()
+			for _, p := range params[nGen:] {
+				if err := t.discOpt.OptimizeParams(p); err != nil {
+					return 0, err
+				}
 			}
 		}
 		t.updateEMA()
