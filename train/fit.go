@@ -70,7 +70,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ganEMA := fs.Float64("gan-ema", 0.999, "with -gan: the decay of the generator's running average (LDL's reference)")
 	ganSpectral := fs.Bool("gan-spectral", false, "with -gan: spectral normalisation of the discriminator's layers (each divided by its largest singular value)")
 	ganFeature := fs.Float64("gan-feature", 0, "with -gan: the weight of feature matching (the discriminator's stage outputs for generated detail pulled toward the real patch's) beside the adversarial loss's 1")
-	ganFloor := fs.Float64("gan-floor", 0, "with -gan: the discriminator learns only at steps where its loss is at least this (0: always), so that it cannot win outright (relativistic's loss is 0.69 when it cannot tell real from generated)")
+	ganFloor := fs.Float64("gan-floor", 0, "with -gan: the discriminator learns only at steps where its loss is at least this (0: always), so that it cannot win outright (both losses are a sum of two terms: 1.39 when it cannot tell real from generated)")
 	ganWarmup := fs.Int("gan-warmup", 0, "with -gan: steps at the start in which only the discriminator learns from the adversarial loss (the generator keeps to its pixel loss)")
 	targetSharpen := fs.String("target-sharpen", "", "sharpen the training targets by an unsharp mask AMOUNT,SIGMA (SIGMA in high-resolution pixels), as Real-ESRGAN trains on sharpened ground truth, so that the network delivers the crisper picture")
 	if err := parseFlags(fs, args); err != nil {

@@ -29,8 +29,8 @@ type GAN struct {
 	Spectral bool    // spectral normalisation of the discriminator (adversarial.Discriminator.Spectral)
 	// Floor keeps the discriminator from winning outright: it learns only
 	// at steps where its loss is at least Floor (0: at every step). Left
-	// alone it drives its loss toward 0 within a thousand steps, and the
-	// generator's gradient turns to noise.
+	// alone it drives its loss toward 0 (0.03-0.07 by steps 1,250-2,000 of
+	// the Detailed runs), and the generator's NIQE drifts back up.
 	Floor float64
 }
 
