@@ -32,6 +32,11 @@ type GAN struct {
 	// alone it drives its loss toward 0 (0.03-0.07 by steps 1,250-2,000 of
 	// the Detailed runs), and the generator's NIQE drifts back up.
 	Floor float64
+	// Grid is the weight of the depth-to-space grid's term
+	// (adversarial.GridError on the output's error; 0: none): the
+	// discriminator floor's runs filled dark strokes with dots on the
+	// output's 4-px grid, which neither the pixel loss nor LDL's map saw.
+	Grid float64
 }
 
 // On reports whether the run is adversarial.
@@ -45,8 +50,8 @@ func (g GAN) Check() error {
 	if !slices.Contains(adversarial.Kinds, g.Kind) {
 		return fmt.Errorf("GAN loss %q: want one of %v", g.Kind, adversarial.Kinds)
 	}
-	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 || g.Floor < 0 {
-		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact and feature weights >= 0, an EMA decay in [0, 1), warm-up steps >= 0 and a loss floor >= 0", g)
+	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 || g.Floor < 0 || g.Grid < 0 {
+		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact, feature and grid weights >= 0, an EMA decay in [0, 1), warm-up steps >= 0 and a loss floor >= 0", g)
 	}
 	return nil
 }
@@ -173,6 +178,20 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 	}
 	if t.opts.GAN.Artifact > 0 {
 		t.addArtifactGrad(in, grad, real, anchor, fake, b, p, side, norm, at)
+	}
+	if t.opts.GAN.Grid > 0 {
+		e := make([]float32, len(out))
+		for i := range b {
+			for y := range p {
+				for x := range p {
+					e[at(i, x, y)] = fake[i*p*p+y*p+x] - real[i*p*p+y*p+x]
+				}
+			}
+		}
+		_, g := adversarial.GridError(e, s, b, side)
+		for j, v := range g {
+			grad[j] += float32(t.opts.GAN.Grid) * norm * v
+		}
 	}
 	return dGrads, dLoss, gLoss, nil
 }

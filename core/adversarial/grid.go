@@ -1,0 +1,98 @@
+package adversarial
+
+// GridError is the part of a generator's error that repeats on its
+// depth-to-space grid: the checkerboard of dots an adversarially trained
+// LR-space network draws inside dark strokes and on flat areas. The error
+// (output minus target) comes in the network's output layout: s*s phase
+// planes (the high-resolution pixel (x, y) of low-resolution cell c is
+// phase (y%s)*s + x%s), each of b patches of side x side cells. At every
+// cell the error's mean over the phases is taken out (what the pixel loss
+// sees) and each phase's remainder is averaged over the 3x3 cells around
+// it (zero outside the patch): texture that does not repeat from cell to
+// cell averages away, a grid does not. It returns the mean absolute value
+// of those averages and the gradient of their sum of absolute values with
+// respect to the error (each element at most 1 in size).
+func GridError(e []float32, s, b, side int) (loss float64, grad []float32) {
+	k := s * s
+	n := b * side * side
+	if len(e) != k*n {
+		panic("adversarial.GridError: error size does not match its layout")
+	}
+	mean := make([]float32, n)
+	for p := range k {
+		for j, v := range e[p*n : (p+1)*n] {
+			mean[j] += v / float32(k)
+		}
+	}
+	centred := make([]float32, k*n)
+	for p := range k {
+		for j, v := range e[p*n : (p+1)*n] {
+			centred[p*n+j] = v - mean[j]
+		}
+	}
+	sign := make([]float32, k*n)
+	for p := range k {
+		q := box3(centred[p*n:(p+1)*n], b, side)
+		for j, v := range q {
+			loss += float64(abs32(v))
+			switch {
+			case v > 0:
+				sign[p*n+j] = 1
+			case v < 0:
+				sign[p*n+j] = -1
+			}
+		}
+	}
+	// The box average is its own transpose (zero padding, a fixed divisor)
+	// and so is taking out the phases' mean.
+	grad = make([]float32, k*n)
+	for p := range k {
+		copy(grad[p*n:], box3(sign[p*n:(p+1)*n], b, side))
+	}
+	clear(mean)
+	for p := range k {
+		for j, v := range grad[p*n : (p+1)*n] {
+			mean[j] += v / float32(k)
+		}
+	}
+	for p := range k {
+		for j := range n {
+			grad[p*n+j] -= mean[j]
+		}
+	}
+	return loss / float64(k*n), grad
+}
+
+// box3 averages each of b side x side planes over 3x3 windows, counting
+// outside the plane as zero.
+func box3(x []float32, b, side int) []float32 {
+	out := make([]float32, len(x))
+	for i := range b {
+		o := i * side * side
+		for y := range side {
+			for xx := range side {
+				var sum float32
+				for dy := -1; dy <= 1; dy++ {
+					yy := y + dy
+					if yy < 0 || yy >= side {
+						continue
+					}
+					for dx := -1; dx <= 1; dx++ {
+						if c := xx + dx; c >= 0 && c < side {
+							sum += x[o+yy*side+c]
+						}
+					}
+				}
+				out[o+y*side+xx] = sum / 9
+			}
+		}
+	}
+	return out
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
