@@ -71,6 +71,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ganSpectral := fs.Bool("gan-spectral", false, "with -gan: spectral normalisation of the discriminator's layers (each divided by its largest singular value)")
 	ganFeature := fs.Float64("gan-feature", 0, "with -gan: the weight of feature matching (the discriminator's stage outputs for generated detail pulled toward the real patch's) beside the adversarial loss's 1")
 	ganGrid := fs.Float64("gan-grid", 0, "with -gan: the weight of a term on the error that repeats on the output's depth-to-space grid (its phases' means over 3x3 cells), against dotted patterns (0: none)")
+	ganGridFlat := fs.Float64("gan-grid-flat", 0, "with -gan-grid: count the grid only where the target is flat, fully where a cell's standard deviation is 0 and not at all from this one up (0: everywhere)")
 	ganFloor := fs.Float64("gan-floor", 0, "with -gan: the discriminator learns only at steps where its loss is at least this (0: always), so that it cannot win outright (both losses are a sum of two terms: 1.39 when it cannot tell real from generated)")
 	ganWarmup := fs.Int("gan-warmup", 0, "with -gan: steps at the start in which only the discriminator learns from the adversarial loss (the generator keeps to its pixel loss)")
 	targetSharpen := fs.String("target-sharpen", "", "sharpen the training targets by an unsharp mask AMOUNT,SIGMA (SIGMA in high-resolution pixels), as Real-ESRGAN trains on sharpened ground truth, so that the network delivers the crisper picture")
@@ -155,7 +156,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		o.JPEG.Clean, o.JPEG.Lighter = *jpegClean, *jpegLighter
 	}
 	if *gan != "" {
-		o.GAN = training.GAN{Kind: *gan, Weight: *ganWeight, Artifact: *ganArtifact, LR: *ganLR, EMA: *ganEMA, Warmup: *ganWarmup, Feature: *ganFeature, Spectral: *ganSpectral, Floor: *ganFloor, Grid: *ganGrid}
+		o.GAN = training.GAN{Kind: *gan, Weight: *ganWeight, Artifact: *ganArtifact, LR: *ganLR, EMA: *ganEMA, Warmup: *ganWarmup, Feature: *ganFeature, Spectral: *ganSpectral, Floor: *ganFloor, Grid: *ganGrid, GridFlat: *ganGridFlat}
 		if o.GAN.LR == 0 {
 			o.GAN.LR = o.LR
 		}

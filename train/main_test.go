@@ -84,7 +84,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "hinge"}, 2, "GAN loss \"hinge\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-d", "8,x"}, 2, "-gan-d"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-floor", "-1"}, 2, "loss floor >= 0"},
-		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-grid", "-2"}, 2, "grid weights >= 0"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-grid", "-2"}, 2, "grid weights and the grid's flatness limit >= 0"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-gan", "standard"}, 1, "residual low-resolution network"},
 		{[]string{"eval", "-denoise", "2", dir}, 2, "-denoise"},
 		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},
@@ -176,14 +176,15 @@ func TestFitReducesLossAndSkipsCorruptImages(t *testing.T) {
 // adversarial run of it, whose checkpoint must restore the discriminator,
 // its optimizer and the generator's running average as well (each shapes
 // the generator's later steps), and which differs from the plain run;
-// feature matching and the grid term each change what it learns.
+// feature matching, the grid term and its flatness limit each change what
+// it learns.
 func TestResumeMatchesUninterrupted(t *testing.T) {
 	data := t.TempDir()
 	trainingtest.WriteNoiseImages(t, data, 2, 40, 40, 3)
 	lowRes := []string{"-preset", "ecb-m4c16", "-loss", "l1"}
 	var results [][][]float32
 	gan := append(slices.Clone(lowRes), "-gan", "relativistic", "-gan-d", "4,4", "-gan-weight", "0.5", "-gan-ema", "0.5")
-	for _, kind := range [][]string{nil, lowRes, gan, append(slices.Clone(gan), "-gan-feature", "1"), append(slices.Clone(gan), "-gan-spectral"), append(slices.Clone(gan), "-gan-grid", "2")} {
+	for _, kind := range [][]string{nil, lowRes, gan, append(slices.Clone(gan), "-gan-feature", "1"), append(slices.Clone(gan), "-gan-spectral"), append(slices.Clone(gan), "-gan-grid", "2"), append(slices.Clone(gan), "-gan-grid", "2", "-gan-grid-flat", "0.05")} {
 		args := func(out string, extra ...string) []string { return fitArgs(data, out, append(extra, kind...)...) }
 		whole := filepath.Join(t.TempDir(), "w.gob")
 		if code, _, stderr := runCmd(args(whole, "-steps", "8", "-val-every", "4", "-workers", "1")...); code != 0 {
@@ -205,8 +206,8 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 			t.Errorf("%v: resume with another -lr: exit %d, %s", kind, code, stderr)
 		}
 	}
-	if sameParams(results[1], results[2]) || sameParams(results[2], results[3]) || sameParams(results[2], results[5]) {
-		t.Error("the adversarial run trained the generator exactly as the plain one, or feature matching or the grid term changed nothing")
+	if sameParams(results[1], results[2]) || sameParams(results[2], results[3]) || sameParams(results[2], results[5]) || sameParams(results[5], results[6]) {
+		t.Error("the adversarial run trained the generator exactly as the plain one, or feature matching, the grid term or its flatness limit changed nothing")
 	}
 }
 

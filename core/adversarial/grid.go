@@ -1,5 +1,7 @@
 package adversarial
 
+import "math"
+
 // GridError is the part of a generator's error that repeats on its
 // depth-to-space grid: the checkerboard of dots an adversarially trained
 // LR-space network draws inside dark strokes and on flat areas. The error
@@ -9,14 +11,16 @@ package adversarial
 // cell the error's mean over the phases is taken out (what the pixel loss
 // sees) and each phase's remainder is averaged over the 3x3 cells around
 // it (zero outside the patch): texture that does not repeat from cell to
-// cell averages away, a grid does not. It returns the mean absolute value
-// of those averages and the gradient of their sum of absolute values with
-// respect to the error (each element at most 1 in size).
-func GridError(e []float32, s, b, side int) (loss float64, grad []float32) {
+// cell averages away, a grid does not. Each cell's averages count with its
+// weight (nil: 1 each; see FlatWeights). It returns the mean weighted
+// absolute value of those averages and the gradient of their weighted sum
+// of absolute values with respect to the error (each element at most 1 in
+// size).
+func GridError(e []float32, s, b, side int, weight []float32) (loss float64, grad []float32) {
 	k := s * s
 	n := b * side * side
-	if len(e) != k*n {
-		panic("adversarial.GridError: error size does not match its layout")
+	if len(e) != k*n || (weight != nil && len(weight) != n) {
+		panic("adversarial.GridError: error or weight size does not match its layout")
 	}
 	mean := make([]float32, n)
 	for p := range k {
@@ -34,12 +38,16 @@ func GridError(e []float32, s, b, side int) (loss float64, grad []float32) {
 	for p := range k {
 		q := box3(centred[p*n:(p+1)*n], b, side)
 		for j, v := range q {
-			loss += float64(abs32(v))
+			w := float32(1)
+			if weight != nil {
+				w = weight[j]
+			}
+			loss += float64(w * abs32(v))
 			switch {
 			case v > 0:
-				sign[p*n+j] = 1
+				sign[p*n+j] = w
 			case v < 0:
-				sign[p*n+j] = -1
+				sign[p*n+j] = -w
 			}
 		}
 	}
@@ -61,6 +69,35 @@ func GridError(e []float32, s, b, side int) (loss float64, grad []float32) {
 		}
 	}
 	return loss / float64(k*n), grad
+}
+
+// FlatWeights weighs each cell of b p x p target patches (s x s pixels
+// per cell, in GridError's order) by how flat the target is there: 1 where
+// its pixels' standard deviation is 0, falling linearly to 0 at limit.
+// With them GridError looks for dots where the target has none to draw
+// (the inside of a dark stroke, a wall) and leaves edges, whose error
+// also differs from phase to phase, to the pixel loss.
+func FlatWeights(target []float32, b, p, s int, limit float64) []float32 {
+	side := p / s
+	w := make([]float32, b*side*side)
+	for i := range b {
+		for cy := range side {
+			for cx := range side {
+				var sum, sum2 float64
+				for y := cy * s; y < (cy+1)*s; y++ {
+					for x := cx * s; x < (cx+1)*s; x++ {
+						v := float64(target[i*p*p+y*p+x])
+						sum += v
+						sum2 += v * v
+					}
+				}
+				m := float64(s * s)
+				sd := math.Sqrt(max(0, sum2/m-(sum/m)*(sum/m)))
+				w[i*side*side+cy*side+cx] = float32(max(0, 1-sd/limit))
+			}
+		}
+	}
+	return w
 }
 
 // box3 averages each of b side x side planes over 3x3 windows, counting

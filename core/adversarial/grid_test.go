@@ -37,7 +37,7 @@ func TestGridError(t *testing.T) {
 				e[p*n+j] = c.err(p, j)
 			}
 		}
-		loss, _ := GridError(e, s, b, side)
+		loss, _ := GridError(e, s, b, side, nil)
 		if loss < c.min || loss > c.max {
 			t.Errorf("%s: loss %.4f, want in [%.4f, %.4f]", c.name, loss, c.min, c.max)
 		}
@@ -45,7 +45,7 @@ func TestGridError(t *testing.T) {
 }
 
 // TestGridErrorGradient: the gradient against central differences of the
-// sum of absolute values (the loss times the element count).
+// weighted sum of absolute values (the loss times the element count).
 func TestGridErrorGradient(t *testing.T) {
 	const s, b, side = 2, 2, 5
 	n := s * s * b * side * side
@@ -54,11 +54,15 @@ func TestGridErrorGradient(t *testing.T) {
 	for i := range e {
 		e[i] = rng.Float32() - 0.5
 	}
+	weight := make([]float32, b*side*side)
+	for i := range weight {
+		weight[i] = rng.Float32()
+	}
 	sum := func(e []float32) float64 {
-		l, _ := GridError(e, s, b, side)
+		l, _ := GridError(e, s, b, side, weight)
 		return l * float64(n)
 	}
-	_, grad := GridError(e, s, b, side)
+	_, grad := GridError(e, s, b, side, weight)
 	const h = 1e-3
 	for i := range e {
 		v := e[i]
@@ -70,5 +74,46 @@ func TestGridErrorGradient(t *testing.T) {
 		if num := (up - down) / (2 * h); math.Abs(num-float64(grad[i])) > 1e-2 {
 			t.Errorf("element %d: gradient %.4f, central difference %.4f", i, grad[i], num)
 		}
+	}
+}
+
+// TestFlatWeights: a flat cell weighs 1, a cell at or past the limit 0,
+// one between in proportion; the grid on a flat patch counts, the same
+// grid where the target is busy does not.
+func TestFlatWeights(t *testing.T) {
+	const s, p = 2, 4 // 2x2 cells of 2x2 pixels
+	target := []float32{
+		0.5, 0.5, 0, 1,
+		0.5, 0.5, 1, 0,
+		0.2, 0.2, 0.25, 0.35,
+		0.2, 0.2, 0.35, 0.25,
+	}
+	// Cell (1, 0) has sd 0.5; cell (1, 1) has sd 0.05.
+	cases := []struct {
+		limit float64
+		want  []float32
+	}{
+		{0.1, []float32{1, 0, 1, 0.5}},
+		{1, []float32{1, 0.5, 1, 0.95}},
+	}
+	for _, c := range cases {
+		got := FlatWeights(target, 1, p, s, c.limit)
+		for i := range got {
+			if math.Abs(float64(got[i]-c.want[i])) > 1e-5 {
+				t.Errorf("limit %g: weights %v, want %v", c.limit, got, c.want)
+				break
+			}
+		}
+	}
+	e := make([]float32, s*s*4)
+	for ph := range s * s {
+		for j := range 4 {
+			e[ph*4+j] = float32(ph%2*2 - 1)
+		}
+	}
+	flat, _ := GridError(e, s, 1, 2, []float32{1, 1, 1, 1})
+	busy, _ := GridError(e, s, 1, 2, []float32{0, 0, 0, 0})
+	if flat <= 0 || busy != 0 {
+		t.Errorf("a grid counts %g on a flat target and %g on a busy one, want > 0 and 0", flat, busy)
 	}
 }

@@ -37,6 +37,11 @@ type GAN struct {
 	// discriminator floor's runs filled dark strokes with dots on the
 	// output's 4-px grid, which neither the pixel loss nor LDL's map saw.
 	Grid float64
+	// GridFlat, when positive, keeps the grid term to where the target is
+	// flat (adversarial.FlatWeights with this limit on a cell's standard
+	// deviation): everywhere, it held back sharper edges too, whose error
+	// also differs from phase to phase, and NIQE with them.
+	GridFlat float64
 }
 
 // On reports whether the run is adversarial.
@@ -50,8 +55,8 @@ func (g GAN) Check() error {
 	if !slices.Contains(adversarial.Kinds, g.Kind) {
 		return fmt.Errorf("GAN loss %q: want one of %v", g.Kind, adversarial.Kinds)
 	}
-	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 || g.Floor < 0 || g.Grid < 0 {
-		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact, feature and grid weights >= 0, an EMA decay in [0, 1), warm-up steps >= 0 and a loss floor >= 0", g)
+	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 || g.Floor < 0 || g.Grid < 0 || g.GridFlat < 0 {
+		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact, feature and grid weights and the grid's flatness limit >= 0, an EMA decay in [0, 1), warm-up steps >= 0 and a loss floor >= 0", g)
 	}
 	return nil
 }
@@ -188,7 +193,11 @@ func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float
 				}
 			}
 		}
-		_, g := adversarial.GridError(e, s, b, side)
+		var flat []float32
+		if t.opts.GAN.GridFlat > 0 {
+			flat = adversarial.FlatWeights(real, b, p, s, t.opts.GAN.GridFlat)
+		}
+		_, g := adversarial.GridError(e, s, b, side, flat)
 		for j, v := range g {
 			grad[j] += float32(t.opts.GAN.Grid) * norm * v
 		}
