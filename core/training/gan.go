@@ -36,11 +36,13 @@ type GAN struct {
 	// (adversarial.GridError on the output's error; 0: none): the
 	// discriminator floor's runs filled dark strokes with dots on the
 	// output's 4-px grid, which neither the pixel loss nor LDL's map saw.
+	// At weights 1-10 it keeps them out, and the NIQE they bought with them
+	// (weights/README.md, session 20).
 	Grid float64
 	// GridFlat, when positive, keeps the grid term to where the target is
 	// flat (adversarial.FlatWeights with this limit on a cell's standard
-	// deviation): everywhere, it held back sharper edges too, whose error
-	// also differs from phase to phase, and NIQE with them.
+	// deviation), leaving edges, whose error also differs from phase to
+	// phase, to the pixel loss.
 	GridFlat float64
 }
 
@@ -123,8 +125,8 @@ func (t *Trainer) updateEMA() {
 
 // adversarialGrad adds to a shard's output gradient (grad, in the layout of
 // the network's output out: residual planes before depth-to-space, b
-// patches of side x side cells) the adversarial term's and, with an
-// artifact weight, LDL's artifact term's gradients, and returns the
+// patches of side x side cells) the adversarial term's and, with their
+// weights, LDL's artifact term's and the grid term's gradients, and returns the
 // discriminator's gradient of its loss. real and anchor are the b
 // high-resolution target patches and anchors (p x p each); in is the
 // shard's input (for the running average's output); shards is how many
