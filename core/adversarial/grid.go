@@ -1,6 +1,9 @@
 package adversarial
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // GridError is the part of a generator's error that repeats on its
 // depth-to-space grid: the checkerboard of dots an adversarially trained
@@ -22,18 +25,7 @@ func GridError(e []float32, s, b, side int, weight []float32) (loss float64, gra
 	if len(e) != k*n || (weight != nil && len(weight) != n) {
 		panic("adversarial.GridError: error or weight size does not match its layout")
 	}
-	mean := make([]float32, n)
-	for p := range k {
-		for j, v := range e[p*n : (p+1)*n] {
-			mean[j] += v / float32(k)
-		}
-	}
-	centred := make([]float32, k*n)
-	for p := range k {
-		for j, v := range e[p*n : (p+1)*n] {
-			centred[p*n+j] = v - mean[j]
-		}
-	}
+	centred := subtractPhaseMean(slices.Clone(e), k, n)
 	sign := make([]float32, k*n)
 	for p := range k {
 		q := box3(centred[p*n:(p+1)*n], b, side)
@@ -42,7 +34,7 @@ func GridError(e []float32, s, b, side int, weight []float32) (loss float64, gra
 			if weight != nil {
 				w = weight[j]
 			}
-			loss += float64(w * abs32(v))
+			loss += float64(w) * math.Abs(float64(v))
 			switch {
 			case v > 0:
 				sign[p*n+j] = w
@@ -57,18 +49,24 @@ func GridError(e []float32, s, b, side int, weight []float32) (loss float64, gra
 	for p := range k {
 		copy(grad[p*n:], box3(sign[p*n:(p+1)*n], b, side))
 	}
-	clear(mean)
+	return loss / float64(k*n), subtractPhaseMean(grad, k, n)
+}
+
+// subtractPhaseMean takes out of each of k phase planes of n values the
+// planes' mean at every position, in place, and returns x.
+func subtractPhaseMean(x []float32, k, n int) []float32 {
+	mean := make([]float32, n)
 	for p := range k {
-		for j, v := range grad[p*n : (p+1)*n] {
+		for j, v := range x[p*n : (p+1)*n] {
 			mean[j] += v / float32(k)
 		}
 	}
 	for p := range k {
 		for j := range n {
-			grad[p*n+j] -= mean[j]
+			x[p*n+j] -= mean[j]
 		}
 	}
-	return loss / float64(k*n), grad
+	return x
 }
 
 // FlatWeights weighs each cell of b p x p target patches (s x s pixels
@@ -125,11 +123,4 @@ func box3(x []float32, b, side int) []float32 {
 		}
 	}
 	return out
-}
-
-func abs32(v float32) float32 {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
