@@ -85,6 +85,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-d", "8,x"}, 2, "-gan-d"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-floor", "-1"}, 2, "loss floor >= 0"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-grid", "-2"}, 2, "grid weights and the grid's flatness limit >= 0"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-gan", "standard", "-gan-grid-flat", "0.03"}, 2, "without a grid weight"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-gan", "standard"}, 1, "residual low-resolution network"},
 		{[]string{"eval", "-denoise", "2", dir}, 2, "-denoise"},
 		{[]string{"upscale", "in.png"}, 2, "want an input and an output"},

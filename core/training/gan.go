@@ -60,6 +60,9 @@ func (g GAN) Check() error {
 	if len(g.Widths) == 0 || g.LR <= 0 || g.Artifact < 0 || g.EMA < 0 || g.EMA >= 1 || g.Warmup < 0 || g.Feature < 0 || g.Floor < 0 || g.Grid < 0 || g.GridFlat < 0 {
 		return fmt.Errorf("GAN settings %+v: want stage widths, a positive learning rate, artifact, feature and grid weights and the grid's flatness limit >= 0, an EMA decay in [0, 1), warm-up steps >= 0 and a loss floor >= 0", g)
 	}
+	if g.GridFlat > 0 && g.Grid == 0 {
+		return fmt.Errorf("GAN settings: a grid flatness limit (%g) without a grid weight does nothing", g.GridFlat)
+	}
 	return nil
 }
 
