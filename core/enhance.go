@@ -55,11 +55,57 @@ func (e *Enhancer) Tiles(w, h int) []image.Rectangle {
 	return rs
 }
 
+// regionFunc computes the network's output planes over output rectangle
+// r for low-resolution planes lr, whose output is hrW x hrH, and the
+// bicubic enlargement over r.
+type regionFunc func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane)
+
 // Region returns the model's output planes over the output rectangle r for
 // low-resolution planes lr ([channels], the model's channels), whose
 // output is hrW x hrH, and the bicubic enlargement over r that the network
-// started from.
+// started from. A model that sharpens its output (Config.Sharpen) is run
+// over r widened by the mask's radius, so tiles still make the whole
+// image's pixels.
 func (e *Enhancer) Region(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
+	return e.sharpened(e.region)(lr, hrW, hrH, r)
+}
+
+// sharpening is the mask the model applies to its output (zero: none).
+func (e *Enhancer) sharpening() imaging.UnsharpMask {
+	if e.Model == nil {
+		return imaging.UnsharpMask{}
+	}
+	return e.Model.Config.Sharpen
+}
+
+// widened is output rectangle r with the margin the model's sharpening
+// reads, inside the hrW x hrH output.
+func (e *Enhancer) widened(r image.Rectangle, hrW, hrH int) image.Rectangle {
+	return r.Inset(-e.sharpening().Radius()).Intersect(image.Rect(0, 0, hrW, hrH))
+}
+
+// sharpened runs region over r widened (see widened) and sharpens the
+// network's planes back to r; region itself for a model that does not
+// sharpen.
+func (e *Enhancer) sharpened(region regionFunc) regionFunc {
+	u := e.sharpening()
+	if u.Radius() == 0 {
+		return region
+	}
+	return func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
+		wide := e.widened(r, hrW, hrH)
+		out, bicubic = region(lr, hrW, hrH, wide)
+		inner := r.Sub(wide.Min)
+		for c := range out {
+			out[c] = u.Apply(out[c], inner)
+			bicubic[c] = bicubic[c].Rect(inner)
+		}
+		return out, bicubic
+	}
+}
+
+// region is Region before the model's sharpening.
+func (e *Enhancer) region(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
 	if e.Model == nil {
 		out = make([]imaging.Plane, len(lr))
 		for c := range lr {
@@ -108,6 +154,8 @@ type NetInput struct {
 // and handing its output to RenderTileFrom. Networks at the input's
 // resolution only.
 func (e *Enhancer) TileInput(p imaging.Planes, r image.Rectangle) NetInput {
+	hrW, hrH := e.OutputSize(p.C[0].W, p.C[0].H)
+	r = e.widened(r, hrW, hrH)
 	if p.RGB {
 		return e.netInput(p.C[:], r)
 	}
@@ -294,14 +342,13 @@ func (e *Enhancer) RenderTile(p imaging.Planes, r image.Rectangle, dst *image.NR
 // result for TileInput(p, r) (see network.NewMaps), which this turns into
 // output pixels exactly as RenderTile does its own.
 func (e *Enhancer) RenderTileFrom(p imaging.Planes, r image.Rectangle, dst *image.NRGBA, in NetInput, net network.Maps) {
-	e.renderTile(p, r, dst, func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
+	e.renderTile(p, r, dst, e.sharpened(func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane) {
 		return e.netOutput(lr, hrW, hrH, r, in, net)
-	})
+	}))
 }
 
 // renderTile writes the pixels in r, the network's planes from region.
-func (e *Enhancer) renderTile(p imaging.Planes, r image.Rectangle, dst *image.NRGBA,
-	region func(lr []imaging.Plane, hrW, hrH int, r image.Rectangle) (out, bicubic []imaging.Plane)) {
+func (e *Enhancer) renderTile(p imaging.Planes, r image.Rectangle, dst *image.NRGBA, region regionFunc) {
 	hrW, hrH := e.OutputSize(p.C[0].W, p.C[0].H)
 	var enh [3]imaging.Plane
 	if p.RGB {

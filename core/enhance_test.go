@@ -57,11 +57,30 @@ var tinyPReLURepeat = func() network.Config {
 	return c
 }()
 
+// tinySharpen is tinyLR(4) sharpening its output (the Detailed look's
+// clarity), its mask reaching 4 output pixels.
+var tinySharpen = func() network.Config {
+	c := tinyLR(4)
+	c.Preset, c.Sharpen = "tiny-sharpen", imaging.UnsharpMask{Amount: 0.5, Sigma: 1.3}
+	return c
+}()
+
 // referenceOutput is what a whole image must give: for a network after
 // bicubic, the network on the bicubic enlargement; for one at the input's
 // resolution, the network on the input, depth-to-space written out pixel
-// by pixel, plus the bicubic enlargement.
+// by pixel, plus the bicubic enlargement; sharpened over the whole image
+// if the network sharpens.
 func referenceOutput(m *network.Model, lr []imaging.Plane, scale int, strength float32) [][]float32 {
+	out := networkOutput(m, lr, scale, strength)
+	for c, o := range out {
+		hrW, hrH := lr[0].W*scale, lr[0].H*scale
+		out[c] = m.Config.Sharpen.Apply(imaging.Plane{W: hrW, H: hrH, Pix: o}, image.Rect(0, 0, hrW, hrH)).Pix
+	}
+	return out
+}
+
+// networkOutput is referenceOutput before sharpening.
+func networkOutput(m *network.Model, lr []imaging.Plane, scale int, strength float32) [][]float32 {
 	cfg := m.Config
 	w, h := lr[0].W, lr[0].H
 	hrW, hrH := w*scale, h*scale
@@ -108,7 +127,7 @@ func TestTiledEqualsWhole(t *testing.T) {
 	for _, tc := range []struct {
 		cfg    network.Config
 		scales []int
-	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}, {tinyPReLURepeat, []int{3}}} {
+	}{{tinyY, []int{2, 3}}, {tinyRGB, []int{2, 3}}, {tinyLR(2), []int{2}}, {tinyLR(3), []int{3}}, {tinyLR(4), []int{4}}, {tinyStrength, []int{2}}, {tinyPReLURepeat, []int{3}}, {tinySharpen, []int{4}}} {
 		cfg := tc.cfg
 		m := smallModel(t, cfg, 3)
 		for i, a := range m.Slopes { // slopes of both signs, not all alike
@@ -291,7 +310,7 @@ func TestStrengthInputStartsNeutral(t *testing.T) {
 // GPU gives them) equals RenderTile's, bit for bit, inside and on the
 // image's edges.
 func TestRenderTileFrom(t *testing.T) {
-	for _, cfg := range []network.Config{tinyLR(2), tinyStrength, tinyPReLURepeat} {
+	for _, cfg := range []network.Config{tinyLR(2), tinyStrength, tinyPReLURepeat, tinySharpen} {
 		m := smallModel(t, cfg, 3)
 		scale := cfg.Shuffle
 		img := image.NewNRGBA(image.Rect(0, 0, 37, 29))

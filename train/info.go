@@ -49,6 +49,9 @@ func runInfo(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s\n  preset      %s (%s, residual %v)\n  runs        %s\n  layers      %s\n  parameters  %d\n  cost        %.0f multiply-adds (%.0f FLOPs) per output pixel\n  scale       x%d\n",
 			path, c.Preset, channels, c.Residual, runs, strings.Join(layers, ", "), c.ParamCount(), c.MACsPerOutputPixel(), 2*c.MACsPerOutputPixel(), wf.Scale)
+		if u := c.Sharpen; u.Radius() > 0 {
+			fmt.Fprintf(stdout, "  sharpens    its output: unsharp mask %.2f, sigma %g output pixels (%d more multiply-adds per output pixel)\n", u.Amount, u.Sigma, 2*(2*u.Radius()+1))
+		}
 		// The validation score: PSNR-Y, or for an adversarial run (-gan)
 		// its negated NIQE, or for an estimator its negated mean error; with
 		// -val-pairs the mean of -val's and the pairs'.

@@ -911,6 +911,22 @@ func TestExport(t *testing.T) {
 	if !strings.Contains(info, "not scored: step 30 exported from its checkpoint") || !strings.Contains(info, "-steps 30") || strings.Contains(info, "(0.0 epochs") {
 		t.Errorf("info of the exported file:\n%s", info)
 	}
+	// A weights file again, now sharpening its output: the same weights and
+	// record, and info says what the mask costs.
+	sharp := filepath.Join(dir, "sharp.gob")
+	if code, _, stderr := runCmd("export", "-weights", exported, "-sharpen", "0.3,2", "-out", sharp); code != 0 {
+		t.Fatal(stderr)
+	}
+	m, wf, err := network.LoadWeightsFile(sharp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Sharpen != (imaging.UnsharpMask{Amount: 0.3, Sigma: 2}) || !sameParams(loadParams(t, sharp), c.Params) || wf.Training.Steps != 30 {
+		t.Errorf("re-exported with a mask: %+v, steps %d", m.Config.Sharpen, wf.Training.Steps)
+	}
+	if _, info, _ := runCmd("info", sharp); !strings.Contains(info, "unsharp mask 0.30, sigma 2 output pixels (26 more multiply-adds") {
+		t.Errorf("info of the sharpening file:\n%s", info)
+	}
 	os.WriteFile(filepath.Join(dir, "bad.ckpt"), []byte("not a checkpoint"), 0o644)
 	for _, tc := range []struct {
 		args []string
@@ -919,7 +935,11 @@ func TestExport(t *testing.T) {
 	}{
 		{[]string{"-checkpoint", filepath.Join(dir, "bad.ckpt"), "-out", filepath.Join(dir, "x.gob")}, 1, "not a readable checkpoint"},
 		{[]string{"-checkpoint", filepath.Join(dir, "none.ckpt"), "-out", filepath.Join(dir, "x.gob")}, 1, "no such file"},
-		{[]string{"-checkpoint", filepath.Join(dir, "w.ckpt")}, 2, "name -checkpoint and -out"},
+		{[]string{"-checkpoint", filepath.Join(dir, "w.ckpt")}, 2, "name -checkpoint or -weights, and -out"},
+		{[]string{"-checkpoint", filepath.Join(dir, "w.ckpt"), "-weights", exported, "-out", filepath.Join(dir, "x.gob")}, 2, "name -checkpoint or -weights"},
+		{[]string{"-weights", exported, "-sharpen", "3,2", "-out", filepath.Join(dir, "x.gob")}, 2, "unsharp mask amount 3"},
+		{[]string{"-weights", exported, "-sharpen", "strong", "-out", filepath.Join(dir, "x.gob")}, 2, "want AMOUNT,SIGMA"},
+		{[]string{"-weights", filepath.Join(dir, "bad.ckpt"), "-out", filepath.Join(dir, "x.gob")}, 1, "not a weights file"},
 	} {
 		code, _, stderr := runCmd(append([]string{"export"}, tc.args...)...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {

@@ -24,6 +24,15 @@ func (p Plane) Crop(w, h int) Plane {
 	return out
 }
 
+// Rect returns a copy of the plane's pixels in r.
+func (p Plane) Rect(r image.Rectangle) Plane {
+	out := NewPlane(r.Dx(), r.Dy())
+	for y := range r.Dy() {
+		copy(out.Pix[y*out.W:][:out.W], p.Pix[(r.Min.Y+y)*p.W+r.Min.X:][:out.W])
+	}
+	return out
+}
+
 // At returns the sample at (x, y).
 func (p Plane) At(x, y int) float32 { return p.Pix[y*p.W+x] }
 

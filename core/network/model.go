@@ -10,6 +10,8 @@ import (
 	"github.com/nlpodyssey/spago/ag"
 	"github.com/nlpodyssey/spago/mat"
 	"github.com/nlpodyssey/spago/nn"
+
+	"github.com/srcnn-web/upscaler/core/imaging"
 )
 
 // Layer is one convolution of a network: a Size x Size kernel (odd) and its
@@ -51,6 +53,10 @@ type Config struct {
 	// every input pixel a value and a weight, pooled by the weights'
 	// softmax into one number (core.EstimateStrength).
 	Estimator bool
+	// Sharpen is applied to the network's output planes, after the anchor
+	// is added (the Detailed look's clarity: see imaging.UnsharpMask); the
+	// zero value does nothing.
+	Sharpen imaging.UnsharpMask
 }
 
 // PReLU reports whether the network's activation is PReLU.
@@ -181,7 +187,13 @@ func (c Config) Validate() error {
 	if c.Shuffle < 0 || c.Shuffle > 8 {
 		return fmt.Errorf("model: depth-to-space factor %d, want 0 (none) to 8", c.Shuffle)
 	}
+	if err := c.Sharpen.Check(); err != nil {
+		return fmt.Errorf("model: %v", err)
+	}
 	if c.Estimator {
+		if c.Sharpen.Amount > 0 {
+			return fmt.Errorf("model: an estimator does not sharpen")
+		}
 		if c.Channels != 1 || c.Shuffle != 1 || c.Strength || c.Residual || c.Layers[len(c.Layers)-1].Filters != 2 {
 			return fmt.Errorf("model: an estimator reads Y at its resolution (depth-to-space 1, no strength, no residual) and gives 2 outputs")
 		}

@@ -25,8 +25,10 @@ const WeightsMagic = "SRCNN-GOB\n"
 // holds networks that run after bicubic enlargement; version 2, written
 // only for networks at the input's resolution (Config.Shuffle), adds them;
 // version 3, written only for networks with PReLU or the repeated-input
-// anchor (Config.Activation, Config.Anchor), adds those.
-const WeightsVersion = 3
+// anchor (Config.Activation, Config.Anchor), adds those; version 4,
+// written only for networks that sharpen their output (Config.Sharpen),
+// adds that.
+const WeightsVersion = 4
 
 // maxWeightsBytes bounds the body a reader accepts (the largest preset is
 // well under 1 MiB).
@@ -74,6 +76,8 @@ func SaveWeights(w io.Writer, m *Model, scale int, info TrainingInfo) error {
 	// Older builds cannot run what a newer version adds: they refuse it.
 	version := 1
 	switch {
+	case m.Config.Sharpen.Amount > 0:
+		version = 4
 	case m.Config.Activation != "" || m.Config.Anchor != "":
 		version = 3
 	case m.Config.LowRes():

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/srcnn-web/upscaler/core/imaging"
 )
 
 func savedWeights(t *testing.T) []byte {
@@ -188,6 +190,45 @@ func TestWeightsPReLURepeatRoundTrip(t *testing.T) {
 		tc.mangle(f)
 		if _, err := f.Model(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestWeightsSharpenRoundTrip: a network that sharpens its output is
+// written as version 4 (older builds refuse it rather than give other
+// pixels) and reads back with its mask; a mask out of range is refused.
+func TestWeightsSharpenRoundTrip(t *testing.T) {
+	cfg, err := Preset("ecb-m4c16", 4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Sharpen = imaging.UnsharpMask{Amount: 0.3, Sigma: 2}
+	m, err := NewECBModel(cfg, rand.New(rand.NewPCG(7, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := SaveWeights(&buf, m, 4, TrainingInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	var env envelope
+	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 4 {
+		t.Fatalf("envelope version %d (err %v), want 4", env.Version, err)
+	}
+	got, f, err := LoadWeights(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Config.Sharpen != cfg.Sharpen {
+		t.Fatalf("loaded mask %+v, want %+v", got.Config.Sharpen, cfg.Sharpen)
+	}
+	for _, tc := range []struct {
+		name string
+		u    imaging.UnsharpMask
+	}{{"amount 5", imaging.UnsharpMask{Amount: 5, Sigma: 2}}, {"no sigma", imaging.UnsharpMask{Amount: 0.3}}, {"NaN", imaging.UnsharpMask{Amount: float32(math.NaN()), Sigma: 2}}} {
+		f.Config.Sharpen = tc.u
+		if _, err := f.Model(); err == nil || !strings.Contains(err.Error(), "unsharp mask") {
+			t.Errorf("%s: %v, want an error about the unsharp mask", tc.name, err)
 		}
 	}
 }

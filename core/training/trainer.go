@@ -393,9 +393,10 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 
 // Export writes the weights at a checkpoint's step to out, with its run's
 // record (data, command, steps, training time; epochs from the data's
-// area, warn told of unusable images): to ship a step chosen by other
-// measures than the run's validation.
-func Export(ckptPath, out string, warn func(string)) error {
+// area, warn told of unusable images), after set has changed the network
+// (its Config.Sharpen, say): to ship a step chosen by other measures than
+// the run's validation.
+func Export(ckptPath, out string, set func(*network.Model) error, warn func(string)) error {
 	c, err := ReadCheckpoint(ckptPath)
 	if err != nil {
 		return err
@@ -407,6 +408,9 @@ func Export(ckptPath, out string, warn func(string)) error {
 	}
 	if err := setParams(m, c.Params); err != nil {
 		return fmt.Errorf("%s: %v", ckptPath, err)
+	}
+	if err := set(m); err != nil {
+		return err
 	}
 	data, err := OpenDataset(o.Data, o.Scale, o.Patch, c.Config.Channels, o.JPEG, o.Degrade, 0, warn)
 	if err != nil {
