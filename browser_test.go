@@ -365,6 +365,9 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), denoise: "auto", look: "detailed"},
 		{name: "look-detailed-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50)},
 		{name: "look-detailed-light-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 90, denoise: "auto", look: "detailed"},
+		// A Detailed network that sharpens its output (the x4 ones' clarity):
+		// the page's tiles, widened by the mask, give the command line's pixels.
+		{name: "look-detailed-sharpens", model: clean, companion: withStrength, detailed: sharpening(tinyLowResModel(t, 11)), denoise: "auto", look: "detailed"},
 		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
 		// A Detailed network with a strength input (trained on real-photo
 		// degradations) restores blur and noise itself: Auto reads the
@@ -394,6 +397,13 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { testDownloadMatchesNative(t, tc) })
 	}
+}
+
+// sharpening is m sharpening its output, as the x4 Detailed networks do
+// (network.Config.Sharpen), with a mask wide enough to cross tiles.
+func sharpening(m *network.Model) *network.Model {
+	m.Config.Sharpen = imaging.UnsharpMask{Amount: 0.5, Sigma: 3}
+	return m
 }
 
 // matchCase is a page-equals-command-line case: the x2 network of model
@@ -627,22 +637,32 @@ func TestBrowserWebGPU(t *testing.T) {
 		scale   int
 		in      string
 		network string
-		lose    int // > 0: the GPU device is destroyed after this many tiles
+		lose    int  // > 0: the GPU device is destroyed after this many tiles
+		look    bool // Look Detailed, restoration None (strength 0)
 	}{
-		{2, testImagePNG(t, dir, "photo.png", 150, 100), "general-x2.gob", 0},
-		{4, testImagePNG(t, dir, "small.png", 90, 70), "general-x4.gob", 0},
-		{2, testImageJPEG(t, testImagePNG(t, dir, "web.png", 120, 90), 50), "general-x2-denoise.gob", 0},
-		{4, testImagePNG(t, dir, "lost.png", 200, 150), "general-x4.gob", 3},
+		{2, testImagePNG(t, dir, "photo.png", 150, 100), "general-x2.gob", 0, false},
+		{4, testImagePNG(t, dir, "small.png", 90, 70), "general-x4.gob", 0, false},
+		{2, testImageJPEG(t, testImagePNG(t, dir, "web.png", 120, 90), 50), "general-x2-denoise.gob", 0, false},
+		{4, testImagePNG(t, dir, "lost.png", 200, 150), "general-x4.gob", 3, false},
+		// The x4 Detailed network sharpens its output: tiles widened by
+		// its mask on the GPU too.
+		{4, testImagePNG(t, dir, "detailed.png", 90, 70), "general-x4-detailed.gob", 0, true},
 	} {
 		url := srv.URL + "/"
 		if tc.lose > 0 {
 			url += fmt.Sprintf("?gpu-lose-after=%d", tc.lose)
+		}
+		look, denoise := "faithful", "auto"
+		if tc.look {
+			look, denoise = "detailed", "none"
 		}
 		err := b.do(
 			chromedp.Navigate(url),
 			waitJS(`!document.querySelector("#model option[value=general]").disabled`),
 			chromedp.SetValue(chromedp.ID("compute"), "gpu"),
 			chromedp.SetValue(chromedp.ID("scale"), fmt.Sprint(tc.scale)),
+			chromedp.SetValue(chromedp.ID("look"), look),
+			chromedp.SetValue(chromedp.ID("denoise"), denoise),
 			chromedp.SetUploadFiles(chromedp.ID("file"), []string{tc.in}),
 			waitJS(`!document.getElementById("enhance").disabled`),
 			chromedp.Click(chromedp.ID("enhance")),
@@ -659,6 +679,9 @@ func TestBrowserWebGPU(t *testing.T) {
 		// page says so; the result is whole.
 		if lost := strings.Contains(status, "for 9 tiles") && strings.Contains(status, "the GPU failed"); lost != (tc.lose > 0) {
 			t.Errorf("x%d: lost device %v, status %q", tc.scale, tc.lose > 0, status)
+		}
+		if tc.lose == 0 && strings.Contains(status, "the GPU failed") { // every tile on the GPU
+			t.Errorf("x%d %s: a tile fell back to the CPU: %s", tc.scale, tc.network, status)
 		}
 		data, _, err := download(t, b)
 		if err != nil {
