@@ -110,6 +110,20 @@ func TestWeightsBadFiles(t *testing.T) {
 
 func nan() float64 { var z float64; return z / z }
 
+// savedAsVersion saves m and checks that the file says format version want.
+func savedAsVersion(t *testing.T, m *Model, scale int, info TrainingInfo, want int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := SaveWeights(&buf, m, scale, info); err != nil {
+		t.Fatal(err)
+	}
+	var env envelope
+	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != want {
+		t.Fatalf("envelope version %d (err %v), want %d", env.Version, err, want)
+	}
+	return buf.Bytes()
+}
+
 // TestWeightsLowResRoundTrip: a network at the input's resolution is saved
 // collapsed, as format version 2, and loads back as the same plain network.
 func TestWeightsLowResRoundTrip(t *testing.T) {
@@ -121,15 +135,8 @@ func TestWeightsLowResRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := SaveWeights(&buf, m, 4, TrainingInfo{Steps: 1}); err != nil {
-		t.Fatal(err)
-	}
-	var env envelope
-	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 2 {
-		t.Fatalf("envelope version %d (err %v), want 2", env.Version, err)
-	}
-	got, f, err := LoadWeights(&buf)
+	buf := savedAsVersion(t, m, 4, TrainingInfo{Steps: 1}, 2)
+	got, f, err := LoadWeights(bytes.NewReader(buf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,15 +166,8 @@ func TestWeightsPReLURepeatRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Slopes[2].Value().Data().F32()[5] = -0.75
-	var buf bytes.Buffer
-	if err := SaveWeights(&buf, m, 2, TrainingInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	var env envelope
-	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 3 {
-		t.Fatalf("envelope version %d (err %v), want 3", env.Version, err)
-	}
-	got, f, err := LoadWeights(bytes.NewReader(buf.Bytes()))
+	buf := savedAsVersion(t, m, 2, TrainingInfo{}, 3)
+	got, f, err := LoadWeights(bytes.NewReader(buf))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestWeightsPReLURepeatRoundTrip(t *testing.T) {
 		{"unknown activation", func(f *WeightsFile) { f.Config.Activation = "gelu" }, "activation \"gelu\""},
 		{"unknown anchor", func(f *WeightsFile) { f.Config.Anchor = "nearest" }, "anchor \"nearest\""},
 	} {
-		_, f, _ := LoadWeights(bytes.NewReader(buf.Bytes()))
+		_, f, _ := LoadWeights(bytes.NewReader(buf))
 		tc.mangle(f)
 		if _, err := f.Model(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
@@ -207,15 +207,8 @@ func TestWeightsSharpenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := SaveWeights(&buf, m, 4, TrainingInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	var env envelope
-	if err := gob.NewDecoder(bytes.NewReader(buf.Bytes()[len(WeightsMagic):])).Decode(&env); err != nil || env.Version != 4 {
-		t.Fatalf("envelope version %d (err %v), want 4", env.Version, err)
-	}
-	got, f, err := LoadWeights(bytes.NewReader(buf.Bytes()))
+	buf := savedAsVersion(t, m, 4, TrainingInfo{}, 4)
+	got, f, err := LoadWeights(bytes.NewReader(buf))
 	if err != nil {
 		t.Fatal(err)
 	}
