@@ -74,6 +74,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ganGridFlat := fs.Float64("gan-grid-flat", 0, "with -gan-grid: count the grid only where the target is flat, fully where a cell's standard deviation is 0 and not at all from this one up (0: everywhere)")
 	ganFloor := fs.Float64("gan-floor", 0, "with -gan: the discriminator learns only at steps where its loss is at least this (0: always), so that it cannot win outright (both losses are a sum of two terms: 1.39 when it cannot tell real from generated)")
 	ganWarmup := fs.Int("gan-warmup", 0, "with -gan: steps at the start in which only the discriminator learns from the adversarial loss (the generator keeps to its pixel loss)")
+	ssim := fs.Float64("ssim", 0, "add this weight times (1 - SSIM) of each output patch against its target (Wang et al.'s 11x11 window) to the loss, toward structural similarity (a residual network on Y at the input's resolution)")
 	targetSharpen := fs.String("target-sharpen", "", "sharpen the training targets by an unsharp mask AMOUNT,SIGMA (SIGMA in high-resolution pixels), as Real-ESRGAN trains on sharpened ground truth, so that the network delivers the crisper picture")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -198,6 +199,9 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cfg.Validate(); err != nil {
 		return usagef("%v", err)
+	}
+	if o.SSIM = *ssim; o.SSIM != 0 && (!(o.SSIM > 0 && o.SSIM <= 100) || cfg.Channels != 1 || !cfg.LowRes() || !cfg.Residual || o.Estimate || o.Patch < 11) {
+		return usagef("-ssim %g: want a weight above 0 and up to 100, for a residual network on Y at the input's resolution, with patches of 11 pixels or more", o.SSIM)
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err

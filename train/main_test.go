@@ -73,6 +73,8 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-act", "gelu"}, 2, "-act \"gelu\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-target-sharpen", "1"}, 2, "-target-sharpen \"1\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-target-sharpen", "1,0"}, 2, "-target-sharpen \"1,0\""},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-ssim", "1"}, 2, "-ssim 1: want"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-preset", "ecb-m4c16", "-scale", "4", "-residual", "-ssim", "-1"}, 2, "-ssim -1: want"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "nearest"}, 2, "-anchor \"nearest\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-anchor", "repeat"}, 2, "anchor \"repeat\""}, // srcnn-915 runs after bicubic
 		{[]string{"eval", "-scale", "9", dir}, 2, "-scale 9"},

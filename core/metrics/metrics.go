@@ -100,6 +100,74 @@ func SSIM(a, b imaging.Plane, shave int) (float64, error) {
 	return sum / float64(w*h), nil
 }
 
+// SSIMGrad returns the mean SSIM of x against y (w x h planes of 0..1
+// values, as SSIM gives it with no shave) and its gradient with respect to
+// each pixel of x: for training toward structural similarity.
+func SSIMGrad(x, y []float32, w, h int) (float64, []float64) {
+	n := len(ssimWindow)
+	const c1, c2 = 0.01 * 0.01, 0.03 * 0.03
+	xs, ys := make([]float64, w*h), make([]float64, w*h)
+	xx, yy, xy := make([]float64, w*h), make([]float64, w*h), make([]float64, w*h)
+	for i := range xs {
+		xs[i], ys[i] = float64(x[i]), float64(y[i])
+		xx[i], yy[i], xy[i] = xs[i]*xs[i], ys[i]*ys[i], xs[i]*ys[i]
+	}
+	ow, oh := w-n+1, h-n+1
+	mx, my := gaussValid(xs, w, h), gaussValid(ys, w, h)
+	sxx, syy, sxy := gaussValid(xx, w, h), gaussValid(yy, w, h), gaussValid(xy, w, h)
+	// S = A1 A2 / (B1 B2) at each window; its derivatives with respect to
+	// the window's mean of x, variance of x and covariance, each pixel's
+	// share of those through the window's weights.
+	da, db, dc := make([]float64, ow*oh), make([]float64, ow*oh), make([]float64, ow*oh)
+	var sum float64
+	norm := 1 / float64(ow*oh)
+	for i := range da {
+		m1, m2 := mx[i], my[i]
+		v1, v2, cv := sxx[i]-m1*m1, syy[i]-m2*m2, sxy[i]-m1*m2
+		a1, a2, b1, b2 := 2*m1*m2+c1, 2*cv+c2, m1*m1+m2*m2+c1, v1+v2+c2
+		ssim := a1 * a2 / (b1 * b2)
+		sum += ssim
+		dMean := 2*m2*a2/(b1*b2) - ssim*2*m1/b1
+		dVar := -ssim / b2
+		dCov := 2 * a1 / (b1 * b2)
+		da[i] = norm * (dMean - 2*dVar*m1 - dCov*m2)
+		db[i] = norm * 2 * dVar
+		dc[i] = norm * dCov
+	}
+	ga, gb, gc := gaussFull(da, w, h), gaussFull(db, w, h), gaussFull(dc, w, h)
+	grad := make([]float64, w*h)
+	for i := range grad {
+		grad[i] = ga[i] + xs[i]*gb[i] + ys[i]*gc[i]
+	}
+	return sum * norm, grad
+}
+
+// gaussFull is gaussValid's adjoint: it spreads each window position's
+// value over the w x h pixels the window covers, by the window's weights.
+func gaussFull(src []float64, w, h int) []float64 {
+	n := len(ssimWindow)
+	ow, oh := w-n+1, h-n+1
+	tmp := make([]float64, ow*h)
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			v := src[y*ow+x]
+			for k, g := range ssimWindow {
+				tmp[(y+k)*ow+x] += g * v
+			}
+		}
+	}
+	out := make([]float64, w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < ow; x++ {
+			v := tmp[y*ow+x]
+			for k, g := range ssimWindow {
+				out[y*w+x+k] += g * v
+			}
+		}
+	}
+	return out
+}
+
 // gaussValid filters a w x h array with the separable SSIM window, keeping
 // only the positions where the window lies wholly inside.
 func gaussValid(src []float64, w, h int) []float64 {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/srcnn-web/upscaler/core/imaging"
@@ -57,5 +58,42 @@ func TestSSIM(t *testing.T) {
 	}
 	if _, err := SSIM(imaging.NewPlane(12, 12), imaging.NewPlane(12, 12), 1); err == nil {
 		t.Error("no error for an image smaller than the window")
+	}
+}
+
+// TestSSIMGrad: SSIMGrad's value is SSIM's, and its gradient matches
+// central differences, on pairs near and far from each other.
+func TestSSIMGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const w, h = 17, 14
+	for _, noise := range []float64{0.02, 0.3} {
+		x, y := make([]float32, w*h), make([]float32, w*h)
+		for i := range x {
+			y[i] = float32(rng.Float64())
+			x[i] = y[i] + float32(noise*rng.NormFloat64())
+		}
+		got, grad := SSIMGrad(x, y, w, h)
+		want, err := SSIM(imaging.Plane{W: w, H: h, Pix: x}, imaging.Plane{W: w, H: h, Pix: y}, 0)
+		if err != nil || math.Abs(got-want) > 1e-9 {
+			t.Fatalf("noise %g: SSIMGrad's value %v, SSIM %v (%v)", noise, got, want, err)
+		}
+		var scale float64
+		for _, g := range grad {
+			scale = max(scale, math.Abs(g))
+		}
+		for range 40 {
+			i := rng.IntN(w * h)
+			const eps = 1e-3
+			old := x[i]
+			x[i] = old + eps
+			up, _ := SSIMGrad(x, y, w, h)
+			x[i] = old - eps
+			down, _ := SSIMGrad(x, y, w, h)
+			x[i] = old
+			fd := (up - down) / float64(float32(old+eps)-float32(old-eps))
+			if math.Abs(fd-grad[i]) > 1e-3*scale {
+				t.Errorf("noise %g, pixel %d: gradient %v, central difference %v", noise, i, grad[i], fd)
+			}
+		}
 	}
 }

@@ -138,8 +138,7 @@ func (t *Trainer) updateEMA() {
 func (t *Trainer) adversarialGrad(in mat.Tensor, out, grad, real, anchor []float32, b, p, side, shards int, norm float32) (dGrads [][]float32, dLoss, gLoss float64, err error) {
 	s := p / side
 	n := b * side * side
-	// at maps high-resolution pixel (x, y) of patch i to its output value.
-	at := func(i, x, y int) int { return ((y%s)*s+x%s)*n + i*side*side + (y/s)*side + x/s }
+	at := outputAt(s, n, side)
 	// The discriminator judges the detail over the anchor (the bicubic
 	// enlargement both sides share), scaled to about unit size: a real
 	// patch's residual against the generator's. Without the shared low

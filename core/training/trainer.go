@@ -22,6 +22,7 @@ import (
 	"github.com/nlpodyssey/spago/optimizers/adam"
 	"github.com/schollz/progressbar/v3"
 	"github.com/srcnn-web/upscaler/core/adversarial"
+	"github.com/srcnn-web/upscaler/core/metrics"
 	"github.com/srcnn-web/upscaler/core/network"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -59,6 +60,10 @@ type Options struct {
 	Estimate    bool       // train a degradation estimator: its target at every pixel is the patch's severity
 	GAN         GAN        // adversarial training (the zero value: none)
 	Sharpen     Sharpening // the targets sharpened (the zero value: as they are)
+	// SSIM > 0 adds SSIM times (1 - SSIM) of each output patch against its
+	// target (metrics.SSIM's window) to the pixel loss of a network on Y
+	// at the input's resolution; the loss logged stays the pixel loss.
+	SSIM float64
 }
 
 // checkpoint is everything needed to continue a run exactly.
@@ -685,8 +690,8 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32, shards int) (gr
 		panchor = make([]float32, ch*p*p)
 	}
 	s := max(1, cfg.Shuffle)
-	var real, anchor []float32 // the high-resolution patches, for the discriminator
-	if t.disc != nil {
+	var real, anchor []float32 // the high-resolution patches, for the discriminator and SSIM
+	if t.disc != nil || t.opts.SSIM > 0 {
 		real, anchor = make([]float32, len(specs)*p*p), make([]float32, len(specs)*p*p)
 	}
 	for i, sp := range specs {
@@ -753,6 +758,9 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32, shards int) (gr
 			grad[i] = 2 * norm * d
 		}
 	}
+	if t.opts.SSIM > 0 {
+		t.addSSIMGrad(out, grad, real, anchor, len(specs), p, side, norm)
+	}
 	var dGrads [][]float32
 	if t.disc != nil {
 		dGrads, dLoss, gLoss, err = t.adversarialGrad(x, out, grad, real, anchor, len(specs), p, side, shards, norm)
@@ -773,6 +781,36 @@ func (t *Trainer) shardGradient(specs []patchSpec, norm float32, shards int) (gr
 		grads = append(grads, g.Data().F32())
 	}
 	return append(grads, dGrads...), sum, dLoss, gLoss, nil
+}
+
+// addSSIMGrad adds the gradient of SSIM times (1 - SSIM) of each of b
+// output patches (p x p, Y, the anchor plus the network's residual) against
+// its target, per patch, in the units of the pixel loss's (norm per pixel:
+// a patch's mean), into grad.
+func (t *Trainer) addSSIMGrad(out, grad, real, anchor []float32, b, p, side int, norm float32) {
+	at := outputAt(p/side, b*side*side, side)
+	fake := make([]float32, p*p)
+	for i := range b {
+		for y := range p {
+			for x := range p {
+				fake[y*p+x] = anchor[i*p*p+y*p+x] + out[at(i, x, y)]
+			}
+		}
+		_, g := metrics.SSIMGrad(fake, real[i*p*p:][:p*p], p, p)
+		k := -t.opts.SSIM * float64(norm) * float64(p*p)
+		for y := range p {
+			for x := range p {
+				grad[at(i, x, y)] += float32(k * g[y*p+x])
+			}
+		}
+	}
+}
+
+// outputAt maps high-resolution pixel (x, y) of patch i to its value in a
+// low-resolution network's output (depth-to-space by s; n values a plane,
+// patches side x side cells).
+func outputAt(s, n, side int) func(i, x, y int) int {
+	return func(i, x, y int) int { return ((y%s)*s+x%s)*n + i*side*side + (y/s)*side + x/s }
 }
 
 // PlotCurves draws the training loss and the validation PSNR from a run's
