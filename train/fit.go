@@ -248,8 +248,12 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	if t.Model().Branches != nil {
 		kind = "re-parameterized"
 	}
+	lossName := o.Loss
+	if o.SSIM > 0 {
+		lossName += fmt.Sprintf(" + %g x (1 - SSIM)", o.SSIM)
+	}
 	logf("training %s, %s (%d parameters, %.0f multiply-adds per output pixel) at x%d on %d images (%.1f MP), %d steps of %d patches of %dx%d, %s loss",
-		cfg.Preset, kind, cfg.ParamCount(), cfg.MACsPerOutputPixel(), o.Scale, ds.Images(), float64(ds.Area())/1e6, o.Steps, o.Batch, o.Patch, o.Patch, o.Loss)
+		cfg.Preset, kind, cfg.ParamCount(), cfg.MACsPerOutputPixel(), o.Scale, ds.Images(), float64(ds.Area())/1e6, o.Steps, o.Batch, o.Patch, o.Patch, lossName)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
