@@ -289,7 +289,7 @@ func addModelFlags(fs *flag.FlagSet) modelChoice {
 	return modelChoice{
 		scale:     fs.Int("scale", 2, "upscaling factor: 2, 3 or 4"),
 		model:     fs.String("model", "general", "shipped model to use when -weights is not given: general or portrait"),
-		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin; a hard JPEG still gets the JPEG-aware network, and blurred or noisy pixels the real-photo network unless the Detailed network restores them itself)"),
+		look:      fs.String("look", "faithful", "with the shipped weights: faithful (trained for fidelity) or detailed (adversarially trained: invents fine texture such as hair and skin, and at x4 lifts local contrast with a faint unsharp mask; a hard JPEG still gets the JPEG-aware network, and blurred or noisy pixels the real-photo network unless the Detailed network restores them itself)"),
 		weights:   fs.String("weights", "", "weights file (default weights/<model>-x<scale>.gob)"),
 		estimator: fs.String("estimator-weights", "", "degradation estimator weights (an estimator-* preset) that -denoise auto reads how degraded each image's pixels look with (default: the shipped one; none: read only the file)"),
 		restoreWeights: fs.String("restore-weights", "", "real-photo weights file, run instead of -weights where restoration is for blur and noise "+
