@@ -64,25 +64,25 @@ func (u UnsharpMask) Apply(p Plane, r image.Rectangle) Plane {
 	out := NewPlane(r.Dx(), r.Dy())
 	w := u.gaussian()
 	clamp := func(i, n int) int { return min(n-1, max(0, i)) }
-	// Each row the columns read, blurred along the row, over r's columns.
+	// Each row the columns read, blurred along the row, over r's columns:
+	// the row's stretch under r and the mask's reach, padded with copies
+	// of the row's edge pixels.
 	y0, y1 := max(0, r.Min.Y-rad), min(p.H, r.Max.Y+rad)
 	rows := make([]float64, (y1-y0)*r.Dx())
+	pad := make([]float64, r.Dx()+2*rad)
 	for y := y0; y < y1; y++ {
 		src := p.Pix[y*p.W:][:p.W]
+		for i := range pad {
+			pad[i] = float64(src[clamp(r.Min.X-rad+i, p.W)])
+		}
 		dst := rows[(y-y0)*r.Dx():][:r.Dx()]
 		for i := range dst {
-			x := r.Min.X + i
-			var s float64
-			if x-rad >= 0 && x+rad < p.W {
-				for k, wk := range w {
-					s += wk * float64(src[x-rad+k])
-				}
-			} else {
-				for k, wk := range w {
-					s += wk * float64(src[clamp(x-rad+k, p.W)])
-				}
+			win := pad[i:][:len(w)]
+			var sum float64
+			for k, wk := range w {
+				sum += wk * win[k]
 			}
-			dst[i] = s
+			dst[i] = sum
 		}
 	}
 	amount := float64(u.Amount)

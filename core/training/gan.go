@@ -281,11 +281,7 @@ func (t *Trainer) addArtifactGrad(in mat.Tensor, grad, real, anchor, fake []floa
 	emaOut := t.ema.Clone().Forward(in, b, side, side).Value().Data().F32()
 	ema := make([]float32, p*p)
 	for i := range b {
-		for y := range p {
-			for x := range p {
-				ema[y*p+x] = anchor[i*p*p+y*p+x] + emaOut[at(i, x, y)]
-			}
-		}
+		outputPatch(ema, anchor, emaOut, at, i, p)
 		o := i * p * p
 		m := adversarial.ArtifactMap(real[o:o+p*p], fake[o:o+p*p], ema, p, p)
 		for y := range p {

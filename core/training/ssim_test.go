@@ -32,11 +32,7 @@ func TestSSIMGradOfOutputs(t *testing.T) {
 		var sum float64
 		fake := make([]float32, p*p)
 		for i := range b {
-			for y := range p {
-				for x := range p {
-					fake[y*p+x] = anchor[i*p*p+y*p+x] + out[at(i, x, y)]
-				}
-			}
+			outputPatch(fake, anchor, out, at, i, p)
 			ssim, _ := metrics.SSIMGrad(fake, real[i*p*p:][:p*p], p, p)
 			sum += 1 - ssim
 		}

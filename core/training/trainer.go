@@ -791,17 +791,24 @@ func (t *Trainer) addSSIMGrad(out, grad, real, anchor []float32, b, p, side int,
 	at := outputAt(p/side, b*side*side, side)
 	fake := make([]float32, p*p)
 	for i := range b {
-		for y := range p {
-			for x := range p {
-				fake[y*p+x] = anchor[i*p*p+y*p+x] + out[at(i, x, y)]
-			}
-		}
+		outputPatch(fake, anchor, out, at, i, p)
 		_, g := metrics.SSIMGrad(fake, real[i*p*p:][:p*p], p, p)
 		k := -t.opts.SSIM * float64(norm) * float64(p*p)
 		for y := range p {
 			for x := range p {
 				grad[at(i, x, y)] += float32(k * g[y*p+x])
 			}
+		}
+	}
+}
+
+// outputPatch writes high-resolution patch i (p x p) of a low-resolution
+// network's output into dst: its anchor plus the network's residual, read
+// through at (see outputAt).
+func outputPatch(dst, anchor, out []float32, at func(i, x, y int) int, i, p int) {
+	for y := range p {
+		for x := range p {
+			dst[y*p+x] = anchor[i*p*p+y*p+x] + out[at(i, x, y)]
 		}
 	}
 }
