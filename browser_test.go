@@ -365,7 +365,7 @@ func TestBrowserEnhanceDownloadMatchesNative(t *testing.T) {
 		{name: "look-detailed", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), denoise: "auto", look: "detailed"},
 		{name: "look-detailed-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "detailed", strength: core.StrengthForQuality(50)},
 		{name: "look-detailed-light-jpeg", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 90, denoise: "auto", look: "detailed"},
-		// A Detailed network that sharpens its output (the x4 ones' clarity):
+		// A Detailed network that sharpens its output (the x4 ones' finish):
 		// the page's tiles, widened by the mask, give the command line's pixels.
 		{name: "look-detailed-sharpens", model: clean, companion: withStrength, detailed: sharpening(tinyLowResModel(t, 11)), denoise: "auto", look: "detailed"},
 		{name: "look-faithful", model: clean, companion: withStrength, detailed: tinyLowResModel(t, 11), jpeg: 50, denoise: "auto", look: "faithful", strength: core.StrengthForQuality(50)},
@@ -1092,8 +1092,8 @@ func BenchmarkBrowser(b *testing.B) {
 		b.ReportMetric(megapixels/median(tsNone), "MP/s-restore-none")
 		b.ReportMetric(median(ts)/median(tsNone), "auto/none")
 	})
-	// The Detailed look as issue 28 measures it: x4 of a 256x256 portrait
-	// (1 MP out) with one worker, from navigation to the download offered:
+	// The Detailed look as issue 28 measures it: x4 of a 256x256 image
+	// (1 MP out) with the Portrait model and one worker, from navigation to the download offered:
 	// in a fresh browser ("MP/s-first-visit": nothing cached, the wasm
 	// programs compiled on the way), then on a fresh page of the same
 	// browser ("MP/s-fresh-page": a returning visitor), then once more on

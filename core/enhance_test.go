@@ -57,8 +57,8 @@ var tinyPReLURepeat = func() network.Config {
 	return c
 }()
 
-// tinySharpen is tinyLR(4) sharpening its output (the Detailed look's
-// clarity), its mask reaching 4 output pixels.
+// tinySharpen is tinyLR(4) sharpening its output (as the x4 Detailed
+// networks finish), its mask reaching 4 output pixels.
 var tinySharpen = func() network.Config {
 	c := tinyLR(4)
 	c.Preset, c.Sharpen = "tiny-sharpen", imaging.UnsharpMask{Amount: 0.5, Sigma: 1.3}

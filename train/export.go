@@ -13,7 +13,7 @@ import (
 // run's record, to ship a step that was picked by eye or by other measures
 // than the run's own validation; or a weights file again. Either way
 // -sharpen sets the unsharp mask the network applies to its output (the
-// Detailed look's clarity, network.Config.Sharpen).
+// x4 Detailed networks' finish, network.Config.Sharpen).
 func runExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", "-checkpoint FILE | -weights FILE [-sharpen AMOUNT,SIGMA] -out FILE", stderr)
 	ckpt := fs.String("checkpoint", "", "the run's checkpoint (train fit -checkpoint)")

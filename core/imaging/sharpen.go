@@ -7,10 +7,9 @@ import (
 )
 
 // UnsharpMask sharpens a plane by adding Amount times its difference from
-// its Gaussian blur of standard deviation Sigma pixels. At a wide sigma and
-// a small amount it is what photo editors call clarity: local contrast
-// raised over tens of pixels, with no narrow halo beside an edge. The zero
-// value does nothing.
+// its Gaussian blur of standard deviation Sigma pixels: edges overshoot a
+// little on both sides, over about Sigma pixels. (At a wide sigma it is
+// what photo editors call clarity.) The zero value does nothing.
 type UnsharpMask struct {
 	Amount, Sigma float32
 }

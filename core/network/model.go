@@ -54,7 +54,7 @@ type Config struct {
 	// softmax into one number (core.EstimateStrength).
 	Estimator bool
 	// Sharpen is applied to the network's output planes, after the anchor
-	// is added (the Detailed look's clarity: see imaging.UnsharpMask); the
+	// is added (the x4 Detailed networks' finish: see imaging.UnsharpMask); the
 	// zero value does nothing.
 	Sharpen imaging.UnsharpMask
 }
