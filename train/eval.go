@@ -65,18 +65,11 @@ type evalOptions struct {
 	pairs    bool    // the images are the HR halves of given pairs (see evalSet)
 }
 
-// isPairs reports whether a folder holds given pairs: LR/ and HR/ folders.
-func isPairs(dir string) bool {
-	lr, err1 := os.Stat(filepath.Join(dir, "LR"))
-	hr, err2 := os.Stat(filepath.Join(dir, "HR"))
-	return err1 == nil && err2 == nil && lr.IsDir() && hr.IsDir()
-}
-
 // givenPair reads the LR image of an HR image of a pair (same name in the
 // sibling LR folder), and crops the HR planes to its size times the scale.
 // It returns the LR file's JPEG quality (0: not a JPEG).
 func givenPair(hrPath string, hr []imaging.Plane, scale int) (hrCrop, lr []imaging.Plane, quality int, err error) {
-	lrPath := filepath.Join(filepath.Dir(filepath.Dir(hrPath)), "LR", filepath.Base(hrPath))
+	lrPath := training.PairLR(hrPath)
 	data, err := os.ReadFile(lrPath)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("its LR image: %v", err)
@@ -107,7 +100,7 @@ func givenPair(hrPath string, hr []imaging.Plane, scale int) (hrCrop, lr []imagi
 // the LR image is enlarged as it is and compared with its HR image, cropped
 // to the LR size times the scale.
 func evalSet(dir string, o evalOptions) (setResult, error) {
-	pairs := isPairs(dir)
+	pairs := training.IsPairs(dir)
 	if pairs {
 		if o.jpeg > 0 {
 			return setResult{}, fmt.Errorf("%s holds given LR/HR pairs: -jpeg is for sets shrunk here", dir)

@@ -25,7 +25,7 @@ import (
 
 func runFit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("fit", "-data DIR[,DIR...] [flags]", stderr)
-	data := fs.String("data", "", "training folders, comma-separated (searched recursively for PNG, JPEG, BMP, ...)")
+	data := fs.String("data", "", "training folders, comma-separated (searched recursively for PNG, JPEG, BMP, ...); a folder with LR/ and HR/ folders in it gives real LR/HR pairs (same file names) whose LR images are used as they are")
 	val := fs.String("val", "", "validation folder (PSNR-Y as train eval measures it)")
 	scale := fs.Int("scale", 2, "upscaling factor: 2, 3 or 4")
 	preset := fs.String("preset", "srcnn-915", "network preset: "+strings.Join(network.PresetNames(), ", "))
@@ -56,6 +56,7 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	degClean := fs.Float64("degrade-clean", 0.05, "with -degrade: the share of inputs left as the clean bicubic shrink, at strength 0")
 	valPairs := fs.String("val-pairs", "", "with -strength and -val: validate on this folder of given LR/HR pairs too (train eval's pairs), at -val-strength, and keep the weights with the best mean of -val's and its PSNR")
 	valStrength := fs.Float64("val-strength", 0.5, "with -val-pairs: the strength the network is given on them")
+	pairStrength := fs.Float64("pairs-strength", 0.5, "with -strength: the strength the network is told on the given LR/HR pairs among -data's folders")
 	valEvery := fs.Int("val-every", 500, "validate, log and checkpoint every this many steps")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parallel workers (results do not depend on it)")
 	cacheMB := fs.Int("cache-mb", 512, "memory for decoded training images, in MiB")
@@ -134,8 +135,10 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 		return usagef("-val-pairs needs -val and -strength or -estimator, and is instead of -val-jpeg")
 	case !(*valStrength >= 0 && *valStrength <= 1):
 		return usagef("-val-strength %g: want a strength from 0 to 1", *valStrength)
+	case !(*pairStrength >= 0 && *pairStrength <= 1):
+		return usagef("-pairs-strength %g: want a strength from 0 to 1", *pairStrength)
 	}
-	if *valPairs != "" && !isPairs(*valPairs) {
+	if *valPairs != "" && !training.IsPairs(*valPairs) {
 		return usagef("-val-pairs %s: want a folder with LR/ and HR/ folders in it", *valPairs)
 	}
 	if *deg {
@@ -222,6 +225,13 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	}
 	ds.ForNetwork(cfg)
 	ds.SharpenTargets(o.Sharpen)
+	if n := ds.Pairs(); n > 0 {
+		if o.Strength { // set only with pairs, so that earlier runs' checkpoints still resume
+			o.PairStrength = float32(*pairStrength)
+		}
+		ds.TellPairs(o.PairStrength)
+		logf("%d of the %d training images are given LR/HR pairs", n, ds.Images())
+	}
 	if *epochs > 0 {
 		o.Steps = max(1, int(math.Ceil(*epochs*float64(ds.Area())/float64(o.Batch*o.Patch*o.Patch))))
 	}

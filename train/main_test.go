@@ -69,6 +69,7 @@ func TestBadUsage(t *testing.T) {
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-degrade-clean", "1.5"}, 2, "-degrade-clean 1.5"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-strength", "-val", dir, "-val-pairs", dir}, 2, "LR/ and HR/"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-pairs", dir}, 2, "-val-pairs needs -val and -strength"},
+		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-pairs-strength", "1.5"}, 2, "-pairs-strength 1.5"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-val-strength", "2"}, 2, "-val-strength 2"},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-act", "gelu"}, 2, "-act \"gelu\""},
 		{[]string{"fit", "-data", dir, "-out", dir + "/w.gob", "-steps", "1", "-target-sharpen", "1"}, 2, "-target-sharpen \"1\""},
@@ -426,6 +427,11 @@ func TestEvalPairs(t *testing.T) {
 	}
 	if m, _, err := network.LoadWeightsFile(w); err != nil || !m.Config.Strength {
 		t.Fatalf("fit -degrade wrote %v (%v)", m, err)
+	}
+	// fit trains on the pairs themselves: their LR images as they are.
+	code, _, e = runCmd(fitArgs(dir, w, "-preset", "ecb-m4c16", "-strength", "-pairs-strength", "0.3", "-steps", "2")...)
+	if code != 0 || !strings.Contains(e, "2 of the 2 training images are given LR/HR pairs") {
+		t.Fatalf("fit on pairs: exit %d, %s", code, e)
 	}
 	if code, _, e := runCmd("eval", "-scale", "2", "-jpeg", "50", dir); code == 0 || !strings.Contains(e, "given LR/HR pairs") {
 		t.Errorf("-jpeg on pairs: exit %d, %q", code, e)

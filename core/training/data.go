@@ -78,24 +78,42 @@ func ImagePlanes(img image.Image, channels int) []imaging.Plane {
 	return p.C[:]
 }
 
+// IsPairs reports whether a folder holds given LR/HR pairs: LR/ and HR/
+// folders whose files share names.
+func IsPairs(dir string) bool {
+	lr, err1 := os.Stat(filepath.Join(dir, "LR"))
+	hr, err2 := os.Stat(filepath.Join(dir, "HR"))
+	return err1 == nil && err2 == nil && lr.IsDir() && hr.IsDir()
+}
+
+// PairLR is the path of the LR image of a pair's HR image: the same name
+// in the sibling LR folder.
+func PairLR(hrPath string) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(hrPath)), "LR", filepath.Base(hrPath))
+}
+
 // Dataset hands out training patches from a folder of images, loading
 // images lazily through a bounded cache. Low-resolution inputs are made on
 // the fly with the bicubic that evaluation uses: the high-resolution crop
-// is shrunk by the scale and enlarged back.
+// is shrunk by the scale and enlarged back. A folder of given pairs
+// (IsPairs) gives its LR images as they are instead: real photos, whose
+// degradation is the camera's.
 type Dataset struct {
-	files    []string
-	sizes    []image.Point
-	cumArea  []int64 // cumulative pixel counts, for sampling by area
-	scale    int
-	patch    int // high-resolution patch side (a multiple of scale)
-	margin   int // context kept around a patch while resampling
-	channels int
-	lowRes   bool // the network's input is the low-resolution patch
-	repeat   bool // the anchor is the low-resolution patch repeated, not its bicubic enlargement
-	jpeg     JPEGBand
-	degrade  DegradeBand
-	sharpen  Sharpening
-	cache    *planeCache
+	files        []string
+	lrFiles      []string // per image: its given LR image, or "" to make one
+	pairStrength float32  // the strength a network is told on given pairs
+	sizes        []image.Point
+	cumArea      []int64 // cumulative pixel counts, for sampling by area
+	scale        int
+	patch        int // high-resolution patch side (a multiple of scale)
+	margin       int // context kept around a patch while resampling
+	channels     int
+	lowRes       bool // the network's input is the low-resolution patch
+	repeat       bool // the anchor is the low-resolution patch repeated, not its bicubic enlargement
+	jpeg         JPEGBand
+	degrade      DegradeBand
+	sharpen      Sharpening
+	cache        *planeCache
 }
 
 // Sharpening sharpens the training targets with an unsharp mask (Amount
@@ -151,9 +169,28 @@ type patchSpec struct {
 // OpenDataset lists the images and checks each one by decoding it once; an
 // unreadable or too small image is skipped with a warning.
 func OpenDataset(dirs []string, scale, patch, channels int, jpeg JPEGBand, deg DegradeBand, cacheBytes int64, warn func(string)) (*Dataset, error) {
-	files, err := ListImages(dirs)
-	if err != nil {
-		return nil, err
+	var files []string
+	pairs := map[string]bool{} // HR images of given pairs
+	for _, dir := range dirs {
+		if !IsPairs(dir) {
+			f, err := ListImages([]string{dir})
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, f...)
+			continue
+		}
+		hr, err := ListImages([]string{filepath.Join(dir, "HR")})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range hr {
+			pairs[f] = true
+		}
+		files = append(files, hr...)
+	}
+	if len(pairs) > 0 && channels != 1 {
+		return nil, fmt.Errorf("given LR/HR pairs are for networks on Y")
 	}
 	d := &Dataset{scale: scale, patch: patch, margin: 4 * scale, channels: channels, jpeg: jpeg, degrade: deg,
 		cache: newPlaneCache(cacheBytes)}
@@ -177,11 +214,26 @@ func OpenDataset(dirs []string, scale, patch, channels int, jpeg JPEGBand, deg D
 			continue
 		}
 		w, h := planes[0].W, planes[0].H
+		lrPath := ""
+		if pairs[f] {
+			lrPath = PairLR(f)
+			lr, err := LoadPlanes(lrPath, 1)
+			if err != nil {
+				warn(fmt.Sprintf("skipping %s: its LR image: %v", f, err))
+				continue
+			}
+			if w < lr[0].W*scale || h < lr[0].H*scale {
+				warn(fmt.Sprintf("skipping %s: %dx%d is smaller than its LR image (%dx%d) at x%d", f, w, h, lr[0].W, lr[0].H, scale))
+				continue
+			}
+			w, h = lr[0].W*scale, lr[0].H*scale // the HR image's part the LR image covers
+		}
 		if w < need || h < need {
 			warn(fmt.Sprintf("skipping %s: %dx%d is smaller than a %dx%d training crop", f, w, h, need, need))
 			continue
 		}
 		d.files = append(d.files, f)
+		d.lrFiles = append(d.lrFiles, lrPath)
 		d.sizes = append(d.sizes, image.Pt(w, h))
 		total += int64(w * h)
 		d.cumArea = append(d.cumArea, total)
@@ -198,6 +250,21 @@ func OpenDataset(dirs []string, scale, patch, channels int, jpeg JPEGBand, deg D
 // enlargement or the repeated input.
 func (d *Dataset) ForNetwork(cfg network.Config) {
 	d.lowRes, d.repeat = cfg.LowRes(), cfg.RepeatAnchor()
+}
+
+// TellPairs sets the strength a network that reads one is told on patches
+// of given pairs (real photos): the level Auto restores such photos at.
+func (d *Dataset) TellPairs(strength float32) { d.pairStrength = strength }
+
+// Pairs is the number of given LR/HR pairs among the images.
+func (d *Dataset) Pairs() int {
+	n := 0
+	for _, f := range d.lrFiles {
+		if f != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // SharpenTargets makes the targets of the patches it hands out from now
@@ -217,6 +284,12 @@ func (d *Dataset) sample(rng *rand.Rand) patchSpec {
 	need := d.patch + 2*d.margin
 	s := d.sizes[i]
 	spec := patchSpec{img: i, x: rng.IntN(s.X - need + 1), y: rng.IntN(s.Y - need + 1), aug: rng.IntN(8)}
+	if d.lrFiles[i] != "" {
+		// On the LR image's pixel grid.
+		spec.x, spec.y = spec.x/d.scale*d.scale, spec.y/d.scale*d.scale
+		spec.strength = d.pairStrength
+		return spec
+	}
 	if d.jpeg.on() {
 		if rng.Float64() >= d.jpeg.Clean {
 			spec.quality = d.jpeg.Lo + rng.IntN(d.jpeg.Hi-d.jpeg.Lo+1)
@@ -267,30 +340,17 @@ func (d *Dataset) make(s patchSpec, in, anchor, target []float32) error {
 		return err
 	}
 	need, p, m := d.patch+2*d.margin, d.patch, d.margin
-	crops := make([]imaging.Plane, len(planes))
-	for c, pl := range planes {
-		crops[c] = imaging.NewPlane(need, need)
-		for y := 0; y < need; y++ {
-			for x := 0; x < need; x++ {
-				sx, sy := dihedral(x, y, need, s.aug)
-				crops[c].Pix[y*need+x] = pl.At(s.x+sx, s.y+sy)
-			}
+	var hrs, lrs []imaging.Plane
+	if lrPath := d.lrFiles[s.img]; lrPath != "" {
+		lr, err := d.cache.get(lrPath, 1)
+		if err != nil {
+			return err
 		}
-	}
-	hrs, lrs := crops, make([]imaging.Plane, len(crops))
-	switch {
-	case d.degrade.On && s.strength > 0:
-		chain := degrade.Models[d.degrade.Model].Draw(rand.New(rand.NewPCG(s.seed, 0)), s.strength, d.scale, need, need)
-		hrs, lrs = crops[3:], []imaging.Plane{imaging.Luma8(chain.Apply(crops[:3]))}
-	case d.degrade.On:
-		hrs, lrs = crops[3:], []imaging.Plane{imaging.Resize(crops[3], need/d.scale, need/d.scale, imaging.Bicubic)}
-	case d.jpeg.on():
-		hrs = crops[3:]
-		lrs = []imaging.Plane{d.jpegLR(crops[:3], crops[3], s)}
-	default:
-		for c, crop := range crops {
-			lrs[c] = imaging.Resize(crop, need/d.scale, need/d.scale, imaging.Bicubic)
-		}
+		y := len(planes) - 1 // the Y plane: the last one cached
+		hrs = []imaging.Plane{turned(planes[y], s.x, s.y, need, s.aug)}
+		lrs = []imaging.Plane{turned(lr[0], s.x/d.scale, s.y/d.scale, need/d.scale, s.aug)}
+	} else {
+		hrs, lrs = d.madeLR(s, planes)
 	}
 	if d.sharpen.On() {
 		hrs = d.sharpen.Op().Apply(hrs, nil) // new planes: the inputs above were made from the crops as they were
@@ -321,6 +381,47 @@ func (d *Dataset) make(s patchSpec, in, anchor, target []float32) error {
 		}
 	}
 	return nil
+}
+
+// madeLR makes the low-resolution side of a patch of an image without a
+// given LR image: its crop shrunk by the bicubic, or degraded (JPEG, the
+// real-photo model). It returns the high-resolution planes the targets
+// come from and their LR planes.
+func (d *Dataset) madeLR(s patchSpec, planes []imaging.Plane) (hrs, lrs []imaging.Plane) {
+	need := d.patch + 2*d.margin
+	crops := make([]imaging.Plane, len(planes))
+	for c, pl := range planes {
+		crops[c] = turned(pl, s.x, s.y, need, s.aug)
+	}
+	hrs, lrs = crops, make([]imaging.Plane, len(crops))
+	switch {
+	case d.degrade.On && s.strength > 0:
+		chain := degrade.Models[d.degrade.Model].Draw(rand.New(rand.NewPCG(s.seed, 0)), s.strength, d.scale, need, need)
+		hrs, lrs = crops[3:], []imaging.Plane{imaging.Luma8(chain.Apply(crops[:3]))}
+	case d.degrade.On:
+		hrs, lrs = crops[3:], []imaging.Plane{imaging.Resize(crops[3], need/d.scale, need/d.scale, imaging.Bicubic)}
+	case d.jpeg.on():
+		hrs = crops[3:]
+		lrs = []imaging.Plane{d.jpegLR(crops[:3], crops[3], s)}
+	default:
+		for c, crop := range crops {
+			lrs[c] = imaging.Resize(crop, need/d.scale, need/d.scale, imaging.Bicubic)
+		}
+	}
+	return hrs, lrs
+}
+
+// turned returns the n x n square of p at (x0, y0), turned by one of the
+// eight flips and rotations.
+func turned(p imaging.Plane, x0, y0, n, aug int) imaging.Plane {
+	c := imaging.NewPlane(n, n)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			sx, sy := dihedral(x, y, n, aug)
+			c.Pix[y*n+x] = p.At(x0+sx, y0+sy)
+		}
+	}
+	return c
 }
 
 // jpegLR makes the low-resolution Y of an RGB crop (whose Y is luma):

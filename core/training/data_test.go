@@ -1,8 +1,14 @@
 package training
 
 import (
+	"fmt"
+	"image"
+	"image/png"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/srcnn-web/upscaler/core"
@@ -190,5 +196,95 @@ func TestSharpenTargets(t *testing.T) {
 				t.Errorf("sharpening moved no target sample by more than %g", changed)
 			}
 		})
+	}
+}
+
+// TestGivenPairs: a folder with LR/ and HR/ gives its LR images as they
+// are. The HR images here repeat each LR pixel scale x scale times (and
+// run past the LR image's cover by a few pixels), so every target pixel
+// must equal the input pixel it lies over, under all eight flips and
+// rotations; the network is told the pairs' strength. A plain folder
+// beside it still gets made inputs, and a pair whose HR image is smaller
+// than its LR image at the scale is skipped.
+func TestGivenPairs(t *testing.T) {
+	const scale, lrW, lrH = 3, 40, 36
+	pairs := t.TempDir()
+	rng := rand.New(rand.NewPCG(5, 6))
+	writePNG := func(path string, img image.Image) {
+		t.Helper()
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := png.Encode(f, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, sub := range []string{"LR", "HR"} {
+		if err := os.Mkdir(filepath.Join(pairs, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, hrSize := range []image.Point{{lrW*scale + 5, lrH*scale + 2}, {lrW*scale - 1, lrH * scale}} {
+		lr := image.NewNRGBA(image.Rect(0, 0, lrW, lrH))
+		for j := range lr.Pix {
+			lr.Pix[j] = uint8(rng.IntN(256))
+			if j%4 == 3 {
+				lr.Pix[j] = 255
+			}
+		}
+		hr := image.NewNRGBA(image.Rectangle{Max: hrSize})
+		for y := 0; y < hrSize.Y; y++ {
+			for x := 0; x < hrSize.X; x++ {
+				hr.Set(x, y, lr.At(min(x/scale, lrW-1), min(y/scale, lrH-1)))
+			}
+		}
+		name := fmt.Sprintf("p%d.png", i)
+		writePNG(filepath.Join(pairs, "LR", name), lr)
+		writePNG(filepath.Join(pairs, "HR", name), hr)
+	}
+	plain := t.TempDir()
+	trainingtest.WriteNoiseImages(t, plain, 1, 120, 120, 3)
+	if !IsPairs(pairs) || IsPairs(plain) {
+		t.Fatalf("IsPairs: %v for the pairs, %v for the plain folder", IsPairs(pairs), IsPairs(plain))
+	}
+	var warnings []string
+	ds, err := OpenDataset([]string{pairs, plain}, scale, 24, 1, JPEGBand{}, DegradeBand{}, 1<<24, func(s string) { warnings = append(warnings, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Images() != 2 || ds.Pairs() != 1 || len(warnings) != 1 || !strings.Contains(warnings[0], "smaller than its LR image") {
+		t.Fatalf("%d images, %d pairs, warnings %q: want 2, 1 and the small pair skipped", ds.Images(), ds.Pairs(), warnings)
+	}
+	ds.lowRes = true
+	ds.TellPairs(0.5)
+	p, ls := ds.patch, ds.patch/scale
+	in, target := make([]float32, ls*ls), make([]float32, p*p)
+	augs := map[int]bool{}
+	var plainSeen bool
+	for n := 0; n < 400; n++ {
+		s := ds.sample(rng)
+		if ds.lrFiles[s.img] == "" {
+			plainSeen = true
+			continue
+		}
+		augs[s.aug] = true
+		if s.strength != 0.5 || s.x%scale != 0 || s.y%scale != 0 {
+			t.Fatalf("pair patch %+v: want strength 0.5 and a place on the LR grid", s)
+		}
+		if err := ds.make(s, in, nil, target); err != nil {
+			t.Fatal(err)
+		}
+		for y := 0; y < p; y++ {
+			for x := 0; x < p; x++ {
+				if got, want := target[y*p+x], in[y/scale*ls+x/scale]; got != want {
+					t.Fatalf("patch %+v: target (%d, %d) is %g, the LR pixel it lies over %g", s, x, y, got, want)
+				}
+			}
+		}
+	}
+	if len(augs) != 8 || !plainSeen {
+		t.Errorf("%d of the 8 flips and rotations drawn, plain images drawn: %v", len(augs), plainSeen)
 	}
 }

@@ -57,9 +57,12 @@ type Options struct {
 	Degrade     DegradeBand
 	ValPairs    string // validation also on these given LR/HR pairs, at ValStrength
 	ValStrength float32
-	Estimate    bool       // train a degradation estimator: its target at every pixel is the patch's severity
-	GAN         GAN        // adversarial training (the zero value: none)
-	Sharpen     Sharpening // the targets sharpened (the zero value: as they are)
+	// PairStrength is the strength a network that reads one is told on
+	// the given LR/HR pairs among Data's folders.
+	PairStrength float32
+	Estimate     bool       // train a degradation estimator: its target at every pixel is the patch's severity
+	GAN          GAN        // adversarial training (the zero value: none)
+	Sharpen      Sharpening // the targets sharpened (the zero value: as they are)
 	// SSIM > 0 adds SSIM times (1 - SSIM) of each output patch against its
 	// target (metrics.SSIM's window) to the pixel loss of a network on Y
 	// at the input's resolution; the loss logged stays the pixel loss.
