@@ -226,6 +226,9 @@ func runFit(args []string, stdout, stderr io.Writer) error {
 	ds.ForNetwork(cfg)
 	ds.SharpenTargets(o.Sharpen)
 	if n := ds.Pairs(); n > 0 {
+		if o.Estimate {
+			return usagef("-estimator learns the severity the degradation model drew: given LR/HR pairs have none")
+		}
 		if o.Strength { // set only with pairs, so that earlier runs' checkpoints still resume
 			o.PairStrength = float32(*pairStrength)
 		}

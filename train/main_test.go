@@ -433,6 +433,10 @@ func TestEvalPairs(t *testing.T) {
 	if code != 0 || !strings.Contains(e, "2 of the 2 training images are given LR/HR pairs") {
 		t.Fatalf("fit on pairs: exit %d, %s", code, e)
 	}
+	code, _, e = runCmd(fitArgs(dir, w, "-preset", "estimator-c8", "-estimator", "-degrade", "-steps", "2")...)
+	if code != 2 || !strings.Contains(e, "given LR/HR pairs have none") {
+		t.Errorf("fit -estimator on pairs: exit %d, %s", code, e)
+	}
 	if code, _, e := runCmd("eval", "-scale", "2", "-jpeg", "50", dir); code == 0 || !strings.Contains(e, "given LR/HR pairs") {
 		t.Errorf("-jpeg on pairs: exit %d, %q", code, e)
 	}
