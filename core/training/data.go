@@ -208,7 +208,7 @@ func OpenDataset(dirs []string, scale, patch, channels int, jpeg JPEGBand, deg D
 	need := patch + 2*d.margin
 	var total int64
 	for _, f := range files {
-		planes, err := LoadPlanes(f, d.cacheChannels())
+		planes, err := LoadPlanes(f, d.cacheChannels(pairs[f]))
 		if err != nil {
 			warn(fmt.Sprintf("skipping %s: %v", f, err))
 			continue
@@ -312,11 +312,12 @@ func (d *Dataset) sample(rng *rand.Rand) patchSpec {
 	return spec
 }
 
-// cacheChannels is the planes kept of each image: R, G, B and their Y when
-// the LR image is made as a JPEG (from RGB, as a real one is), else the
-// model's.
-func (d *Dataset) cacheChannels() int {
-	if d.jpeg.on() || d.degrade.On {
+// cacheChannels is the planes kept of an image: R, G, B and their Y when
+// the LR image is made as a JPEG or by the real-photo model (from RGB, as
+// a real one is), else the model's. The HR image of a given pair keeps
+// its Y alone: nothing is made of it.
+func (d *Dataset) cacheChannels(pair bool) int {
+	if !pair && (d.jpeg.on() || d.degrade.On) {
 		return 4
 	}
 	return d.channels
@@ -335,19 +336,19 @@ func (d *Dataset) inputSide() int {
 // bicubic enlargement or the repeated input; nil to skip) and the target, each
 // [channels][patch*patch].
 func (d *Dataset) make(s patchSpec, in, anchor, target []float32) error {
-	planes, err := d.cache.get(d.files[s.img], d.cacheChannels())
+	lrPath := d.lrFiles[s.img]
+	planes, err := d.cache.get(d.files[s.img], d.cacheChannels(lrPath != ""))
 	if err != nil {
 		return err
 	}
 	need, p, m := d.patch+2*d.margin, d.patch, d.margin
 	var hrs, lrs []imaging.Plane
-	if lrPath := d.lrFiles[s.img]; lrPath != "" {
+	if lrPath != "" {
 		lr, err := d.cache.get(lrPath, 1)
 		if err != nil {
 			return err
 		}
-		y := len(planes) - 1 // the Y plane: the last one cached
-		hrs = []imaging.Plane{turned(planes[y], s.x, s.y, need, s.aug)}
+		hrs = []imaging.Plane{turned(planes[0], s.x, s.y, need, s.aug)}
 		lrs = []imaging.Plane{turned(lr[0], s.x/d.scale, s.y/d.scale, need/d.scale, s.aug)}
 	} else {
 		hrs, lrs = d.madeLR(s, planes)

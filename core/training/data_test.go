@@ -26,7 +26,7 @@ func TestJPEGDegradation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	planes, err := ds.cache.get(ds.files[0], ds.cacheChannels())
+	planes, err := ds.cache.get(ds.files[0], ds.cacheChannels(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,8 @@ func TestSharpenTargets(t *testing.T) {
 // must equal the input pixel it lies over, under all eight flips and
 // rotations; the network is told the pairs' strength. A plain folder
 // beside it still gets made inputs, and a pair whose HR image is smaller
-// than its LR image at the scale is skipped.
+// than its LR image at the scale is skipped. All of it with the real-photo
+// model on as well, where the other images keep R, G, B and Y.
 func TestGivenPairs(t *testing.T) {
 	const scale, lrW, lrH = 3, 40, 36
 	pairs := t.TempDir()
@@ -249,42 +250,46 @@ func TestGivenPairs(t *testing.T) {
 	if !IsPairs(pairs) || IsPairs(plain) {
 		t.Fatalf("IsPairs: %v for the pairs, %v for the plain folder", IsPairs(pairs), IsPairs(plain))
 	}
-	var warnings []string
-	ds, err := OpenDataset([]string{pairs, plain}, scale, 24, 1, JPEGBand{}, DegradeBand{}, 1<<24, func(s string) { warnings = append(warnings, s) })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ds.Images() != 2 || ds.Pairs() != 1 || len(warnings) != 1 || !strings.Contains(warnings[0], "smaller than its LR image") {
-		t.Fatalf("%d images, %d pairs, warnings %q: want 2, 1 and the small pair skipped", ds.Images(), ds.Pairs(), warnings)
-	}
-	ds.lowRes = true
-	ds.TellPairs(0.5)
-	p, ls := ds.patch, ds.patch/scale
-	in, target := make([]float32, ls*ls), make([]float32, p*p)
-	augs := map[int]bool{}
-	var plainSeen bool
-	for n := 0; n < 400; n++ {
-		s := ds.sample(rng)
-		if ds.lrFiles[s.img] == "" {
-			plainSeen = true
-			continue
-		}
-		augs[s.aug] = true
-		if s.strength != 0.5 || s.x%scale != 0 || s.y%scale != 0 {
-			t.Fatalf("pair patch %+v: want strength 0.5 and a place on the LR grid", s)
-		}
-		if err := ds.make(s, in, nil, target); err != nil {
+	// Without and with the real-photo model (which caches R, G, B and Y of
+	// the other images).
+	for _, deg := range []DegradeBand{{}, {On: true}} {
+		var warnings []string
+		ds, err := OpenDataset([]string{pairs, plain}, scale, 24, 1, JPEGBand{}, deg, 1<<24, func(s string) { warnings = append(warnings, s) })
+		if err != nil {
 			t.Fatal(err)
 		}
-		for y := 0; y < p; y++ {
-			for x := 0; x < p; x++ {
-				if got, want := target[y*p+x], in[y/scale*ls+x/scale]; got != want {
-					t.Fatalf("patch %+v: target (%d, %d) is %g, the LR pixel it lies over %g", s, x, y, got, want)
+		if ds.Images() != 2 || ds.Pairs() != 1 || len(warnings) != 1 || !strings.Contains(warnings[0], "smaller than its LR image") {
+			t.Fatalf("degrade %v: %d images, %d pairs, warnings %q: want 2, 1 and the small pair skipped", deg.On, ds.Images(), ds.Pairs(), warnings)
+		}
+		ds.lowRes = true
+		ds.TellPairs(0.5)
+		p, ls := ds.patch, ds.patch/scale
+		in, target := make([]float32, ls*ls), make([]float32, p*p)
+		augs := map[int]bool{}
+		var plainSeen bool
+		for n := 0; n < 400; n++ {
+			s := ds.sample(rng)
+			if ds.lrFiles[s.img] == "" {
+				plainSeen = true
+				continue
+			}
+			augs[s.aug] = true
+			if s.strength != 0.5 || s.x%scale != 0 || s.y%scale != 0 {
+				t.Fatalf("degrade %v: pair patch %+v: want strength 0.5 and a place on the LR grid", deg.On, s)
+			}
+			if err := ds.make(s, in, nil, target); err != nil {
+				t.Fatal(err)
+			}
+			for y := 0; y < p; y++ {
+				for x := 0; x < p; x++ {
+					if got, want := target[y*p+x], in[y/scale*ls+x/scale]; got != want {
+						t.Fatalf("degrade %v: patch %+v: target (%d, %d) is %g, the LR pixel it lies over %g", deg.On, s, x, y, got, want)
+					}
 				}
 			}
 		}
-	}
-	if len(augs) != 8 || !plainSeen {
-		t.Errorf("%d of the 8 flips and rotations drawn, plain images drawn: %v", len(augs), plainSeen)
+		if len(augs) != 8 || !plainSeen {
+			t.Errorf("degrade %v: %d of the 8 flips and rotations drawn, plain images drawn: %v", deg.On, len(augs), plainSeen)
+		}
 	}
 }
